@@ -1,0 +1,5 @@
+//! One module per table: its migrations and its queries.
+
+pub mod books;
+pub mod jobs;
+pub mod meta;
