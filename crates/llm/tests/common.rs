@@ -1,0 +1,61 @@
+//! Shared fixtures: the built-in model, loaded once per weight format, and the reference files.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use grimoire_llm::{LoadOptions, Model, WeightFormat, built_in_model_path};
+
+/// The built-in model file; fails with the install hint when it is absent.
+pub fn model_path() -> PathBuf {
+    let path = built_in_model_path().expect("no data directory on this system");
+    assert!(
+        path.exists(),
+        "the built-in model is missing at {}: run scripts/setup.sh to install the built-in model",
+        path.display()
+    );
+    path
+}
+
+/// `shared/reference/smollm2`, beside the repository (or `$GRIMOIRE_REFERENCE_DIR`).
+pub fn reference_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("GRIMOIRE_REFERENCE_DIR") {
+        return PathBuf::from(p);
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/smollm2");
+    assert!(dir.exists(), "reference outputs missing at {}", dir.display());
+    dir
+}
+
+/// A reference JSON file.
+pub fn reference(name: &str) -> serde_json::Value {
+    let path = reference_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn load(format: WeightFormat) -> Model {
+    let opts = LoadOptions { format, max_context: 2048, ..LoadOptions::default() };
+    Model::load(&model_path(), &opts).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// The model as shipped (Q4_1 blocks).
+pub fn q4_1() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| load(WeightFormat::AsStored))
+}
+
+/// The model dequantised to float32.
+pub fn f32() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| load(WeightFormat::F32))
+}
+
+/// Ids of a JSON array.
+pub fn ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array().expect("array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+}
+
+/// Messages of a JSON array.
+pub fn messages(v: &serde_json::Value) -> Vec<grimoire_llm::Message> {
+    serde_json::from_value(v.clone()).expect("messages")
+}

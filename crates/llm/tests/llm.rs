@@ -1,0 +1,12 @@
+//! Integration tests against the built-in model and the reference outputs of llama.cpp and
+//! PyTorch + PEFT in `shared/reference/smollm2/`. Modules mirror `src/`.
+
+mod common;
+
+mod llm {
+    mod gguf;
+    mod lora;
+    mod model;
+    mod template;
+    mod tokenizer;
+}
