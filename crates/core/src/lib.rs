@@ -1,1 +1,25 @@
-//! Service layer.
+//! The service layer of Grimoire.
+//!
+//! Every capability the desktop app and the `grimoire` CLI offer is a method of [`Service`] with an
+//! `…Input` and an output type; both transports are thin callers of it, so nothing is implemented
+//! twice. Long work runs as jobs ([`jobs`]) that publish typed events and record their state in the
+//! project's database. Errors cross the IPC boundary as [`ApiError`] `{ code, message }`.
+
+pub mod bindings;
+mod config;
+mod error;
+mod import;
+pub mod jobs;
+pub mod models;
+mod project;
+mod service;
+
+pub use config::{Dirs, RecentProject, Settings, Theme};
+pub use error::{ApiError, Error, ErrorCode, Result};
+pub use import::{ImportResult, MAX_BOOK_BYTES};
+pub use jobs::{CancelToken, EventSink, JobEvent, JobEventKind};
+pub use models::{InstallOutcome, ModelEntry, ModelStatus};
+pub use project::ProjectInfo;
+pub use service::{AppInfo, CancelJobInput, CreateProjectInput, ImportBooksInput, JobStarted, ProjectRef, Service, Startup};
+
+pub use grimoire_store::{BookSummary, Job, JobStatus};

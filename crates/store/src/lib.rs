@@ -56,7 +56,7 @@ impl Store {
     /// Nothing is written to a file that is not a Grimoire database, is damaged, or comes from a newer
     /// version of Grimoire.
     pub fn open(path: &Path) -> Result<Self> {
-        check_readable(path)?;
+        Self::check(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -112,8 +112,14 @@ impl Store {
     }
 }
 
-/// Checks, through a read-only connection, that `path` is a healthy SQLite database whose schema this
-/// version understands.
+impl Store {
+    /// Checks, through a read-only connection, that `path` is a healthy SQLite database whose schema
+    /// this version understands. Writes nothing.
+    pub fn check(path: &Path) -> Result<()> {
+        check_readable(path)
+    }
+}
+
 fn check_readable(path: &Path) -> Result<()> {
     use std::io::Read;
     let mut header = [0u8; 16];

