@@ -111,13 +111,7 @@ impl Error {
 
     /// The form this error takes across the IPC boundary.
     pub fn to_api(&self) -> ApiError {
-        let message = match self {
-            Error::Store(e) if e.is_read_only() => {
-                format!("{self}: the project folder is read-only; copy the project to a folder you can write to")
-            }
-            _ => self.to_string(),
-        };
-        ApiError { code: self.code(), message }
+        ApiError { code: self.code(), message: self.to_string() }
     }
 }
 

@@ -69,9 +69,13 @@ pub(crate) fn open(path: &Path) -> Result<Store> {
     if !db.is_file() {
         return Err(Error::NotAProject(path.to_path_buf()));
     }
-    grimoire_store::Store::check(&db)?;
+    let read_only = |e: grimoire_store::Error| match e.is_read_only() {
+        true => Error::ReadOnly { path: path.to_path_buf(), reason: "the database cannot be written".into() },
+        false => Error::Store(e),
+    };
+    Store::check(&db).map_err(read_only)?;
     ensure_writable(path)?;
-    let store = Store::open(&db)?;
+    let store = Store::open(&db).map_err(read_only)?;
     make_dirs(path)?;
     Ok(store)
 }

@@ -131,15 +131,23 @@ fn check_readable(path: &Path) -> Result<()> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|source| Error::Open { path: path.to_path_buf(), source })?;
     let corrupt = |detail: String| Error::Corrupt { path: path.to_path_buf(), detail };
+    // A WAL database in a folder we cannot write to cannot even be read (SQLite needs its -shm file):
+    // that is a read-only folder, not damage.
+    let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied) => {
+            Error::Open { path: path.to_path_buf(), source: e }
+        }
+        _ => corrupt(e.to_string()),
+    };
     let version: u32 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(failed)?;
     if version > SCHEMA_VERSION {
         return Err(Error::NewerSchema { path: path.to_path_buf(), found: version, supported: SCHEMA_VERSION });
     }
     let verdict: String = conn
         .pragma_query_value(None, "quick_check", |row| row.get(0))
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(failed)?;
     if verdict != "ok" {
         return Err(corrupt(verdict));
     }

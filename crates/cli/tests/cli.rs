@@ -1,0 +1,142 @@
+//! The `grimoire` binary run as a user runs it, on real folders.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { tmp }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("GRIMOIRE_DATA_DIR", self.path("data")).env("GRIMOIRE_CONFIG_DIR", self.path("config"));
+        cmd
+    }
+
+    fn grimoire(&self, args: &[&str]) -> Output {
+        self.command(Path::new(env!("CARGO_BIN_EXE_grimoire"))).args(args).output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_project_commands() {
+    let env = Env::new();
+    let out = env.grimoire(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for word in ["project", "models", "import"] {
+        assert!(help.contains(word), "{help}");
+    }
+    let out = env.grimoire(&["project", "--help"]);
+    let help = text(&out.stdout);
+    for word in ["new", "open", "info"] {
+        assert!(help.contains(word), "{help}");
+    }
+}
+
+#[test]
+fn new_then_info_as_json() {
+    let env = Env::new();
+    let dir = env.path("emma");
+    let out = env.grimoire(&["project", "new", dir.to_str().unwrap(), "--name", "Emma", "--persona", "Emma Woodhouse"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.grimoire(&["project", "info", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["name"], "Emma");
+    assert_eq!(info["persona"], "Emma Woodhouse");
+    assert_eq!(info["books"], 0);
+}
+
+#[test]
+fn a_folder_that_is_not_a_project_is_a_clear_error() {
+    let env = Env::new();
+    let dir = env.path("photos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = env.grimoire(&["project", "open", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is not a Grimoire project"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing may be written");
+}
+
+#[test]
+fn a_truncated_database_is_a_clear_error_and_is_not_overwritten() {
+    let env = Env::new();
+    let dir = env.path("p");
+    assert!(env.grimoire(&["project", "new", dir.to_str().unwrap()]).status.success());
+    let book = env.path("book.txt");
+    std::fs::write(&book, "It was a dark and stormy night. ".repeat(40_000)).unwrap();
+    assert!(env.grimoire(&["import", "--project", dir.to_str().unwrap(), book.to_str().unwrap()]).status.success());
+    // Fold the WAL into the main file, as a clean shutdown would, then cut the file in half.
+    let conn = rusqlite_free_checkpoint(&dir);
+    let db = dir.join("grimoire.db");
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(conn);
+    std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+    let out = env.grimoire(&["project", "open", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("damaged") || err.contains("not a Grimoire project"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), &bytes[..bytes.len() / 2]);
+}
+
+/// Opening the project once more through the CLI checkpoints the WAL on close; then no -wal is left.
+fn rusqlite_free_checkpoint(dir: &Path) -> bool {
+    let env_dir = dir.parent().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_grimoire"))
+        .env("GRIMOIRE_DATA_DIR", env_dir.join("data"))
+        .env("GRIMOIRE_CONFIG_DIR", env_dir.join("config"))
+        .args(["project", "info", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    out.status.success() && !dir.join("grimoire.db-wal").exists()
+}
+
+#[test]
+fn a_read_only_folder_is_a_clear_error() {
+    let env = Env::new();
+    let dir = env.path("p");
+    assert!(env.grimoire(&["project", "new", dir.to_str().unwrap()]).status.success());
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(dir.join("grimoire.db"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(dir.join("grimoire.db")).unwrap();
+    // Root writes through permission bits, so as root the binary runs as `nobody`, from a copy it can read.
+    let out = if is_root() {
+        let copy = env.path("grimoire");
+        std::fs::copy(env!("CARGO_BIN_EXE_grimoire"), &copy).unwrap();
+        for sub in ["config", "data"] {
+            std::fs::create_dir_all(env.path(sub)).unwrap();
+            std::fs::set_permissions(env.path(sub), std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        let mut cmd = env.command(Path::new("/usr/bin/setpriv"));
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", copy.to_str().unwrap(), "project", "open", dir.to_str().unwrap()]);
+        cmd.output().unwrap()
+    } else {
+        env.grimoire(&["project", "open", dir.to_str().unwrap()])
+    };
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(std::fs::read(dir.join("grimoire.db")).unwrap(), before);
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| text(&o.stdout).trim() == "0").unwrap_or(false)
+}
