@@ -13,19 +13,25 @@
 //! CPU is the default backend; the `cuda` feature forwards to candle's CUDA backend.
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod error;
+pub mod generate;
 pub mod gguf;
 pub mod lora;
 pub mod model;
+pub mod sampling;
 pub mod template;
 pub mod tokenizer;
 
 pub use candle_core::quantized::GgmlDType;
 pub use candle_core::{Device, Tensor};
+pub use engine::{ChatRequest, Engine, Event, Reply};
 pub use error::{Error, Result};
+pub use generate::{CancelToken, Completion, FinishReason, GenerateParams, chat, fit_history, generate};
 pub use lora::{AdapterConfig, Linear, LoraAdapter, LoraPair, Proj};
 pub use model::llama::{Cache, Llama, LlamaConfig};
 pub use model::weights::WeightFormat;
 pub use model::{LoadOptions, Model, ModelInfo, built_in_model_path, list_models, models_dir};
+pub use sampling::{Sampler, SamplingParams};
 pub use template::{ChatTemplate, Message, Role};
 pub use tokenizer::Tokenizer;

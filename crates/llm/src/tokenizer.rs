@@ -203,6 +203,13 @@ impl Tokenizer {
         TokenStream { inner: self.inner.decode_stream(true) }
     }
 
+    /// Writes a Hugging Face `tokenizer.json` (for exporting a model folder).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.inner
+            .save(path, false)
+            .map_err(|e| Error::Tokenizer { path: path.to_owned(), problem: e.to_string() })
+    }
+
     /// Number of ids, added tokens included.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)

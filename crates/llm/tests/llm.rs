@@ -4,6 +4,8 @@
 mod common;
 
 mod llm {
+    mod engine;
+    mod generate;
     mod gguf;
     mod lora;
     mod model;

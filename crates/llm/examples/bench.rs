@@ -1,0 +1,97 @@
+//! Prompt and decode speed of the built-in model in each weight format, as a table.
+//!
+//! `cargo run --release -p grimoire-llm --example bench [-- --threads N]`
+//! Each format runs in a child process (so peak RSS is its own) with N candle threads (default 2):
+//! a 184-token prompt, then 127 greedy tokens, as in the llama.cpp figures of issue 5.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use grimoire_llm::sampling::argmax;
+use grimoire_llm::{Cache, GgmlDType, LoadOptions, Model, WeightFormat, built_in_model_path};
+
+const PROMPT_TOKENS: usize = 184;
+const DECODE_TOKENS: usize = 127;
+const PASSAGE: &str = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well fixed in the minds of the surrounding families, that he is considered the rightful property of some one or other of their daughters. \"My dear Mr. Bennet,\" said his lady to him one day, \"have you heard that Netherfield Park is let at last?\" Mr. Bennet replied that he had not. \"But it is,\" returned she; \"for Mrs. Long has just been here, and she told me all about it.\" Mr. Bennet made no answer. \"Do you not want to know who has taken it?\" cried his wife impatiently. \"You want to tell me, and I have no objection to hearing it.\" This was invitation enough.";
+
+fn format_of(name: &str) -> Result<WeightFormat> {
+    Ok(match name {
+        "stored" => WeightFormat::AsStored,
+        "f32" => WeightFormat::F32,
+        "q8_0" => WeightFormat::Quantized(GgmlDType::Q8_0),
+        "q4_0" => WeightFormat::Quantized(GgmlDType::Q4_0),
+        other => bail!("unknown format {other}"),
+    })
+}
+
+/// One measurement, printed as `prompt_tps decode_tps peak_rss_mb`.
+fn measure(format: &str) -> Result<()> {
+    let path = built_in_model_path().context("no data dir")?;
+    let opts = LoadOptions { format: format_of(format)?, ..LoadOptions::default() };
+    let model = Model::load(&path, &opts).with_context(|| format!("loading {}", path.display()))?;
+    let mut prompt = model.tokenizer.encode(PASSAGE)?;
+    while prompt.len() < PROMPT_TOKENS {
+        prompt.extend_from_within(..);
+    }
+    prompt.truncate(PROMPT_TOKENS);
+    // Warm-up (first-touch allocation, repacking).
+    let mut cache = Cache::new(&model.llama, 1);
+    model.llama.forward_last(&prompt[..8], &mut cache, None)?;
+
+    let mut cache = Cache::new(&model.llama, 1);
+    let t = Instant::now();
+    let logits = model.llama.forward_last(&prompt, &mut cache, None)?;
+    let prompt_s = t.elapsed().as_secs_f64();
+    let mut next = argmax(&logits.to_vec1()?);
+    let t = Instant::now();
+    for _ in 0..DECODE_TOKENS {
+        let logits = model.llama.forward_last(&[next], &mut cache, None)?;
+        next = argmax(&logits.to_vec1()?);
+    }
+    let decode_s = t.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss_kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    println!("{} {} {}", PROMPT_TOKENS as f64 / prompt_s, DECODE_TOKENS as f64 / decode_s, rss_kb / 1024.0);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--measure") {
+        return measure(args.get(i + 1).context("--measure FORMAT")?);
+    }
+    let threads = args
+        .iter()
+        .position(|a| a == "--threads")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| "2".into());
+    let exe = std::env::current_exe()?;
+    println!("SmolLM2-135M-Instruct, {PROMPT_TOKENS}-token prompt, {DECODE_TOKENS} decoded, {threads} threads\n");
+    println!("| engine | weights | prompt tok/s | decode tok/s | peak RSS |");
+    println!("|---|---|---|---|---|");
+    println!("| llama.cpp (issue 5) | Q4_1 (as shipped) | 327 | 110 | 191 MB |");
+    for (format, label) in [("stored", "Q4_1 (as shipped)"), ("q8_0", "Q8_0 (converted at load)"), ("q4_0", "Q4_0 (converted at load)"), ("f32", "f32 (dequantised)")] {
+        let out = Command::new(&exe)
+            .args(["--measure", format])
+            .env("CANDLE_NUM_THREADS", &threads)
+            .env("RAYON_NUM_THREADS", &threads)
+            .output()?;
+        if !out.status.success() {
+            bail!("{format}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if v.len() != 3 {
+            bail!("{format}: unexpected output {text}");
+        }
+        println!("| grimoire-llm (candle) | {label} | {:.0} | {:.1} | {:.0} MB |", v[0], v[1], v[2]);
+    }
+    Ok(())
+}
