@@ -1,0 +1,368 @@
+//! Speaker attribution. Each speech turn (the quotation segments of one paragraph, or of one
+//! speech over several paragraphs) gets a speaker from, in order of trust: an explicit speech tag
+//! ("said Harry", "Harry said", "said he"), an action beat ("Harry grinned."), continuity of a
+//! multi-paragraph speech, the other party of a two-party exchange (alternation, vocatives). A turn
+//! with no evidence keeps no speaker.
+
+use serde::{Deserialize, Serialize};
+
+use crate::book::{Book, Span};
+use crate::characters::{CharacterId, Characters, Mention};
+use crate::lexicon::{self, Gender};
+use crate::quotes::{Quote, QuoteRole};
+use crate::tokens::{Token, tokenize};
+
+/// How a speaker was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributionKind {
+    /// The speaker is named next to the quotation (speech tag or action beat).
+    Explicit,
+    /// The speaker is a pronoun resolved to a character.
+    Anaphoric,
+    /// Inferred from the conversation (alternation, continuity, vocatives), or not found.
+    Implicit,
+}
+
+/// Who says a quotation, and why we think so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// The speaker; `None` when the text gives no reliable evidence.
+    pub speaker: Option<CharacterId>,
+    /// How the speaker was found.
+    pub kind: AttributionKind,
+    /// 0 (no idea) to 1 (certain).
+    pub confidence: f32,
+    /// A short human-readable reason ("tag: said Harry").
+    pub reason: String,
+    /// Who is spoken to, when a vocative names them.
+    pub addressee: Option<CharacterId>,
+}
+
+impl Attribution {
+    fn none(reason: &str) -> Self {
+        Self { speaker: None, kind: AttributionKind::Implicit, confidence: 0.0, reason: reason.to_owned(), addressee: None }
+    }
+}
+
+struct Ctx<'a> {
+    book: &'a Book,
+    chars: &'a Characters,
+    /// Speakers already attributed, by position, for salience.
+    spoken: Vec<(usize, CharacterId)>,
+    narrator: Option<CharacterId>,
+}
+
+impl Ctx<'_> {
+    fn mention_at(&self, span: Span) -> Option<&Mention> {
+        let ms = &self.chars.mentions;
+        let i = ms.partition_point(|m| m.span.end <= span.start);
+        ms.get(i).filter(|m| m.span.start <= span.start && span.start < m.span.end)
+    }
+
+    fn gender(&self, id: CharacterId) -> Gender {
+        self.chars.get(id).map_or(Gender::Unknown, |c| c.gender)
+    }
+
+    /// The most recently mentioned (in narration) or heard character of this gender before `pos`.
+    fn salient(&self, pos: usize, g: Gender, exclude: Option<CharacterId>) -> Option<CharacterId> {
+        let ms = &self.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < pos);
+        let floor = pos.saturating_sub(3000);
+        let mut best: Option<(usize, CharacterId)> = None;
+        for m in ms[..end].iter().rev() {
+            if m.span.start < floor {
+                break;
+            }
+            if !m.in_quote && Some(m.character) != exclude && self.gender(m.character) == g {
+                best = Some((m.span.start, m.character));
+                break;
+            }
+        }
+        let si = self.spoken.partition_point(|s| s.0 < pos);
+        for s in self.spoken[..si].iter().rev().take(6) {
+            if s.0 < floor {
+                break;
+            }
+            if Some(s.1) != exclude && self.gender(s.1) == g {
+                if best.is_none_or(|b| s.0 > b.0) {
+                    best = Some(*s);
+                }
+                break;
+            }
+        }
+        if best.is_none() && g != Gender::Unknown {
+            // No one of that gender is known: fall back to a recent character of unknown gender.
+            return self.salient(pos, Gender::Unknown, exclude.or(self.spoken.get(si.wrapping_sub(1)).map(|s| s.1)));
+        }
+        best.map(|b| b.1)
+    }
+}
+
+/// A subject found next to a verb: a name, a pronoun, or the narrator.
+enum Subject {
+    Name(CharacterId, String),
+    Pronoun(Gender, String),
+    Narrator,
+}
+
+fn word<'a>(text: &'a str, t: &Token) -> &'a str {
+    &text[t.span.start..t.span.end]
+}
+
+fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
+    let t = toks.get(i)?;
+    if !t.word {
+        return None;
+    }
+    let text = &ctx.book.text;
+    let w = word(text, t);
+    if let Some(m) = ctx.mention_at(t.span) {
+        return Some(Subject::Name(m.character, text[m.span.start..m.span.end].to_owned()));
+    }
+    match w {
+        "he" | "He" => Some(Subject::Pronoun(Gender::Male, w.to_owned())),
+        "she" | "She" => Some(Subject::Pronoun(Gender::Female, w.to_owned())),
+        "I" => Some(Subject::Narrator),
+        _ => None,
+    }
+}
+
+/// Looks for "VERB SUBJECT" or "SUBJECT [adverb] VERB" among the first words of `toks`.
+fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject, String)> {
+    let text = &ctx.book.text;
+    let words: Vec<usize> = (0..toks.len()).filter(|&i| toks[i].word).take(if from_start { 6 } else { usize::MAX }).collect();
+    for (wi, &i) in words.iter().enumerate() {
+        if !lexicon::is_speech_verb(word(text, &toks[i])) {
+            continue;
+        }
+        let verb = word(text, &toks[i]).to_owned();
+        // "said Harry", "said he", "said Mr. Bennet"
+        if let Some(s) = subject_at(ctx, toks, i + 1) {
+            return Some((s, verb));
+        }
+        // "Harry said", "he said", "Harry quietly said", "Mr. Bennet replied"
+        for back in 1..=2 {
+            let Some(&j) = wi.checked_sub(back).and_then(|k| words.get(k)) else { break };
+            if let Some(s) = subject_at(ctx, toks, j) {
+                return Some((s, verb));
+            }
+            if !word(text, &toks[j]).ends_with("ly") {
+                break;
+            }
+        }
+        if from_start && wi >= 3 {
+            break;
+        }
+    }
+    None
+}
+
+/// Tokens of `text[range]` up to the first sentence end or quotation mark.
+fn clause(text: &str, range: Span, stop_at_sentence: bool) -> Vec<Token> {
+    let mut toks = Vec::new();
+    if range.is_empty() {
+        return toks;
+    }
+    tokenize(text, range, &mut toks);
+    if let Some(k) = toks.iter().position(|t| !t.word && (matches!(word(text, t), "“" | "”" | "\"" | "‘") || stop_at_sentence && matches!(word(text, t), "." | "!" | "?"))) {
+        toks.truncate(k);
+    }
+    toks
+}
+
+/// Attributes every quotation. The result has one entry per quote, in the same order.
+pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attribution> {
+    let narrator = chars.find("I");
+    let mut ctx = Ctx { book, chars, spoken: Vec::new(), narrator };
+    let mut out: Vec<Attribution> = quotes.iter().map(|_| Attribution::none("no evidence")).collect();
+    let text = &book.text;
+    // Turns: speech segments of one paragraph, and continuation paragraphs of the same speech.
+    let mut turns: Vec<Vec<usize>> = Vec::new();
+    for (qi, q) in quotes.iter().enumerate() {
+        if q.role != QuoteRole::Speech {
+            out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
+            continue;
+        }
+        let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| quotes[last].paragraph == q.paragraph || q.continued);
+        if same {
+            if let Some(t) = turns.last_mut() {
+                t.push(qi);
+            }
+        } else {
+            turns.push(vec![qi]);
+        }
+    }
+    let mut prev: Vec<(Option<CharacterId>, Option<CharacterId>, usize, usize)> = Vec::new(); // (speaker, addressee, first para, last para)
+    for turn in &turns {
+        let first = &quotes[turn[0]];
+        let last = &quotes[turn[turn.len() - 1]];
+        let para = &book.paragraphs[first.paragraph];
+        let last_para_idx = book.paragraphs.partition_point(|p| p.span.start <= last.span.end.saturating_sub(1)).saturating_sub(1);
+        // Vocatives inside the turn name the addressee.
+        let addressee = turn.iter().find_map(|&qi| vocative(&ctx, &quotes[qi]));
+        let mut found: Option<(Subject, String, bool)> = None;
+        // 1. Speech tags after each segment, then before the first.
+        for (k, &qi) in turn.iter().enumerate() {
+            let q = &quotes[qi];
+            let next_start = turn.get(k + 1).map(|&n| quotes[n].span.start);
+            let pend = book.paragraphs.get(last_para_idx).map_or(q.span.end, |p| p.span.end.max(q.span.end));
+            let mut window = Span::new(q.span.end, next_start.unwrap_or(pend).max(q.span.end));
+            if book.line_paragraphs && text[window.start..window.end].trim().is_empty() && next_start.is_none() {
+                if let Some(np) = book.paragraphs.get(last_para_idx + 1) {
+                    let t = book.slice(np.span);
+                    if t.chars().next().is_some_and(char::is_lowercase) {
+                        window = np.span;
+                    }
+                }
+            }
+            let toks = clause(text, window, true);
+            if let Some((s, v)) = find_tag(&ctx, &toks, true) {
+                found = Some((s, v, true));
+                break;
+            }
+        }
+        if found.is_none() {
+            let before = Span::new(para.span.start, first.span.start);
+            let b = &text[before.start..before.end];
+            // The last sentence before the quotation: "Harry said:" or "Harry grinned."
+            let cut = b.trim_end().trim_end_matches([':', ',', '.', '—', ';']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+            let sent = Span::new(before.start + cut, before.end);
+            let toks = clause(text, sent, false);
+            if let Some((s, v)) = find_tag(&ctx, &toks, false) {
+                found = Some((s, v, true));
+            } else if let Some(s) = subject_at(&ctx, &toks, toks.iter().position(|t| t.word).unwrap_or(usize::MAX)) {
+                found = Some((s, "action beat before".to_owned(), false));
+            } else if !book.line_paragraphs {
+                // Action beat after the speech, in the same paragraph: “Yes.” Harry grinned.
+                let after = Span::new(last.span.end, book.paragraphs[last_para_idx].span.end.max(last.span.end));
+                let toks = clause(text, after, true);
+                if let Some(s) = subject_at(&ctx, &toks, 0) {
+                    found = Some((s, "action beat after".to_owned(), false));
+                }
+            }
+        }
+        let mut att = match found {
+            Some((Subject::Name(id, name), verb, tag)) => Attribution {
+                speaker: Some(id),
+                kind: AttributionKind::Explicit,
+                confidence: if tag { 0.95 } else { 0.8 },
+                reason: if tag { format!("tag: {verb} / {name}") } else { format!("{verb}: {name}") },
+                addressee,
+            },
+            Some((Subject::Pronoun(g, pron), verb, tag)) => {
+                let who = ctx.salient(first.span.start, g, addressee);
+                Attribution {
+                    speaker: who,
+                    kind: AttributionKind::Anaphoric,
+                    confidence: if who.is_none() { 0.0 } else if tag { 0.8 } else { 0.65 },
+                    reason: format!("{} '{pron}' ({verb}) → most recent {:?} mention", if tag { "tag" } else { "beat" }, g),
+                    addressee,
+                }
+            }
+            Some((Subject::Narrator, verb, _)) => Attribution {
+                speaker: ctx.narrator,
+                kind: AttributionKind::Explicit,
+                confidence: if ctx.narrator.is_some() { 0.9 } else { 0.0 },
+                reason: format!("tag: {verb} I (narrator)"),
+                addressee,
+            },
+            None => Attribution::none("no tag, beat or conversation context"),
+        };
+        // 2. Conversation context for turns without a speaker.
+        if att.speaker.is_none() {
+            let adjacent = |a: usize, b_first: usize| -> bool {
+                // No narration paragraph between two turns (lower-case tag lines do not count).
+                (a + 1..b_first).all(|p| {
+                    let t = book.slice(book.paragraphs[p].span);
+                    book.line_paragraphs && t.chars().next().is_some_and(char::is_lowercase)
+                })
+            };
+            if first.continued {
+                if let Some(&(s, _, _, _)) = prev.last() {
+                    att = Attribution { speaker: s, kind: AttributionKind::Implicit, confidence: 0.85, reason: "continues the previous paragraph's speech".into(), addressee };
+                }
+            } else if let Some(&(s1, a1, _, l1)) = prev.last().filter(|p| adjacent(p.3, first.paragraph)) {
+                let before_prev = prev.len().checked_sub(2).and_then(|k| prev.get(k)).filter(|p| adjacent(p.3, prev[prev.len() - 1].2));
+                if let Some(a) = a1.filter(|&a| Some(a) != s1) {
+                    att = Attribution { speaker: Some(a), kind: AttributionKind::Implicit, confidence: 0.65, reason: "answers the vocative of the previous speech".into(), addressee };
+                } else if let Some(&(s2, _, _, _)) = before_prev.filter(|p| p.0.is_some() && p.0 != s1) {
+                    let _ = l1;
+                    att = Attribution { speaker: s2, kind: AttributionKind::Implicit, confidence: 0.6, reason: "alternation in a two-party exchange".into(), addressee };
+                }
+            }
+            if att.speaker.is_some() && att.speaker == addressee {
+                att = Attribution::none("conversation guess named the addressee");
+            }
+        }
+        if let Some(s) = att.speaker {
+            ctx.spoken.push((first.span.start, s));
+        }
+        prev.push((att.speaker, att.addressee, first.paragraph, last_para_idx));
+        for &qi in turn {
+            out[qi] = att.clone();
+        }
+    }
+    out
+}
+
+/// A name set off by commas at the edge of a clause inside the quote: “Lizzy, come here.”
+fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
+    let text = &ctx.book.text;
+    let ms = &ctx.chars.mentions;
+    let i = ms.partition_point(|m| m.span.start < q.inner.start);
+    for m in ms[i..].iter().take_while(|m| m.span.end <= q.inner.end) {
+        let before = text[q.inner.start..m.span.start].trim_end();
+        let before = before.strip_suffix("dear").or_else(|| before.strip_suffix("my dear")).unwrap_or(before).trim_end();
+        let before = before.strip_suffix("My").or_else(|| before.strip_suffix("my")).unwrap_or(before).trim_end();
+        let after = text[m.span.end..q.inner.end].trim_start();
+        let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.', '—', '-']) || before.ends_with("Oh") || before.ends_with("oh");
+        let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';', '—']);
+        if edge_before && edge_after {
+            return Some(m.character);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::characters::find_characters;
+    use crate::import::import_text;
+    use crate::quotes::find_quotes;
+
+    fn run(t: &str) -> Vec<(String, Option<String>, AttributionKind)> {
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        let a = attribute(&b, &q, &c);
+        q.iter()
+            .zip(a)
+            .map(|(q, a)| (b.slice(q.inner).to_owned(), a.speaker.and_then(|s| c.get(s)).map(|c| c.name.clone()), a.kind))
+            .collect()
+    }
+
+    #[test]
+    fn tags_pronouns_beats_and_alternation() {
+        let t = "Harry Potter met Hermione Granger. Harry was tired and Hermione was cross.\n\n\
+                 “Hello,” said Harry, “how are you?”\n\n\
+                 “Fine,” she said.\n\n\
+                 “Really?”\n\n\
+                 “Yes.”\n\n\
+                 Hermione smiled. “Go on, Harry.”\n\n\
+                 Harry said, “I will.”";
+        let r = run(t);
+        let who: Vec<Option<&str>> = r.iter().map(|x| x.1.as_deref()).collect();
+        assert_eq!(who, [Some("Harry Potter"); 2].iter().copied().chain([Some("Hermione Granger"), Some("Harry Potter"), Some("Hermione Granger"), Some("Hermione Granger"), Some("Harry Potter")]).collect::<Vec<_>>());
+        assert_eq!(r[0].2, AttributionKind::Explicit);
+        assert_eq!(r[2].2, AttributionKind::Anaphoric);
+        assert_eq!(r[3].2, AttributionKind::Implicit);
+    }
+
+    #[test]
+    fn no_evidence_means_no_speaker() {
+        let r = run("The room was dark.\n\n“Who is there?”\n\nNothing moved.");
+        assert_eq!(r[0].1, None);
+    }
+}

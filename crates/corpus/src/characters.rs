@@ -1,0 +1,409 @@
+//! Character discovery: capitalised name mentions and titles, clustered into characters with
+//! aliases (Elizabeth / Lizzy / Miss Elizabeth Bennet), mention counts and a gender guess.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::book::{Book, Span};
+use crate::lexicon::{self, Gender};
+use crate::quotes::{Quote, QuoteRole};
+use crate::tokens::{Token, tokenize};
+
+/// Index of a character in [`Characters::list`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CharacterId(pub u32);
+
+/// A character of the book.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Character {
+    /// This character's id.
+    pub id: CharacterId,
+    /// Display name: the most used full form ("Elizabeth Bennet", "Mr. Darcy").
+    pub name: String,
+    /// Every other form the text uses for this character.
+    pub aliases: Vec<String>,
+    /// Gender guess from titles, given names and nearby pronouns.
+    pub gender: Gender,
+    /// Number of name mentions.
+    pub mentions: usize,
+    /// Number of speech quotations attributed (filled in by attribution).
+    pub quotes: usize,
+}
+
+/// One occurrence of a character's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// Where the name is.
+    pub span: Span,
+    /// Who it names.
+    pub character: CharacterId,
+    /// True when the name occurs inside a quotation (a vocative or a reference in speech).
+    pub in_quote: bool,
+}
+
+/// The characters of a book and where they are mentioned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Characters {
+    /// All characters, indexed by [`CharacterId`].
+    pub list: Vec<Character>,
+    /// Every mention, in text order.
+    pub mentions: Vec<Mention>,
+    /// Alias (as written, title included) → character, for lookups.
+    pub by_alias: HashMap<String, CharacterId>,
+}
+
+impl Characters {
+    /// The character with this id.
+    pub fn get(&self, id: CharacterId) -> Option<&Character> {
+        self.list.get(id.0 as usize)
+    }
+
+    /// Finds a character by name or alias (exact, then case-insensitive).
+    pub fn find(&self, name: &str) -> Option<CharacterId> {
+        if let Some(&id) = self.by_alias.get(name) {
+            return Some(id);
+        }
+        let lower = name.to_lowercase();
+        self.list
+            .iter()
+            .find(|c| c.name.to_lowercase() == lower || c.aliases.iter().any(|a| a.to_lowercase() == lower))
+            .map(|c| c.id)
+    }
+
+    /// Rebuilds the alias index after edits.
+    pub fn reindex(&mut self) {
+        self.by_alias.clear();
+        for (i, c) in self.list.iter_mut().enumerate() {
+            c.id = CharacterId(i as u32);
+            self.by_alias.insert(c.name.clone(), c.id);
+            for a in &c.aliases {
+                self.by_alias.insert(a.clone(), c.id);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Form {
+    title: Option<String>,
+    names: Vec<String>,
+}
+
+impl Form {
+    fn display(&self) -> String {
+        let mut s = String::new();
+        if let Some(t) = &self.title {
+            s.push_str(t);
+            if matches!(t.as_str(), "Mr" | "Mrs" | "Dr" | "St" | "Ms" | "Col" | "Capt" | "Rev" | "Prof" | "Lieut" | "Mme" | "Mlle") {
+                s.push('.');
+            }
+            s.push(' ');
+        }
+        s.push_str(&self.names.join(" "));
+        s
+    }
+}
+
+#[derive(Default)]
+struct FormStats {
+    count: usize,
+    place_votes: usize,
+    mentions: Vec<(Span, bool)>,
+}
+
+const PLACE_WORDS: &[&str] = &[
+    "Park", "Hall", "Street", "Lodge", "House", "Place", "Square", "Road", "Lane", "Court", "Church", "Inn", "Castle",
+    "Abbey", "Manor", "Farm", "Mill", "Town", "City", "River", "Bay", "Island", "Mountain", "Hill", "Grange",
+    "Heights", "Terrace", "Gardens", "Cottage", "Priory", "College", "School", "Company", "Road", "Station",
+];
+
+fn word<'a>(text: &'a str, t: &Token) -> &'a str {
+    let w = &text[t.span.start..t.span.end];
+    w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")).unwrap_or(w)
+}
+
+fn capitalised(w: &str) -> bool {
+    let mut cs = w.chars();
+    cs.next().is_some_and(char::is_uppercase) && !(w.len() > 1 && w.chars().all(|c| !c.is_lowercase()))
+}
+
+/// Finds the characters of a book. `quotes` tells which mentions are inside speech.
+pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
+    let text = &book.text;
+    let mut tokens = Vec::new();
+    for p in &book.paragraphs {
+        tokenize(text, p.span, &mut tokens);
+    }
+    let speech: Vec<Span> = quotes.iter().filter(|q| q.role != QuoteRole::ScareQuote).map(|q| q.span).collect();
+    let mut cap_mid: HashMap<&str, usize> = HashMap::new();
+    let mut lower: HashMap<String, usize> = HashMap::new();
+    for t in tokens.iter().filter(|t| t.word) {
+        let w = word(text, t);
+        if capitalised(w) {
+            if !t.sentence_start {
+                *cap_mid.entry(w).or_default() += 1;
+            }
+        } else if w.chars().next().is_some_and(char::is_lowercase) {
+            *lower.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    let is_name_word = |w: &str| {
+        capitalised(w)
+            && !lexicon::is_non_name(w)
+            && !lexicon::is_title(w)
+            && !PLACE_WORDS.contains(&w)
+            && cap_mid.get(w).copied().unwrap_or(0) > 0
+            && lower.get(&w.to_lowercase()).copied().unwrap_or(0) * 4 <= cap_mid.get(w).copied().unwrap_or(0)
+    };
+    let mut forms: HashMap<Form, FormStats> = HashMap::new();
+    let mut qi = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        if !t.word {
+            i += 1;
+            continue;
+        }
+        let w = word(text, &t);
+        let title = lexicon::is_title(w.trim_end_matches('.')) && capitalised(w);
+        let start = if title { i + 1 } else { i };
+        let mut j = start;
+        let mut names = Vec::new();
+        while j < tokens.len() && names.len() < 3 && tokens[j].word {
+            let n = word(text, &tokens[j]);
+            let ok = if title && j == start { capitalised(n) && !lexicon::is_non_name(n) } else { is_name_word(n) };
+            if !ok {
+                break;
+            }
+            names.push(n.to_owned());
+            j += 1;
+            if word(text, &tokens[j - 1]).len() != text[tokens[j - 1].span.start..tokens[j - 1].span.end].len() {
+                break; // a possessive ends the name
+            }
+        }
+        if names.is_empty() {
+            i += 1;
+            continue;
+        }
+        let next_is_place = tokens.get(j).is_some_and(|n| n.word && PLACE_WORDS.contains(&word(text, n)));
+        if next_is_place {
+            i = j + 1;
+            continue;
+        }
+        let span = Span::new(tokens[i].span.start, tokens[j - 1].span.end);
+        while qi < speech.len() && speech[qi].end <= span.start {
+            qi += 1;
+        }
+        let in_quote = speech.get(qi).is_some_and(|q| q.start <= span.start);
+        let prev = i.checked_sub(1).map(|k| word(text, &tokens[k]));
+        let place = !title && prev.is_some_and(|p| matches!(p, "in" | "at" | "to" | "from" | "near" | "into" | "of" | "towards"));
+        let form = Form { title: title.then(|| w.trim_end_matches('.').to_owned()), names };
+        let st = forms.entry(form).or_default();
+        st.count += 1;
+        st.place_votes += usize::from(place);
+        st.mentions.push((span, in_quote));
+        i = j;
+    }
+    forms.retain(|f, s| (s.count >= 2 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count);
+    cluster(text, &tokens, forms)
+}
+
+struct Cluster {
+    forms: Vec<(Form, usize)>,
+    title_gender: Option<Gender>,
+    first: Option<String>,
+    surname: Option<String>,
+    noble: bool,
+}
+
+fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Characters {
+    let mut order: Vec<(&Form, &FormStats)> = forms.iter().collect();
+    // Most specific first: more name words, then untitled before titled, then frequency.
+    order.sort_by(|a, b| {
+        b.0.names.len().cmp(&a.0.names.len()).then(a.0.title.is_some().cmp(&b.0.title.is_some())).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0))
+    });
+    let mut clusters: Vec<Cluster> = Vec::new();
+    let mut assign: HashMap<&Form, usize> = HashMap::new();
+    for (form, st) in &order {
+        let tg = form.title.as_deref().and_then(lexicon::title_gender);
+        let n = &form.names;
+        let target = if n.len() >= 2 {
+            // Full names: same names (titled or not) form one character.
+            clusters.iter().position(|c| c.forms.iter().any(|(f, _)| f.names == *n))
+        } else {
+            let name = &n[0];
+            match form.title.as_deref() {
+                // Mrs. X is a married woman: never one of the daughters named X.
+                Some("Mrs") => clusters.iter().position(|c| c.title_gender == Some(Gender::Female) && c.surname.as_deref() == Some(name) && c.forms.iter().any(|(f, _)| f.title.as_deref() == Some("Mrs"))),
+                Some(t) => {
+                    let cands: Vec<usize> = (0..clusters.len())
+                        .filter(|&k| {
+                            let c = &clusters[k];
+                            c.surname.as_deref() == Some(name)
+                                && compatible(c.title_gender.or_else(|| c.first.as_deref().and_then(lexicon::given_name_gender)), tg)
+                                && c.forms.iter().all(|(f, _)| f.title.as_deref() != Some("Mrs"))
+                        })
+                        .collect();
+                    // "Lady Catherine", "Sir William": title + given name.
+                    let given: Vec<usize> = (0..clusters.len()).filter(|&k| clusters[k].first.as_deref() == Some(name) && clusters[k].noble == matches!(t, "Lady" | "Sir" | "Lord")).collect();
+                    if cands.len() == 1 { Some(cands[0]) } else if cands.is_empty() && given.len() == 1 { Some(given[0]) } else { None }
+                }
+                None => {
+                    let by_first: Vec<usize> = (0..clusters.len()).filter(|&k| clusters[k].first.as_deref() == Some(name.as_str())).collect();
+                    let nick = lexicon::nickname_of(name);
+                    let by_nick: Vec<usize> = (0..clusters.len())
+                        .filter(|&k| !clusters[k].noble && clusters[k].first.as_deref().is_some_and(|f| nick.contains(&f)))
+                        .collect();
+                    // A bare surname is Mr. X when there is one, else the one character so named.
+                    let mr: Vec<usize> = (0..clusters.len())
+                        .filter(|&k| clusters[k].surname.as_deref() == Some(name.as_str()) && clusters[k].forms.iter().any(|(f, _)| f.title.as_deref().is_some_and(|t| lexicon::title_gender(t) == Some(Gender::Male))))
+                        .collect();
+                    let by_surname: Vec<usize> = (0..clusters.len()).filter(|&k| clusters[k].surname.as_deref() == Some(name.as_str())).collect();
+                    if by_first.len() == 1 {
+                        Some(by_first[0])
+                    } else if by_first.is_empty() && by_nick.len() == 1 {
+                        Some(by_nick[0])
+                    } else if by_first.is_empty() && mr.len() == 1 {
+                        Some(mr[0])
+                    } else if by_first.is_empty() && by_surname.len() == 1 {
+                        Some(by_surname[0])
+                    } else {
+                        None
+                    }
+                }
+            }
+        };
+        let k = match target {
+            Some(k) => k,
+            None => {
+                let (first, surname) = if n.len() >= 2 {
+                    (Some(n[0].clone()), n.last().cloned())
+                } else if form.title.is_some() && !matches!(form.title.as_deref(), Some("Lady" | "Sir" | "Lord")) {
+                    (None, Some(n[0].clone()))
+                } else {
+                    (Some(n[0].clone()), None)
+                };
+                clusters.push(Cluster { forms: Vec::new(), title_gender: None, first, surname, noble: matches!(form.title.as_deref(), Some("Lady" | "Sir" | "Lord")) });
+                clusters.len() - 1
+            }
+        };
+        let c = &mut clusters[k];
+        if c.title_gender.is_none() || c.title_gender == Some(Gender::Unknown) {
+            c.title_gender = tg;
+        }
+        c.forms.push(((*form).clone(), st.count));
+        assign.insert(form, k);
+    }
+    // Mentions, in text order.
+    let mut mentions: Vec<Mention> = Vec::new();
+    for (form, st) in &forms {
+        if let Some(&k) = assign.get(form) {
+            for &(span, in_quote) in &st.mentions {
+                mentions.push(Mention { span, character: CharacterId(k as u32), in_quote });
+            }
+        }
+    }
+    mentions.sort_by_key(|m| m.span.start);
+    // Gender: titles, given names, then the first pronoun after each narration mention.
+    let mut votes = vec![(0i32, 0i32); clusters.len()];
+    for (k, c) in clusters.iter().enumerate() {
+        for (f, n) in &c.forms {
+            let n = *n as i32;
+            match f.title.as_deref().and_then(lexicon::title_gender) {
+                Some(Gender::Male) => votes[k].0 += 3 * n,
+                Some(Gender::Female) => votes[k].1 += 3 * n,
+                _ => {}
+            }
+            match lexicon::given_name_gender(&f.names[0]) {
+                Some(Gender::Male) => votes[k].0 += 5,
+                Some(Gender::Female) => votes[k].1 += 5,
+                _ => {}
+            }
+        }
+    }
+    let mut ti = 0;
+    for m in mentions.iter().filter(|m| !m.in_quote) {
+        while ti < tokens.len() && tokens[ti].span.start < m.span.end {
+            ti += 1;
+        }
+        for t in tokens.iter().skip(ti).take(12) {
+            let w = &text[t.span.start..t.span.end];
+            if !t.word && matches!(w, "." | "!" | "?" | "“" | "\"" | "”") {
+                break;
+            }
+            if let Some(g) = lexicon::pronoun_gender(w) {
+                let v = &mut votes[m.character.0 as usize];
+                if g == Gender::Male { v.0 += 1 } else { v.1 += 1 }
+                break;
+            }
+        }
+    }
+    let mut list = Vec::new();
+    for (k, c) in clusters.iter().enumerate() {
+        let mentions_n: usize = c.forms.iter().map(|(_, n)| n).sum();
+        let name = display_name(&c.forms);
+        let mut aliases: Vec<String> = c.forms.iter().map(|(f, _)| f.display()).filter(|a| *a != name).collect();
+        aliases.sort();
+        aliases.dedup();
+        let (m, f) = votes[k];
+        let gender = if m > f * 2 && m >= 2 { Gender::Male } else if f > m * 2 && f >= 2 { Gender::Female } else { Gender::Unknown };
+        list.push(Character { id: CharacterId(k as u32), name, aliases, gender, mentions: mentions_n, quotes: 0 });
+    }
+    // A first-person narrator who speaks ("said I", "I replied") is a character too.
+    let first_person_tags = tokens
+        .windows(2)
+        .filter(|w| {
+            let (a, b) = (&text[w[0].span.start..w[0].span.end], &text[w[1].span.start..w[1].span.end]);
+            a == "I" && lexicon::is_speech_verb(b) || b == "I" && lexicon::is_speech_verb(a) && a.chars().all(char::is_lowercase)
+        })
+        .count();
+    if first_person_tags >= 2 {
+        let id = CharacterId(list.len() as u32);
+        list.push(Character { id, name: "Narrator".into(), aliases: vec!["I".into()], gender: Gender::Unknown, mentions: first_person_tags, quotes: 0 });
+    }
+    let mut chars = Characters { list, mentions, by_alias: HashMap::new() };
+    chars.reindex();
+    chars
+}
+
+fn compatible(a: Option<Gender>, b: Option<Gender>) -> bool {
+    !matches!((a, b), (Some(Gender::Male), Some(Gender::Female)) | (Some(Gender::Female), Some(Gender::Male)))
+}
+
+/// The most used form with two words or more, else the most used form.
+fn display_name(forms: &[(Form, usize)]) -> String {
+    let best = forms
+        .iter()
+        .filter(|(f, _)| f.names.len() + usize::from(f.title.is_some()) >= 2)
+        .max_by_key(|(f, n)| (*n, f.title.is_none()))
+        .or_else(|| forms.iter().max_by_key(|(_, n)| *n));
+    best.map(|(f, _)| f.display()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::import_text;
+    use crate::quotes::find_quotes;
+
+    #[test]
+    fn aliases_cluster() {
+        let t = "Elizabeth Bennet came in. Then Elizabeth sat. “Lizzy,” said Mr. Bennet, and Lizzy smiled at Mr. Bennet. \
+                 Miss Elizabeth Bennet was happy. Mr. Darcy looked; Darcy was proud and he sat. Darcy left. Mrs. Bennet cried. \
+                 Mrs. Bennet said she would go. Elizabeth laughed, and she left. Harry Potter waved. Potter grinned and Harry ran.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        let eliz = c.find("Lizzy").expect("Lizzy found");
+        assert_eq!(c.find("Elizabeth"), Some(eliz));
+        assert_eq!(c.find("Miss Elizabeth Bennet"), Some(eliz));
+        assert_eq!(c.get(eliz).map(|e| e.name.as_str()), Some("Elizabeth Bennet"));
+        assert_eq!(c.get(eliz).map(|e| e.gender), Some(Gender::Female));
+        assert_eq!(c.find("Darcy"), c.find("Mr. Darcy"));
+        assert_ne!(c.find("Mr. Bennet"), c.find("Mrs. Bennet"));
+        assert_ne!(c.find("Mr. Bennet"), Some(eliz));
+        assert_eq!(c.find("Potter"), c.find("Harry"));
+        assert_eq!(c.get(c.find("Mr. Darcy").expect("darcy")).map(|d| d.gender), Some(Gender::Male));
+    }
+}

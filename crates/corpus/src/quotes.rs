@@ -1,0 +1,387 @@
+//! Quotation detection: double and single quote styles (straight and curly), apostrophes in
+//! British single-quote dialogue, nested quotes, speeches running over several paragraphs, dash
+//! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes).
+
+use serde::{Deserialize, Serialize};
+
+use crate::book::{Book, Span};
+
+/// What a quotation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum QuoteRole {
+    /// Words spoken (or thought aloud) by a character.
+    Speech,
+    /// Text of a letter or note quoted in full.
+    Letter,
+    /// A short quoted term inside narration: a name, a title, a scare quote.
+    ScareQuote,
+}
+
+/// One quotation segment. A speech interrupted by narration gives one segment per part, and a
+/// speech over several paragraphs one segment per paragraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// From the opening mark through the closing mark (or the paragraph's end when unclosed).
+    pub span: Span,
+    /// The words alone: marks and surrounding whitespace removed.
+    pub inner: Span,
+    /// Index of the paragraph the segment starts in.
+    pub paragraph: usize,
+    /// True when this segment continues the previous segment's speech from an earlier paragraph.
+    pub continued: bool,
+    /// True when the segment had no closing mark (a speech that goes on in the next paragraph).
+    pub unclosed: bool,
+    /// Speech, letter or scare quote.
+    pub role: QuoteRole,
+}
+
+/// The dialogue convention a book uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum QuoteStyle {
+    /// “…” or "…"; single quotes are nested quotations.
+    Double,
+    /// ‘…’ or '…' (British); double quotes are nested quotations.
+    Single,
+    /// Paragraphs opened by a dash (— or --), as in Joyce.
+    Dash,
+}
+
+fn is_double(c: char) -> bool {
+    matches!(c, '"' | '“' | '”' | '„' | '«' | '»')
+}
+
+fn is_single(c: char) -> bool {
+    matches!(c, '\'' | '‘' | '’' | '`')
+}
+
+/// Characters after which a mark starts a word.
+fn is_open_context(c: Option<char>) -> bool {
+    match c {
+        None => true,
+        Some(c) => c.is_whitespace() || matches!(c, '(' | '[' | '—' | '–' | '-' | '“' | '"' | ':' | '_' | '«'),
+    }
+}
+
+const ELISIONS: [&str; 24] = [
+    "s", "ll", "re", "ve", "d", "m", "t", "em", "tis", "twas", "twere", "twill", "twould", "cause", "n", "round", "til",
+    "un", "ee", "ow", "appen", "im", "e", "er",
+];
+
+/// True when the text after an apostrophe is a known elided word ('em, 'tis, tokenized 's).
+fn elision_follows(rest: &str) -> bool {
+    let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+    if word.is_empty() {
+        return rest.chars().next().is_some_and(|c| c.is_ascii_digit());
+    }
+    let lower = word.to_lowercase();
+    ELISIONS.contains(&lower.as_str())
+}
+
+/// Picks the book's dialogue convention by counting marks.
+pub fn detect_style(book: &Book) -> QuoteStyle {
+    let text = book.slice(book.body);
+    let mut doubles = 0usize;
+    let mut singles = 0usize;
+    let mut prev: Option<char> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((i, c)) = it.next() {
+        if is_double(c) {
+            doubles += 1;
+        } else if c == '‘' || (c == '\'' || c == '`') && is_open_context(prev) {
+            if !elision_follows(text[i + c.len_utf8()..].trim_start_matches(' ')) {
+                singles += 1;
+            }
+        }
+        prev = Some(c);
+    }
+    let dashes = book
+        .paragraphs
+        .iter()
+        .filter(|p| {
+            let t = book.slice(p.span);
+            t.starts_with('—') || t.starts_with("--") || t.starts_with('―')
+        })
+        .count();
+    if dashes > 3 && dashes > (doubles + singles) / 2 {
+        QuoteStyle::Dash
+    } else if singles >= 2 && singles > doubles * 2 {
+        QuoteStyle::Single
+    } else {
+        QuoteStyle::Double
+    }
+}
+
+/// Finds every quotation in the book.
+pub fn find_quotes(book: &Book) -> Vec<Quote> {
+    let style = detect_style(book);
+    let mut out = if style == QuoteStyle::Dash { dash_quotes(book) } else { mark_quotes(book, style) };
+    classify(book, &mut out);
+    out
+}
+
+struct Open {
+    start: usize,
+    paragraph: usize,
+    continued: bool,
+}
+
+fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
+    let text = &book.text;
+    let mut out: Vec<Quote> = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut last_end = 0usize;
+    let is_mark = |c: char| if style == QuoteStyle::Double { is_double(c) } else { is_single(c) };
+    for (pi, para) in book.paragraphs.iter().enumerate() {
+        let p = &text[para.span.start..para.span.end];
+        let starts_with_mark = p.chars().next().is_some_and(|c| is_mark(c) && c != '’' && c != '”');
+        if let Some(o) = open.take() {
+            // An unclosed quotation ends at the paragraph break, unless the text is one line per
+            // paragraph (or per sentence) and this line does not open a new quotation.
+            if book.line_paragraphs && !starts_with_mark {
+                open = Some(o);
+            } else {
+                push(&mut out, text, o, last_end, true);
+            }
+        }
+        let continued_from_unclosed = out.last().is_some_and(|q| q.unclosed && q.paragraph + 1 >= pi && open.is_none());
+        let mut prev: Option<char> = None;
+        let mut chars = p.char_indices().peekable();
+        while let Some((ri, c)) = chars.next() {
+            let i = para.span.start + ri;
+            let next = chars.peek().map(|&(_, n)| n);
+            let after = &p[ri + c.len_utf8()..];
+            if is_mark(c) {
+                match style {
+                    QuoteStyle::Double => match (c, open.is_some()) {
+                        ('“' | '„' | '«', false) | ('"', false) => {
+                            open = Some(Open { start: i, paragraph: pi, continued: ri == 0 && continued_from_unclosed })
+                        }
+                        ('”' | '»', true) | ('"', true) => {
+                            if let Some(o) = open.take() {
+                                push(&mut out, text, o, i + c.len_utf8(), false);
+                            }
+                        }
+                        ('“' | '„' | '«', true) => {
+                            // A new opening mark while open: the earlier one was never closed.
+                            if let Some(o) = open.take() {
+                                push(&mut out, text, o, trim_end_at(text, i), true);
+                            }
+                            open = Some(Open { start: i, paragraph: pi, continued: false });
+                        }
+                        _ => {}
+                    },
+                    _ => single_mark(c, prev, next, after, i, pi, ri == 0 && continued_from_unclosed, text, &mut open, &mut out),
+                }
+            }
+            prev = Some(c);
+        }
+        last_end = para.span.end;
+    }
+    if let Some(o) = open.take() {
+        push(&mut out, text, o, last_end, true);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn single_mark(
+    c: char,
+    prev: Option<char>,
+    next: Option<char>,
+    after: &str,
+    i: usize,
+    pi: usize,
+    continued: bool,
+    text: &str,
+    open: &mut Option<Open>,
+    out: &mut Vec<Quote>,
+) {
+    let prev_word = prev.is_some_and(|p| p.is_alphanumeric());
+    let next_word = next.is_some_and(|n| n.is_alphanumeric());
+    if prev_word && next_word {
+        return; // don't, o'clock
+    }
+    let standalone = is_open_context(prev) && next.is_none_or(char::is_whitespace);
+    if standalone {
+        // Tokenized text: ' stands alone; a following clitic ('s) was ruled out above only when attached.
+        if let Some(o) = open.take() {
+            push(out, text, o, i + c.len_utf8(), false);
+        } else if !elision_follows(after.trim_start_matches(' ')) {
+            *open = Some(Open { start: i, paragraph: pi, continued });
+        }
+        return;
+    }
+    if is_open_context(prev) {
+        if open.is_none() && c != '’' && !elision_follows(after) {
+            *open = Some(Open { start: i, paragraph: pi, continued });
+        }
+        return;
+    }
+    // After a word or punctuation: a closing mark, unless it is an apostrophe (boys', goin').
+    let Some(o) = open.take() else { return };
+    let after_punct = prev.is_some_and(|p| matches!(p, ',' | '.' | '!' | '?' | ';' | ':' | '—' | '-' | '…' | '–'));
+    let lower_follows = after.trim_start().chars().next().is_some_and(char::is_lowercase);
+    let possessive = !after_punct && matches!(prev, Some('s' | 'n')) && lower_follows && !after.trim_start().starts_with("said");
+    if possessive {
+        *open = Some(o);
+    } else {
+        push(out, text, o, i + c.len_utf8(), false);
+    }
+}
+
+fn trim_end_at(text: &str, end: usize) -> usize {
+    text[..end].trim_end().len()
+}
+
+fn push(out: &mut Vec<Quote>, text: &str, o: Open, end: usize, unclosed: bool) {
+    let end = if unclosed { trim_end_at(text, end).max(o.start) } else { end };
+    let raw = &text[o.start..end];
+    let lead = raw.len() - raw.trim_start_matches(|c: char| is_double(c) || is_single(c) || c.is_whitespace() || matches!(c, '—' | '-' | '―')).len();
+    let body = &raw[lead..];
+    let inner_len = body.trim_end_matches(|c: char| is_double(c) || c == '’' || c == '\'' || c.is_whitespace()).len();
+    let inner = Span::new(o.start + lead, o.start + lead + inner_len);
+    if inner.is_empty() {
+        return;
+    }
+    out.push(Quote {
+        span: Span::new(o.start, end),
+        inner,
+        paragraph: o.paragraph,
+        continued: o.continued,
+        unclosed,
+        role: QuoteRole::Speech,
+    });
+}
+
+fn dash_quotes(book: &Book) -> Vec<Quote> {
+    let mut out = Vec::new();
+    for (pi, para) in book.paragraphs.iter().enumerate() {
+        let p = book.slice(para.span);
+        if !(p.starts_with('—') || p.starts_with("--") || p.starts_with('―')) {
+            continue;
+        }
+        // The speech runs to the end, or to the punctuation before an inserted "he said".
+        let mut end = p.len();
+        for (i, c) in p.char_indices() {
+            if i > 2 && matches!(c, ',' | '.' | '!' | '?') {
+                let rest = &p[i + 1..];
+                let words: Vec<&str> = rest.split_whitespace().take(3).collect();
+                if words.iter().any(|w| crate::lexicon::is_speech_verb(w)) && words.first().is_some_and(|w| w.chars().next().is_some_and(char::is_lowercase)) {
+                    end = i + 1;
+                    break;
+                }
+            }
+        }
+        let o = Open { start: para.span.start, paragraph: pi, continued: false };
+        push(&mut out, &book.text, o, para.span.start + end, false);
+    }
+    out
+}
+
+/// Marks letters and scare quotes.
+fn classify(book: &Book, quotes: &mut [Quote]) {
+    let text = &book.text;
+    let mut i = 0;
+    while i < quotes.len() {
+        // A run of unclosed paragraphs is one multi-paragraph quotation.
+        let mut j = i;
+        while j + 1 < quotes.len() && quotes[j].unclosed && quotes[j + 1].continued {
+            j += 1;
+        }
+        let first = &text[quotes[i].inner.start..quotes[i].inner.end];
+        if j > i && is_salutation(first) {
+            for q in &mut quotes[i..=j] {
+                q.role = QuoteRole::Letter;
+            }
+        } else if i == j && is_scare_quote(text, &quotes[i]) {
+            quotes[i].role = QuoteRole::ScareQuote;
+        }
+        i = j + 1;
+    }
+}
+
+fn is_salutation(t: &str) -> bool {
+    let head: String = t.chars().take(60).collect();
+    let first_line = head.split(['\n', '.', '!']).next().unwrap_or("");
+    let lower = first_line.to_lowercase();
+    (lower.starts_with("dear ") || lower.starts_with("my dear ") || lower.starts_with("sir,") || lower.starts_with("madam,"))
+        && first_line.trim_end().ends_with(',')
+        && first_line.split_whitespace().count() <= 5
+}
+
+fn is_scare_quote(text: &str, q: &Quote) -> bool {
+    let inner = &text[q.inner.start..q.inner.end];
+    let words = inner.split_whitespace().count();
+    if words > 4 || inner.ends_with([',', '.', '!', '?', '—', '-', '…', ';', ':']) {
+        return false;
+    }
+    let before = text[..q.span.start].trim_end_matches([' ', '\t']);
+    let Some(pc) = before.chars().last() else { return false };
+    // Mid-sentence: a word (not a speech verb) right before, and the sentence going on after.
+    if !pc.is_alphanumeric() {
+        return false;
+    }
+    let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    if crate::lexicon::is_speech_verb(prev_word) {
+        return false;
+    }
+    let after = text[q.span.end..].trim_start_matches([' ', '\t']);
+    after.chars().next().is_some_and(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::import_text;
+
+    fn quotes(t: &str) -> Vec<String> {
+        let b = import_text(t.to_owned());
+        find_quotes(&b).iter().filter(|q| q.role == QuoteRole::Speech).map(|q| b.slice(q.inner).to_owned()).collect()
+    }
+
+    #[test]
+    fn curly_and_straight_double() {
+        assert_eq!(quotes("“My dear,” said his lady, “have you heard?”\n\n\"Yes,\" he said."), ["My dear,", "have you heard?", "Yes,"]);
+    }
+
+    #[test]
+    fn british_single_with_apostrophes() {
+        let t = "‘I don’t care for ’em,’ said Alice, ‘nor the boys’ books.’\n\n'It's Tom's,' she said. 'Tis late.\n\n'Come here,' said the Queen.\n\n‘No,’ she said.\n\n'Why?' he asked.";
+        assert_eq!(quotes(t), ["I don’t care for ’em,", "nor the boys’ books.", "It's Tom's,", "Come here,", "No,", "Why?"]);
+    }
+
+    #[test]
+    fn nested_quotes_stay_inside() {
+        assert_eq!(quotes("“He said ‘go’ to me,” she said."), ["He said ‘go’ to me,"]);
+    }
+
+    #[test]
+    fn multi_paragraph_speech() {
+        let t = "“It began in May.\n\n“Then it rained.”\n\nShe stopped.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        assert_eq!(q.len(), 2);
+        assert!(q[0].unclosed && !q[0].continued);
+        assert!(q[1].continued && !q[1].unclosed);
+        assert_eq!(b.slice(q[0].inner), "It began in May.");
+    }
+
+    #[test]
+    fn scare_quotes_and_letters_are_marked() {
+        let t = "He called it his “castle” and laughed.\n\n“Dear Sir,\n\n“I write to you.\n\n“Yours, W.”\n\n“Go,” she said.";
+        let b = import_text(t.to_owned());
+        let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
+        assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Speech]);
+    }
+
+    #[test]
+    fn tokenized_text() {
+        let t = "“ My dear Mr. Bennet , ” said his lady , “ have you heard ? ”\nMr. Bennet replied that he had not .\n“ Nonsense , how can you talk so !\nIt is very likely . ”\n";
+        assert_eq!(quotes(t), ["My dear Mr. Bennet ,", "have you heard ?", "Nonsense , how can you talk so !\nIt is very likely ."]);
+        let t = "' Mr. Heathcliff ? ' I said .\nA nod was the answer .\nLincoln 's Inn was near .\n' Thrushcross Grange is my own , sir , ' he said .\n";
+        assert_eq!(quotes(t), ["Mr. Heathcliff ?", "Thrushcross Grange is my own , sir ,"]);
+    }
+}
