@@ -17,6 +17,8 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod lora;
 pub mod model;
 pub mod sampling;

@@ -7,6 +7,7 @@ mod llm {
     mod engine;
     mod generate;
     mod gguf;
+    mod hub;
     mod lora;
     mod model;
     mod template;

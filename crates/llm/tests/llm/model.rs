@@ -59,3 +59,76 @@ fn logits_for_all_positions_agree_with_incremental_decoding() {
     let diff: f32 = diff.to_scalar().expect("scalar");
     assert!(diff < 1e-3, "cached decoding differs by {diff}");
 }
+
+/// Writes a tiny random llama as a Hugging Face folder, with the built-in model's tokenizer.
+fn tiny_hf_folder(dir: &std::path::Path) {
+    use candle_core::{DType, Device, Tensor};
+    let (vocab, d, ff, layers, heads, kv) = (49152usize, 64usize, 128usize, 2usize, 4usize, 2usize);
+    let config = serde_json::json!({
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": d, "intermediate_size": ff, "num_hidden_layers": layers,
+        "num_attention_heads": heads, "num_key_value_heads": kv, "rms_norm_eps": 1e-5,
+        "rope_theta": 10000.0, "max_position_embeddings": 256, "vocab_size": vocab,
+        "tie_word_embeddings": true, "torch_dtype": "float32"
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).expect("config");
+    let dev = Device::Cpu;
+    let rand = |shape: &[usize]| Tensor::randn(0f32, 0.1, shape, &dev).expect("randn");
+    let mut t = std::collections::HashMap::new();
+    t.insert("model.embed_tokens.weight".to_owned(), rand(&[vocab, d]));
+    t.insert("model.norm.weight".to_owned(), Tensor::ones(d, DType::F32, &dev).expect("ones"));
+    let hd = d / heads;
+    for i in 0..layers {
+        let p = format!("model.layers.{i}");
+        t.insert(format!("{p}.input_layernorm.weight"), Tensor::ones(d, DType::F32, &dev).expect("ones"));
+        t.insert(format!("{p}.post_attention_layernorm.weight"), Tensor::ones(d, DType::F32, &dev).expect("ones"));
+        t.insert(format!("{p}.self_attn.q_proj.weight"), rand(&[heads * hd, d]));
+        t.insert(format!("{p}.self_attn.k_proj.weight"), rand(&[kv * hd, d]));
+        t.insert(format!("{p}.self_attn.v_proj.weight"), rand(&[kv * hd, d]));
+        t.insert(format!("{p}.self_attn.o_proj.weight"), rand(&[d, heads * hd]));
+        t.insert(format!("{p}.mlp.gate_proj.weight"), rand(&[ff, d]));
+        t.insert(format!("{p}.mlp.up_proj.weight"), rand(&[ff, d]));
+        t.insert(format!("{p}.mlp.down_proj.weight"), rand(&[d, ff]));
+    }
+    candle_core::safetensors::save(&t, dir.join("model.safetensors")).expect("save");
+    common::q4_1().tokenizer.save(&dir.join("tokenizer.json")).expect("tokenizer");
+    let tc = serde_json::json!({ "chat_template": common::q4_1().template.source(), "eos_token": "<|im_end|>" });
+    std::fs::write(dir.join("tokenizer_config.json"), tc.to_string()).expect("tokenizer_config");
+}
+
+#[test]
+fn hf_folder_loads_dense_and_quantised_at_load() {
+    use grimoire_llm::{GgmlDType, LoadOptions, WeightFormat};
+    let dir = tempfile::tempdir().expect("tempdir");
+    tiny_hf_folder(dir.path());
+    let load = |format| Model::load(dir.path(), &LoadOptions { format, ..LoadOptions::default() }).unwrap_or_else(|e| panic!("{e:#}"));
+    let dense = load(WeightFormat::AsStored);
+    let q8 = load(WeightFormat::Quantized(GgmlDType::Q8_0));
+    assert!(matches!(q8.llama.linear(0, grimoire_llm::Proj::Up).expect("up").base(), candle_core::quantized::QMatMul::QTensor(_)));
+    assert_eq!(dense.info.architecture, "llama");
+    // The tokenizer.json written from the GGUF tokenizer reads back to the same ids.
+    let text = "Numbers 1234567 and <|im_start|>user\nHi<|im_end|>";
+    assert_eq!(dense.tokenizer.encode(text).expect("ids"), common::q4_1().tokenizer.encode(text).expect("ids"));
+    let prompt = dense.template.render(&[grimoire_llm::Message::user("Hi")], true).expect("render");
+    let ids = dense.tokenizer.encode_prompt(&prompt).expect("ids");
+    let run = |m: &Model| -> Vec<f32> {
+        let mut cache = Cache::new(&m.llama, 1);
+        m.llama.forward_last(&ids, &mut cache, None).expect("forward").to_vec1().expect("logits")
+    };
+    let (a, b) = (run(&dense), run(&q8));
+    let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let scale = a.iter().map(|x| x.abs()).fold(0f32, f32::max);
+    assert!(max_diff < 0.05 * scale, "Q8_0 logits differ by {max_diff} (scale {scale})");
+}
+
+#[test]
+fn truncated_safetensors_is_a_named_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tiny_hf_folder(dir.path());
+    let path = dir.path().join("model.safetensors");
+    let bytes = std::fs::read(&path).expect("read");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
+    let e = Model::load(dir.path(), &grimoire_llm::LoadOptions::default()).expect_err("truncated file loaded");
+    let msg = e.to_string();
+    assert!(msg.contains("model.safetensors") && msg.contains("truncated"), "{msg}");
+}
