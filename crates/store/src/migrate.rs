@@ -10,6 +10,8 @@ use crate::{Result, table};
 const MIGRATIONS: &[&[&str]] = &[
     // 1: the project itself, its jobs and its books.
     &[table::meta::MIGRATION_1, table::jobs::MIGRATION_1, table::books::MIGRATION_1],
+    // 2: the reviewed examples, their history and full-text index.
+    &[table::examples::MIGRATION_2],
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,6 @@
 //! One module per table: its migrations and its queries.
 
 pub mod books;
+pub mod examples;
 pub mod jobs;
 pub mod meta;
