@@ -1,0 +1,201 @@
+//! Scores quotation detection and speaker attribution against LitBank's quotation layer.
+//!
+//! `cargo run --release -p grimoire-corpus --example score -- DIR [--verbose]`
+//!
+//! Detection matches predicted and gold quotations one-to-one by span overlap. A predicted
+//! character counts as the gold entity whose names (aliases) it shares; speaker accuracy is over
+//! all gold quotations (missed ones count as wrong). Persona precision and recall are for each
+//! excerpt's most frequent gold speaker, summed over excerpts.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use grimoire_corpus::{Analysis, analyze_text};
+
+#[derive(serde::Deserialize)]
+struct Gold {
+    start: usize,
+    end: usize,
+    speaker: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct GoldChar {
+    aliases: Vec<String>,
+    n_quotes: usize,
+}
+
+const TITLES: &[&str] = &["mrs", "mr", "miss", "ms", "dr", "sir", "lady", "lord", "captain", "colonel", "master", "aunt", "uncle"];
+
+fn norm(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+fn strip_title(s: &str) -> &str {
+    for t in TITLES {
+        if let Some(r) = s.strip_prefix(t) {
+            if r.len() >= 3 {
+                return r;
+            }
+        }
+    }
+    s
+}
+
+fn map_characters(a: &Analysis, gold: &HashMap<String, GoldChar>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for c in &a.characters.list {
+        let names: Vec<String> = std::iter::once(&c.name).chain(&c.aliases).map(|n| norm(n)).collect();
+        let mut best: Option<(u32, usize, &String)> = None;
+        for (id, g) in gold {
+            let gnames: Vec<String> = g.aliases.iter().map(|n| norm(n)).chain(std::iter::once(norm(id.rsplit_once('-').map_or(id.as_str(), |x| x.0)))).collect();
+            let mut score = 0;
+            for p in &names {
+                for q in &gnames {
+                    let (ps, qs) = (strip_title(p), strip_title(q));
+                    let s = if p == q {
+                        4
+                    } else if ps == qs {
+                        3
+                    } else if ps.len() >= 3 && qs.len() >= 3 && (qs.ends_with(ps) || qs.starts_with(ps) || ps.ends_with(qs) || ps.starts_with(qs)) {
+                        1
+                    } else {
+                        0
+                    };
+                    score = score.max(s);
+                }
+            }
+            if score > 0 && best.is_none_or(|b| (score, g.n_quotes) > (b.0, b.1)) {
+                best = Some((score, g.n_quotes, id));
+            }
+        }
+        if let Some((_, _, id)) = best {
+            out.insert(c.name.clone(), id.clone());
+        }
+    }
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    gold: usize,
+    pred: usize,
+    matched: usize,
+    speaker_ok: usize,
+    persona_gold: usize,
+    persona_pred: usize,
+    persona_ok: usize,
+}
+
+fn score_file(txt: &Path, verbose: bool) -> Option<Tally> {
+    let stem = txt.to_str()?.strip_suffix(".txt")?;
+    let text = std::fs::read_to_string(txt).ok()?;
+    let gold: Vec<Gold> = std::fs::read_to_string(format!("{stem}.quotes.jsonl"))
+        .ok()?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let chars: HashMap<String, GoldChar> = std::fs::read_to_string(format!("{stem}.characters.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+    let a = analyze_text(&text);
+    let pred = a.quote_records();
+    let map = map_characters(&a, &chars);
+    let mut used = vec![false; pred.len()];
+    let mut t = Tally { gold: gold.len(), pred: pred.len(), ..Tally::default() };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for g in &gold {
+        if let Some(s) = &g.speaker {
+            *counts.entry(s).or_default() += 1;
+        }
+    }
+    let persona = counts.iter().max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k))).map(|(k, _)| k.to_string());
+    let mut gold_of_pred: Vec<Option<&str>> = vec![None; pred.len()];
+    for g in &gold {
+        let m = (0..pred.len()).filter(|&i| !used[i] && pred[i].start < g.end && g.start < pred[i].end).max_by_key(|&i| pred[i].end.min(g.end) - pred[i].start.max(g.start));
+        let predicted = m.and_then(|i| pred[i].speaker.as_ref()).and_then(|n| map.get(n));
+        if let Some(i) = m {
+            used[i] = true;
+            t.matched += 1;
+            gold_of_pred[i] = g.speaker.as_deref();
+        } else if verbose {
+            eprintln!("  MISSED {:?}", text.chars().skip(g.start).take(g.end - g.start).collect::<String>());
+        }
+        if predicted.is_some() && predicted == g.speaker.as_ref() {
+            t.speaker_ok += 1;
+        } else if verbose && m.is_some() {
+            eprintln!("  WRONG gold={:?} pred={:?} {:?}", g.speaker, m.and_then(|i| pred[i].speaker.clone()), text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
+        }
+        if persona.is_some() && g.speaker == persona {
+            t.persona_gold += 1;
+        }
+    }
+    if verbose {
+        for (i, p) in pred.iter().enumerate() {
+            if !used[i] {
+                eprintln!("  EXTRA {:?}", p.text.chars().take(80).collect::<String>());
+            }
+        }
+    }
+    if let Some(p) = &persona {
+        for (i, q) in pred.iter().enumerate() {
+            if q.speaker.as_ref().and_then(|n| map.get(n)) == Some(p) {
+                t.persona_pred += 1;
+                if gold_of_pred[i] == Some(p.as_str()) {
+                    t.persona_ok += 1;
+                }
+            }
+        }
+    }
+    Some(t)
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = args.next().unwrap_or_else(|| "../shared/corpus/litbank-quotes".into());
+    let verbose = args.next().is_some_and(|a| a == "--verbose");
+    let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect(),
+        Err(e) => {
+            eprintln!("cannot read {dir}: {e}");
+            std::process::exit(2);
+        }
+    };
+    files.sort();
+    let mut total = Tally::default();
+    println!("{:<50} {:>5} {:>5} {:>6} {:>6} {:>7}", "excerpt", "gold", "pred", "det F1", "spk %", "persona");
+    for f in &files {
+        if verbose {
+            eprintln!("{}", f.display());
+        }
+        let Some(t) = score_file(f, verbose) else { continue };
+        let p = pct(t.matched, t.pred);
+        let r = pct(t.matched, t.gold);
+        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else if t.gold == 0 && t.pred == 0 { 100.0 } else { 0.0 };
+        let name = f.file_stem().map(|s| s.to_string_lossy().chars().take(50).collect::<String>()).unwrap_or_default();
+        println!("{:<50} {:>5} {:>5} {:>6.1} {:>6.1} {:>3}/{:<3}", name, t.gold, t.pred, f1, pct(t.speaker_ok, t.gold), t.persona_ok, t.persona_gold);
+        total.gold += t.gold;
+        total.pred += t.pred;
+        total.matched += t.matched;
+        total.speaker_ok += t.speaker_ok;
+        total.persona_gold += t.persona_gold;
+        total.persona_pred += t.persona_pred;
+        total.persona_ok += t.persona_ok;
+    }
+    let p = pct(total.matched, total.pred);
+    let r = pct(total.matched, total.gold);
+    let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    println!();
+    println!("| metric                         | value  | goal   |");
+    println!("|--------------------------------|--------|--------|");
+    println!("| quote detection precision      | {:>5.1}% |        |", p);
+    println!("| quote detection recall         | {:>5.1}% |        |", r);
+    println!("| quote detection F1             | {:>5.1}  | >= 98  |", f1);
+    println!("| speaker accuracy (all gold)    | {:>5.1}% | >= 80% |", pct(total.speaker_ok, total.gold));
+    println!("| persona precision              | {:>5.1}% | >= 95% |", pct(total.persona_ok, total.persona_pred));
+    println!("| persona recall                 | {:>5.1}% | >= 80% |", pct(total.persona_ok, total.persona_gold));
+    println!("| excerpts / gold quotes         | {} / {} |        |", files.len(), total.gold);
+}
