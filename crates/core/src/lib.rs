@@ -20,6 +20,6 @@ pub use import::{ImportResult, MAX_BOOK_BYTES};
 pub use jobs::{CancelToken, EventSink, JobEvent, JobEventKind};
 pub use models::{InstallOutcome, ModelEntry, ModelStatus};
 pub use project::ProjectInfo;
-pub use service::{AppInfo, CancelJobInput, CreateProjectInput, ImportBooksInput, JobStarted, ProjectRef, Service, Startup};
+pub use service::{AppInfo, CancelJobInput, CreateProjectInput, ImportBooksInput, JobStarted, OpenAtStart, ProjectRef, Service, Startup};
 
 pub use grimoire_store::{BookSummary, Job, JobStatus};

@@ -14,7 +14,7 @@ use crate::import::BookSource;
 use crate::jobs::{EventSink, JobHandle, Jobs};
 use crate::models::{InstallOutcome, ModelEntry};
 use crate::project::ProjectInfo;
-use crate::{Error, Result, import, models, project};
+use crate::{ApiError, Error, Result, import, models, project};
 
 /// The sample book: Pride and Prejudice, public domain.
 const SAMPLE_BOOK: &[u8] = include_bytes!("../../../assets/sample/PrideAndPrejudice.txt");
@@ -33,8 +33,19 @@ pub struct AppInfo {
 /// What the app opens with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Startup {
-    /// A project to open at once: the sample project on the very first run.
+    /// A project to open at once: the sample project on the very first run, or the one asked for.
     pub open_project: Option<ProjectInfo>,
+    /// Why the project asked for on the command line could not be opened.
+    pub error: Option<ApiError>,
+}
+
+/// A project the app was asked to open when it starts (from its command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenAtStart {
+    /// The sample project.
+    Sample,
+    /// A project folder.
+    Project(PathBuf),
 }
 
 /// Input of [`Service::create_project`].
@@ -108,11 +119,21 @@ impl Service {
         }
     }
 
-    /// Called once when the app starts: creates and opens the sample project on the very first run.
-    pub fn startup(&self) -> Result<Startup> {
+    /// Called once when the app starts: opens what was asked for, or on the very first run creates and
+    /// opens the sample project.
+    pub fn startup(&self, request: Option<OpenAtStart>) -> Result<Startup> {
         let first_run = !self.load_settings()?.sample_created;
-        let open_project = if first_run { Some(self.open_sample_project()?) } else { None };
-        Ok(Startup { open_project })
+        let opened = match request {
+            Some(OpenAtStart::Sample) => Some(self.open_sample_project()),
+            Some(OpenAtStart::Project(path)) => Some(self.open_project(ProjectRef { path: path.display().to_string() })),
+            None if first_run => Some(self.open_sample_project()),
+            None => None,
+        };
+        Ok(match opened {
+            Some(Ok(info)) => Startup { open_project: Some(info), error: None },
+            Some(Err(e)) => Startup { open_project: None, error: Some(e.to_api()) },
+            None => Startup { open_project: None, error: None },
+        })
     }
 
     /// The user's settings.

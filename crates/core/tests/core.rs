@@ -147,7 +147,7 @@ fn cancelling_an_unknown_job_says_false() {
 #[test]
 fn first_start_creates_and_opens_the_sample_project_once() {
     let env = env();
-    let startup = env.service.startup().unwrap();
+    let startup = env.service.startup(None).unwrap();
     let sample = startup.open_project.expect("the first run opens the sample");
     assert_eq!(sample.persona.as_deref(), Some("Elizabeth Bennet"));
     let job_id = env.service.list_jobs(ProjectRef { path: sample.path.clone() }).unwrap()[0].id;
@@ -155,7 +155,11 @@ fn first_start_creates_and_opens_the_sample_project_once() {
     let books = env.service.list_books(ProjectRef { path: sample.path.clone() }).unwrap();
     assert_eq!(books.len(), 1);
     assert!(books[0].chars > 600_000, "{books:?}");
-    assert!(env.service.startup().unwrap().open_project.is_none(), "only the first run opens the sample");
+    assert!(env.service.startup(None).unwrap().open_project.is_none(), "only the first run opens the sample");
+    let asked = env.service.startup(Some(grimoire_core::OpenAtStart::Sample)).unwrap();
+    assert_eq!(asked.open_project.map(|p| p.path), Some(sample.path.clone()));
+    let bad = env.service.startup(Some(grimoire_core::OpenAtStart::Project(env.root.join("nowhere")))).unwrap();
+    assert_eq!(bad.error.map(|e| e.code), Some(ErrorCode::NotFound));
 }
 
 #[test]

@@ -28,9 +28,13 @@ config_dir: string, };
 
 export type Startup = { 
 /**
- * A project to open at once: the sample project on the very first run.
+ * A project to open at once: the sample project on the very first run, or the one asked for.
  */
-open_project: ProjectInfo | null, };
+open_project: ProjectInfo | null, 
+/**
+ * Why the project asked for on the command line could not be opened.
+ */
+error: ApiError | null, };
 
 export type Settings = { 
 /**

@@ -1,0 +1,135 @@
+//! The Grimoire desktop shell. Each command is one line over [`grimoire_core::Service`]; job events
+//! are forwarded to the window as `job-event`.
+
+use std::sync::Arc;
+
+use grimoire_core::{
+    ApiError, AppInfo, BookSummary, CancelJobInput, CreateProjectInput, Dirs, ImportBooksInput, Job, JobStarted, ModelEntry,
+    OpenAtStart, ProjectInfo, ProjectRef, RecentProject, Service, Settings, Startup,
+};
+use tauri::{Emitter, Manager, State};
+
+type Reply<T> = Result<T, ApiError>;
+
+#[tauri::command(async)]
+fn app_info(svc: State<'_, Service>) -> AppInfo {
+    svc.app_info()
+}
+
+/// What the command line asked the app to open, taken once by the first `startup` call.
+struct Initial(std::sync::Mutex<Option<OpenAtStart>>);
+
+#[tauri::command(async)]
+fn startup(svc: State<'_, Service>, initial: State<'_, Initial>) -> Reply<Startup> {
+    let request = initial.0.lock().map(|mut r| r.take()).unwrap_or(None);
+    Ok(svc.startup(request)?)
+}
+
+/// `grimoire-app [--sample | PROJECT_DIR]`
+fn parse_args() -> Option<OpenAtStart> {
+    let arg = std::env::args_os().nth(1)?;
+    if arg == "--sample" {
+        Some(OpenAtStart::Sample)
+    } else if arg.to_string_lossy().starts_with('-') {
+        None
+    } else {
+        Some(OpenAtStart::Project(arg.into()))
+    }
+}
+
+#[tauri::command(async)]
+fn get_settings(svc: State<'_, Service>) -> Reply<Settings> {
+    Ok(svc.settings()?)
+}
+
+#[tauri::command(async)]
+fn update_settings(svc: State<'_, Service>, input: Settings) -> Reply<Settings> {
+    Ok(svc.update_settings(input)?)
+}
+
+#[tauri::command(async)]
+fn recent_projects(svc: State<'_, Service>) -> Reply<Vec<RecentProject>> {
+    Ok(svc.recent_projects()?)
+}
+
+#[tauri::command(async)]
+fn create_project(svc: State<'_, Service>, input: CreateProjectInput) -> Reply<ProjectInfo> {
+    Ok(svc.create_project(input)?)
+}
+
+#[tauri::command(async)]
+fn open_project(svc: State<'_, Service>, input: ProjectRef) -> Reply<ProjectInfo> {
+    Ok(svc.open_project(input)?)
+}
+
+#[tauri::command(async)]
+fn open_sample_project(svc: State<'_, Service>) -> Reply<ProjectInfo> {
+    Ok(svc.open_sample_project()?)
+}
+
+#[tauri::command(async)]
+fn project_info(svc: State<'_, Service>, input: ProjectRef) -> Reply<ProjectInfo> {
+    Ok(svc.project_info(input)?)
+}
+
+#[tauri::command(async)]
+fn list_books(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<BookSummary>> {
+    Ok(svc.list_books(input)?)
+}
+
+#[tauri::command(async)]
+fn import_books(svc: State<'_, Service>, input: ImportBooksInput) -> Reply<JobStarted> {
+    Ok(svc.import_books(input)?)
+}
+
+#[tauri::command(async)]
+fn list_jobs(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<Job>> {
+    Ok(svc.list_jobs(input)?)
+}
+
+#[tauri::command(async)]
+fn cancel_job(svc: State<'_, Service>, input: CancelJobInput) -> Reply<bool> {
+    Ok(svc.cancel_job(input)?)
+}
+
+#[tauri::command(async)]
+fn list_models(svc: State<'_, Service>) -> Reply<Vec<ModelEntry>> {
+    Ok(svc.list_models()?)
+}
+
+/// Builds and runs the app.
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let handle = app.handle().clone();
+            let sink = Arc::new(move |event: grimoire_core::JobEvent| {
+                // A closed window is no reason to stop the job; the row in the database is the record.
+                let _ = handle.emit("job-event", event);
+            });
+            app.manage(Service::new(Dirs::from_env(), sink));
+            app.manage(Initial(std::sync::Mutex::new(parse_args())));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            app_info,
+            startup,
+            get_settings,
+            update_settings,
+            recent_projects,
+            create_project,
+            open_project,
+            open_sample_project,
+            project_info,
+            list_books,
+            import_books,
+            list_jobs,
+            cancel_job,
+            list_models,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Grimoire could not start: {e}");
+        std::process::exit(1);
+    }
+}

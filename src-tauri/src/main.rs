@@ -1,0 +1,7 @@
+//! The `grimoire-app` binary: starts the desktop app.
+// No console window on Windows in release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    grimoire_app::run();
+}

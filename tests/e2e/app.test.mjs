@@ -1,0 +1,148 @@
+// The real Grimoire window, driven through tauri-driver and WebKitWebDriver under Xvfb.
+// Run by scripts/test.sh, which builds the app and sets GRIMOIRE_APP and GRIMOIRE_MODEL_DIR.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+const APP = process.env.GRIMOIRE_APP;
+const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
+const SHOTS = path.join(import.meta.dirname, "screenshots");
+const PORT = 4444;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-"));
+const dataDir = path.join(tmp, "data");
+const configDir = path.join(tmp, "config");
+let driver;
+let browser;
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function byTestId(id, timeout = 15000) {
+  const el = await browser.$(`[data-testid="${id}"]`);
+  await el.waitForDisplayed({ timeout });
+  return el;
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
+}
+
+async function setValue(id, value) {
+  const input = await byTestId(id);
+  await input.clearValue();
+  await input.setValue(value);
+}
+
+describe("the Grimoire window", { timeout: 240_000 }, () => {
+  before(async () => {
+    assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
+    fs.mkdirSync(configDir, { recursive: true });
+    // The built-in model the set-up installed, seen through the settings like a user's own model folder.
+    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
+    const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
+    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
+    await waitForPort(PORT, 20_000);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: PORT,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
+    });
+  });
+
+  after(async () => {
+    await browser?.deleteSession().catch(() => undefined);
+    driver?.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("opens the sample project on first run and imports its book as a job", async () => {
+    const name = await byTestId("project-name", 30_000);
+    assert.match(await name.getText(), /Pride and Prejudice/);
+    assert.match(await name.getText(), /Elizabeth Bennet/);
+    const job = await browser.$('[data-testid="job"][data-status="completed"]');
+    await job.waitForExist({ timeout: 30_000 });
+    const books = await byTestId("books");
+    assert.match(await books.getText(), /Pride And Prejudice/);
+    await shot("sample-project");
+  });
+
+  it("refuses a folder that is not a project, with a readable message, and writes nothing", async () => {
+    const folder = path.join(tmp, "holiday-photos");
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, "beach.jpg"), "jpeg");
+    await (await byTestId("close-project")).click();
+    await byTestId("project-picker");
+    await setValue("open-path", folder);
+    await (await byTestId("open-submit")).click();
+    const error = await byTestId("error");
+    assert.equal(await error.getAttribute("data-code"), "not_a_project");
+    assert.match(await error.getText(), /not a Grimoire project/);
+    assert.deepEqual(fs.readdirSync(folder), ["beach.jpg"]);
+  });
+
+  it("refuses a damaged grimoire.db and leaves it byte for byte", async () => {
+    const folder = path.join(tmp, "damaged");
+    fs.mkdirSync(folder);
+    const bytes = Buffer.concat([Buffer.from("SQLite format 3\0"), Buffer.alloc(8192, 0x5a)]);
+    fs.writeFileSync(path.join(folder, "grimoire.db"), bytes);
+    await setValue("open-path", folder);
+    await (await byTestId("open-submit")).click();
+    await browser.waitUntil(async () => (await (await byTestId("error")).getText()).includes("damaged") || (await (await byTestId("error")).getAttribute("data-code")) !== "not_a_project", { timeout: 10_000 });
+    const error = await byTestId("error");
+    assert.ok(["project_damaged", "not_a_project"].includes(await error.getAttribute("data-code")));
+    assert.ok(fs.readFileSync(path.join(folder, "grimoire.db")).equals(bytes));
+    await shot("damaged-project");
+  });
+
+  it("creates a project and visits the four workspaces", async () => {
+    const folder = path.join(tmp, "projects", "brontes");
+    await setValue("create-name", "The Brontës");
+    await setValue("create-path", folder);
+    await setValue("create-persona", "Jane Eyre");
+    await (await byTestId("create-submit")).click();
+    const name = await byTestId("project-name");
+    assert.match(await name.getText(), /The Brontës/);
+    assert.ok(fs.existsSync(path.join(folder, "grimoire.db")));
+    await byTestId("sources-empty");
+    for (const ws of ["review", "train", "chat"]) {
+      await (await byTestId(`nav-${ws}`)).click();
+      await byTestId(`${ws}-empty`);
+    }
+    // Keyboard navigation: Ctrl+1 goes back to Sources.
+    await browser.keys(["Control", "1"]);
+    await byTestId("sources-empty");
+    await shot("new-project");
+  });
+
+  it("lists the built-in model in settings", async () => {
+    await (await byTestId("nav-settings")).click();
+    const row = await byTestId("model-built-in");
+    assert.match(await row.getText(), /SmolLM2-135M-Instruct/);
+    if (MODEL_DIR) assert.equal(await row.getAttribute("data-status"), "ready");
+    await shot("settings");
+  });
+});

@@ -1,0 +1,82 @@
+// The one interface between the UI and the backend: `invoke` and `listen`. The Tauri implementation
+// is the only one today; tests in a plain browser could provide another.
+import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { listen as tauriListen } from "@tauri-apps/api/event";
+import type {
+  ApiError,
+  AppInfo,
+  BookSummary,
+  CancelJobInput,
+  CreateProjectInput,
+  ImportBooksInput,
+  Job,
+  JobEvent,
+  JobStarted,
+  ModelEntry,
+  ProjectInfo,
+  ProjectRef,
+  RecentProject,
+  Settings,
+  Startup,
+} from "./generated/types";
+
+export interface Backend {
+  invoke<R>(command: string, args?: Record<string, unknown>): Promise<R>;
+  listen<E>(event: string, handler: (payload: E) => void): Promise<() => void>;
+}
+
+const tauriBackend: Backend = {
+  invoke: (command, args) => tauriInvoke(command, args),
+  listen: async (event, handler) => tauriListen(event, (e) => handler(e.payload as never)),
+};
+
+let backend: Backend = tauriBackend;
+
+/** Replaces the backend (for tests outside the app window). */
+export function setBackend(b: Backend) {
+  backend = b;
+}
+
+/** Turns whatever a command rejected with into an ApiError. */
+export function toApiError(e: unknown): ApiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e) return e as ApiError;
+  return { code: "internal", message: e instanceof Error ? e.message : String(e) };
+}
+
+async function call<R>(command: string, args?: Record<string, unknown>): Promise<R> {
+  try {
+    return await backend.invoke<R>(command, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  startup: () => call<Startup>("startup"),
+  getSettings: () => call<Settings>("get_settings"),
+  updateSettings: (input: Settings) => call<Settings>("update_settings", { input }),
+  recentProjects: () => call<RecentProject[]>("recent_projects"),
+  createProject: (input: CreateProjectInput) => call<ProjectInfo>("create_project", { input }),
+  openProject: (input: ProjectRef) => call<ProjectInfo>("open_project", { input }),
+  openSampleProject: () => call<ProjectInfo>("open_sample_project"),
+  projectInfo: (input: ProjectRef) => call<ProjectInfo>("project_info", { input }),
+  listBooks: (input: ProjectRef) => call<BookSummary[]>("list_books", { input }),
+  importBooks: (input: ImportBooksInput) => call<JobStarted>("import_books", { input }),
+  listJobs: (input: ProjectRef) => call<Job[]>("list_jobs", { input }),
+  cancelJob: (input: CancelJobInput) => call<boolean>("cancel_job", { input }),
+  listModels: () => call<ModelEntry[]>("list_models"),
+  onJobEvent: (handler: (e: JobEvent) => void) => backend.listen<JobEvent>("job-event", handler),
+};
+
+/** Asks the desktop for a folder or files; null when cancelled or when no dialog is available. */
+export async function pickPath(options: { directory: boolean; multiple?: boolean; title: string; filters?: { name: string; extensions: string[] }[] }): Promise<string[] | null> {
+  try {
+    const { open } = await import("@tauri-apps/plugin-dialog");
+    const picked = await open({ directory: options.directory, multiple: options.multiple ?? false, title: options.title, filters: options.filters });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? picked : [picked];
+  } catch {
+    return null;
+  }
+}
