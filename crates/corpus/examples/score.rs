@@ -31,6 +31,13 @@ fn norm(s: &str) -> String {
     s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
+/// Words of a name without a leading article ("the boy", "a_girl" → "boy", "girl").
+fn norm_words(s: &str) -> String {
+    let words: Vec<&str> = s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let skip = usize::from(words.len() > 1 && matches!(words[0].to_lowercase().as_str(), "the" | "a" | "an"));
+    norm(&words[skip..].join(""))
+}
+
 fn strip_title(s: &str) -> &str {
     for t in TITLES {
         if let Some(r) = s.strip_prefix(t) {
@@ -45,10 +52,10 @@ fn strip_title(s: &str) -> &str {
 fn map_characters(a: &Analysis, gold: &HashMap<String, GoldChar>) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for c in &a.characters.list {
-        let names: Vec<String> = std::iter::once(&c.name).chain(&c.aliases).map(|n| norm(n)).collect();
+        let names: Vec<String> = std::iter::once(&c.name).chain(&c.aliases).map(|n| norm_words(n)).collect();
         let mut best: Option<(u32, usize, &String)> = None;
         for (id, g) in gold {
-            let gnames: Vec<String> = g.aliases.iter().map(|n| norm(n)).chain(std::iter::once(norm(id.rsplit_once('-').map_or(id.as_str(), |x| x.0)))).collect();
+            let gnames: Vec<String> = g.aliases.iter().map(|n| norm(n)).chain(std::iter::once(norm_words(id.rsplit_once('-').map_or(id.as_str(), |x| x.0)))).collect();
             let mut score = 0;
             for p in &names {
                 for q in &gnames {

@@ -103,6 +103,7 @@ impl Ctx<'_> {
 enum Subject {
     Name(CharacterId, String),
     Pronoun(Gender, String),
+    Relation(CharacterId, String),
     Narrator,
 }
 
@@ -119,6 +120,21 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
     let w = word(text, t);
     if let Some(m) = ctx.mention_at(t.span) {
         return Some(Subject::Name(m.character, text[m.span.start..m.span.end].to_owned()));
+    }
+    if matches!(w, "his" | "His" | "her" | "Her") {
+        // "said his wife": the wife of the man last mentioned is Mrs. <his surname>.
+        let rel = toks.get(i + 1).filter(|t| t.word).map(|t| word(text, t))?;
+        let title = match rel {
+            "wife" | "lady" | "mother" => "Mrs.",
+            "husband" | "father" => "Mr.",
+            _ => return None,
+        };
+        let pg = if w.eq_ignore_ascii_case("his") { Gender::Male } else { Gender::Female };
+        let owner = ctx.salient(t.span.start, pg, None)?;
+        let owner_name = &ctx.chars.get(owner)?.name;
+        let surname = owner_name.rsplit(' ').next()?;
+        let id = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != owner)?;
+        return Some(Subject::Relation(id, format!("{w} {rel} ({owner_name})")));
     }
     match w {
         "he" | "He" => Some(Subject::Pronoun(Gender::Male, w.to_owned())),
@@ -193,7 +209,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             turns.push(vec![qi]);
         }
     }
-    let mut prev: Vec<(Option<CharacterId>, Option<CharacterId>, usize, usize)> = Vec::new(); // (speaker, addressee, first para, last para)
+    let mut prev: Vec<TurnInfo> = Vec::new();
     for turn in &turns {
         let first = &quotes[turn[0]];
         let last = &quotes[turn[turn.len() - 1]];
@@ -260,6 +276,13 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                     addressee,
                 }
             }
+            Some((Subject::Relation(id, what), verb, tag)) => Attribution {
+                speaker: Some(id),
+                kind: AttributionKind::Anaphoric,
+                confidence: if tag { 0.75 } else { 0.6 },
+                reason: format!("{verb} {what}"),
+                addressee,
+            },
             Some((Subject::Narrator, verb, _)) => Attribution {
                 speaker: ctx.narrator,
                 kind: AttributionKind::Explicit,
@@ -271,26 +294,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         };
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
-            let adjacent = |a: usize, b_first: usize| -> bool {
-                // No narration paragraph between two turns (lower-case tag lines do not count).
-                (a + 1..b_first).all(|p| {
-                    let t = book.slice(book.paragraphs[p].span);
-                    book.line_paragraphs && t.chars().next().is_some_and(char::is_lowercase)
-                })
-            };
-            if first.continued {
-                if let Some(&(s, _, _, _)) = prev.last() {
-                    att = Attribution { speaker: s, kind: AttributionKind::Implicit, confidence: 0.85, reason: "continues the previous paragraph's speech".into(), addressee };
-                }
-            } else if let Some(&(s1, a1, _, l1)) = prev.last().filter(|p| adjacent(p.3, first.paragraph)) {
-                let before_prev = prev.len().checked_sub(2).and_then(|k| prev.get(k)).filter(|p| adjacent(p.3, prev[prev.len() - 1].2));
-                if let Some(a) = a1.filter(|&a| Some(a) != s1) {
-                    att = Attribution { speaker: Some(a), kind: AttributionKind::Implicit, confidence: 0.65, reason: "answers the vocative of the previous speech".into(), addressee };
-                } else if let Some(&(s2, _, _, _)) = before_prev.filter(|p| p.0.is_some() && p.0 != s1) {
-                    let _ = l1;
-                    att = Attribution { speaker: s2, kind: AttributionKind::Implicit, confidence: 0.6, reason: "alternation in a two-party exchange".into(), addressee };
-                }
-            }
+            att = conversation(&ctx, &prev, first, addressee).unwrap_or(att);
             if att.speaker.is_some() && att.speaker == addressee {
                 att = Attribution::none("conversation guess named the addressee");
             }
@@ -298,12 +302,82 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         if let Some(s) = att.speaker {
             ctx.spoken.push((first.span.start, s));
         }
-        prev.push((att.speaker, att.addressee, first.paragraph, last_para_idx));
+        prev.push(TurnInfo { speaker: att.speaker, addressee: att.addressee, first_para: first.paragraph, last_para: last_para_idx });
         for &qi in turn {
             out[qi] = att.clone();
         }
     }
     out
+}
+
+struct TurnInfo {
+    speaker: Option<CharacterId>,
+    addressee: Option<CharacterId>,
+    first_para: usize,
+    last_para: usize,
+}
+
+/// Narration paragraphs between two turns (in one-line-per-paragraph text, lines that continue a
+/// sentence do not count); `usize::MAX` across a chapter break.
+fn gap(book: &Book, a_last: usize, b_first: usize) -> usize {
+    let (Some(pa), Some(pb)) = (book.paragraphs.get(a_last), book.paragraphs.get(b_first)) else { return usize::MAX };
+    if pa.chapter != pb.chapter {
+        return usize::MAX;
+    }
+    (a_last + 1..b_first)
+        .filter(|&p| {
+            let t = book.slice(book.paragraphs[p].span);
+            !(book.line_paragraphs && t.chars().next().is_some_and(char::is_lowercase))
+        })
+        .count()
+}
+
+/// The speaker a conversation implies: continuity, the addressee of the last vocative, or the
+/// other party of a two-party exchange.
+fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<CharacterId>) -> Option<Attribution> {
+    let book = ctx.book;
+    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let last = prev.last()?;
+    let g = gap(book, last.last_para, q.paragraph);
+    if q.continued {
+        let s = last.speaker?;
+        return Some(Attribution { speaker: Some(s), kind: AttributionKind::Implicit, confidence: 0.85, reason: "continues the previous paragraph's speech".into(), addressee });
+    }
+    if g > max_gap {
+        return None;
+    }
+    let mut scene_start = prev.len() - 1;
+    while scene_start > 0 && gap(book, prev[scene_start - 1].last_para, prev[scene_start].first_para) <= max_gap {
+        scene_start -= 1;
+    }
+    let scene = &prev[scene_start..];
+    let direct = g == 0;
+    let conf = |c: f32| if direct { c } else { c - 0.15 };
+    let implicit = |s: CharacterId, c: f32, why: &str| Attribution { speaker: Some(s), kind: AttributionKind::Implicit, confidence: c, reason: why.to_owned(), addressee };
+    if let Some(a) = last.addressee.filter(|&a| Some(a) != last.speaker && Some(a) != addressee) {
+        return Some(implicit(a, conf(0.65), "answers the vocative of the previous speech"));
+    }
+    if let Some(a) = last.speaker {
+        let other = scene.iter().rev().find_map(|t| t.speaker.filter(|&s| s != a && Some(s) != addressee));
+        if let Some(b) = other {
+            return Some(implicit(b, conf(0.6), "alternation in a two-party exchange"));
+        }
+        // The other party may so far only be named in the narration of the scene.
+        let from = book.paragraphs.get(scene[0].first_para.saturating_sub(2)).map_or(0, |p| p.span.start);
+        let ms = &ctx.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < q.span.start);
+        let begin = ms.partition_point(|m| m.span.start < from);
+        let named = ms[begin..end].iter().rev().find(|m| !m.in_quote && m.character != a && Some(m.character) != addressee && Some(m.character) != ctx.narrator);
+        if let Some(m) = named {
+            return Some(implicit(m.character, conf(0.45), "other party named in the scene's narration"));
+        }
+        return None;
+    }
+    if scene.len() >= 2 {
+        let s = scene[scene.len() - 2].speaker?;
+        return Some(implicit(s, conf(0.45), "alternation (two turns back)"));
+    }
+    None
 }
 
 /// A name set off by commas at the edge of a clause inside the quote: “Lizzy, come here.”

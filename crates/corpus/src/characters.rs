@@ -108,6 +108,7 @@ impl Form {
 #[derive(Default)]
 struct FormStats {
     count: usize,
+    tagged: usize,
     place_votes: usize,
     mentions: Vec<(Span, bool)>,
 }
@@ -166,6 +167,19 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
             continue;
         }
         let w = word(text, &t);
+        if let Some((noun, end, tagged)) = nominal(text, &tokens, i) {
+            let span = Span::new(tokens[i].span.start, tokens[end].span.end);
+            while qi < speech.len() && speech[qi].end <= span.start {
+                qi += 1;
+            }
+            let in_quote = speech.get(qi).is_some_and(|q| q.start <= span.start);
+            let st = forms.entry(Form { title: Some("the".into()), names: vec![noun] }).or_default();
+            st.count += 1;
+            st.tagged += usize::from(tagged && !in_quote);
+            st.mentions.push((span, in_quote));
+            i = end + 1;
+            continue;
+        }
         let title = lexicon::is_title(w.trim_end_matches('.')) && capitalised(w);
         let start = if title { i + 1 } else { i };
         let mut j = start;
@@ -205,6 +219,7 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
         st.mentions.push((span, in_quote));
         i = j;
     }
+    forms.retain(|f, s| if f.title.as_deref() == Some("the") { s.tagged > 0 } else { true });
     forms.retain(|f, s| (s.count >= 2 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count);
     cluster(text, &tokens, forms)
 }
@@ -277,7 +292,9 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
         let k = match target {
             Some(k) => k,
             None => {
-                let (first, surname) = if n.len() >= 2 {
+                let (first, surname) = if form.title.as_deref() == Some("the") {
+                    (None, None)
+                } else if n.len() >= 2 {
                     (Some(n[0].clone()), n.last().cloned())
                 } else if form.title.is_some() && !matches!(form.title.as_deref(), Some("Lady" | "Sir" | "Lord")) {
                     (None, Some(n[0].clone()))
@@ -314,6 +331,13 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
                 Some(Gender::Male) => votes[k].0 += 3 * n,
                 Some(Gender::Female) => votes[k].1 += 3 * n,
                 _ => {}
+            }
+            if f.title.as_deref() == Some("the") {
+                match noun_gender(&f.names[0]) {
+                    Some(Gender::Male) => votes[k].0 += 5,
+                    Some(Gender::Female) => votes[k].1 += 5,
+                    _ => {}
+                }
             }
             match lexicon::given_name_gender(&f.names[0]) {
                 Some(Gender::Male) => votes[k].0 += 5,
@@ -365,6 +389,65 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
     let mut chars = Characters { list, mentions, by_alias: HashMap::new() };
     chars.reindex();
     chars
+}
+
+/// People named by a noun: "the boy", "a convict", "the Hatter".
+const PERSON_NOUNS: &[(&str, Gender)] = &[
+    ("boy", Gender::Male), ("girl", Gender::Female), ("man", Gender::Male), ("woman", Gender::Female),
+    ("lady", Gender::Female), ("gentleman", Gender::Male), ("convict", Gender::Male), ("stranger", Gender::Unknown),
+    ("child", Gender::Unknown), ("servant", Gender::Unknown), ("maid", Gender::Female), ("landlord", Gender::Male),
+    ("landlady", Gender::Female), ("soldier", Gender::Male), ("officer", Gender::Male), ("sailor", Gender::Male),
+    ("driver", Gender::Male), ("clerk", Gender::Male), ("lawyer", Gender::Male), ("priest", Gender::Male),
+    ("nurse", Gender::Female), ("visitor", Gender::Unknown), ("youth", Gender::Male), ("lad", Gender::Male),
+    ("lass", Gender::Female), ("fellow", Gender::Male), ("king", Gender::Male), ("queen", Gender::Female),
+    ("duchess", Gender::Female), ("doctor", Gender::Unknown), ("captain", Gender::Male), ("stranger", Gender::Unknown),
+    ("old", Gender::Unknown), ("farmer", Gender::Male), ("boatman", Gender::Male), ("guard", Gender::Male),
+    ("waiter", Gender::Male), ("porter", Gender::Male), ("colonel", Gender::Male), ("major", Gender::Male),
+    ("count", Gender::Male), ("girl", Gender::Female), ("negro", Gender::Male), ("cabman", Gender::Male),
+    ("inspector", Gender::Male), ("detective", Gender::Male), ("policeman", Gender::Male), ("judge", Gender::Male),
+];
+
+fn noun_gender(noun: &str) -> Option<Gender> {
+    let lower = noun.to_lowercase();
+    PERSON_NOUNS.iter().find(|(n, _)| *n == lower).map(|(_, g)| *g)
+}
+
+/// "the [adjective] NOUN" at token `i`: the noun, the index of its token, and whether a speech
+/// verb stands right before or after ("said the boy", "the boy said").
+fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(String, usize, bool)> {
+    let det = word(text, &tokens[i]);
+    if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An") {
+        return None;
+    }
+    let mut j = i + 1;
+    for _ in 0..2 {
+        let t = tokens.get(j).filter(|t| t.word)?;
+        let w = word(text, t);
+        let capital_noun = capitalised(w) && !t.sentence_start && !lexicon::is_non_name(w) && !lexicon::is_title(w);
+        if (noun_gender(w).is_some() && w != "old") || capital_noun {
+            let mut noun_parts = vec![w.to_owned()];
+            if capital_noun {
+                // "the White Rabbit", "the Mock Turtle"
+                while let Some(n) = tokens.get(j + 1).filter(|t| t.word && capitalised(word(text, t)) && !lexicon::is_non_name(word(text, t))) {
+                    noun_parts.push(word(text, n).to_owned());
+                    j += 1;
+                    if noun_parts.len() >= 3 {
+                        break;
+                    }
+                }
+            }
+            let before = i.checked_sub(1).map(|k| word(text, &tokens[k]));
+            let after = tokens.get(j + 1).map(|t| word(text, t));
+            let tagged = before.is_some_and(lexicon::is_speech_verb) || after.is_some_and(lexicon::is_speech_verb);
+            let noun = if capital_noun { noun_parts.join(" ") } else { w.to_lowercase() };
+            return Some((noun, j, tagged));
+        }
+        if !w.chars().all(char::is_lowercase) {
+            return None;
+        }
+        j += 1;
+    }
+    None
 }
 
 fn compatible(a: Option<Gender>, b: Option<Gender>) -> bool {

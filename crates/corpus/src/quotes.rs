@@ -314,22 +314,25 @@ fn is_salutation(t: &str) -> bool {
 
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
     let inner = &text[q.inner.start..q.inner.end];
-    let words = inner.split_whitespace().count();
-    if words > 4 || inner.ends_with([',', '.', '!', '?', '—', '-', '…', ';', ':']) {
+    let words = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+    if words > 5 || inner.ends_with(['!', '?', '—', '-', '…', ';', ':']) {
         return false;
     }
     let before = text[..q.span.start].trim_end_matches([' ', '\t']);
     let Some(pc) = before.chars().last() else { return false };
-    // Mid-sentence: a word (not a speech verb) right before, and the sentence going on after.
+    // Mid-sentence: a word (not a speech verb) right before the opening mark.
     if !pc.is_alphanumeric() {
         return false;
     }
     let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
-    if crate::lexicon::is_speech_verb(prev_word) {
+    if crate::lexicon::is_speech_verb(prev_word) || matches!(prev_word, "and" | "but" | "then") {
         return false;
     }
+    if inner.ends_with([',', '.']) {
+        return words <= 3;
+    }
     let after = text[q.span.end..].trim_start_matches([' ', '\t']);
-    after.chars().next().is_some_and(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.'))
+    after.chars().next().is_none_or(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.' | '\n'))
 }
 
 #[cfg(test)]
