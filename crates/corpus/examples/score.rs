@@ -92,6 +92,8 @@ struct Tally {
     persona_gold: usize,
     persona_pred: usize,
     persona_ok: usize,
+    /// Persona (predicted, correct) among attributions with confidence >= 0.5, 0.7, 0.9.
+    persona_at: [(usize, usize); 3],
 }
 
 fn score_file(txt: &Path, verbose: bool) -> Option<Tally> {
@@ -146,9 +148,14 @@ fn score_file(txt: &Path, verbose: bool) -> Option<Tally> {
     if let Some(p) = &persona {
         for (i, q) in pred.iter().enumerate() {
             if q.speaker.as_ref().and_then(|n| map.get(n)) == Some(p) {
+                let ok = gold_of_pred[i] == Some(p.as_str());
                 t.persona_pred += 1;
-                if gold_of_pred[i] == Some(p.as_str()) {
-                    t.persona_ok += 1;
+                t.persona_ok += usize::from(ok);
+                for (k, th) in [0.5f32, 0.7, 0.9].iter().enumerate() {
+                    if q.confidence >= *th {
+                        t.persona_at[k].0 += 1;
+                        t.persona_at[k].1 += usize::from(ok);
+                    }
                 }
             }
         }
@@ -191,6 +198,10 @@ fn main() {
         total.persona_gold += t.persona_gold;
         total.persona_pred += t.persona_pred;
         total.persona_ok += t.persona_ok;
+        for k in 0..3 {
+            total.persona_at[k].0 += t.persona_at[k].0;
+            total.persona_at[k].1 += t.persona_at[k].1;
+        }
     }
     let p = pct(total.matched, total.pred);
     let r = pct(total.matched, total.gold);
@@ -204,5 +215,9 @@ fn main() {
     println!("| speaker accuracy (all gold)    | {:>5.1}% | >= 80% |", pct(total.speaker_ok, total.gold));
     println!("| persona precision              | {:>5.1}% | >= 95% |", pct(total.persona_ok, total.persona_pred));
     println!("| persona recall                 | {:>5.1}% | >= 80% |", pct(total.persona_ok, total.persona_gold));
+    for (k, th) in ["0.5", "0.7", "0.9"].iter().enumerate() {
+        let (n, ok) = total.persona_at[k];
+        println!("| persona P / R at conf >= {th}  | {:>5.1}% / {:>5.1}% |", pct(ok, n), pct(ok, total.persona_gold));
+    }
     println!("| excerpts / gold quotes         | {} / {} |        |", files.len(), total.gold);
 }

@@ -91,6 +91,10 @@ impl Ctx<'_> {
                 break;
             }
         }
+        if best.is_none() {
+            // Only named inside speech so far (“My dear Mr. Bennet,” said his lady).
+            best = ms[..end].iter().rev().take_while(|m| m.span.start >= floor).find(|m| Some(m.character) != exclude && self.gender(m.character) == g).map(|m| (m.span.start, m.character));
+        }
         if best.is_none() && g != Gender::Unknown {
             // No one of that gender is known: fall back to a recent character of unknown gender.
             return self.salient(pos, Gender::Unknown, exclude.or(self.spoken.get(si.wrapping_sub(1)).map(|s| s.1)));
@@ -120,6 +124,25 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
     let w = word(text, t);
     if let Some(m) = ctx.mention_at(t.span) {
         return Some(Subject::Name(m.character, text[m.span.start..m.span.end].to_owned()));
+    }
+    if matches!(w, "the" | "The") {
+        // "said the mother": the family's Mrs. (or Mr.) among the characters just mentioned.
+        let rel = toks.get(i + 1).filter(|t| t.word).map(|t| word(text, t))?;
+        let title = match rel {
+            "mother" | "wife" => "Mrs.",
+            "father" | "husband" => "Mr.",
+            _ => return None,
+        };
+        let ms = &ctx.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < t.span.start);
+        for m in ms[..end].iter().rev().take(20) {
+            let Some(name) = ctx.chars.get(m.character).map(|c| &c.name) else { continue };
+            let Some(surname) = name.rsplit(' ').next() else { continue };
+            if let Some(id) = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != m.character) {
+                return Some(Subject::Relation(id, format!("{w} {rel} ({name})")));
+            }
+        }
+        return None;
     }
     if matches!(w, "his" | "His" | "her" | "Her") {
         // "said his wife": the wife of the man last mentioned is Mrs. <his surname>.

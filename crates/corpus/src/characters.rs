@@ -236,7 +236,9 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
     let mut order: Vec<(&Form, &FormStats)> = forms.iter().collect();
     // Most specific first: more name words, then untitled before titled, then frequency.
     order.sort_by(|a, b| {
-        b.0.names.len().cmp(&a.0.names.len()).then(a.0.title.is_some().cmp(&b.0.title.is_some())).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0))
+        let nick = |f: &Form| !lexicon::nickname_of(&f.names[0]).is_empty() && f.names.len() == 1;
+        // Formal names before nicknames, so that Lizzy can join Elizabeth.
+        b.0.names.len().cmp(&a.0.names.len()).then(a.0.title.is_some().cmp(&b.0.title.is_some())).then(nick(a.0).cmp(&nick(b.0))).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0))
     });
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut assign: HashMap<&Form, usize> = HashMap::new();

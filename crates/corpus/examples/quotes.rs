@@ -1,0 +1,25 @@
+//! Prints what `grimoire quotes FILE --json` and `grimoire characters FILE --json` print, one JSON
+//! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters]`.
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: quotes FILE [characters]");
+        std::process::exit(2);
+    };
+    let analysis = match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| grimoire_corpus::analyze_bytes(&b).map_err(|e| e.to_string())) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let lines: Vec<String> = if args.next().as_deref() == Some("characters") {
+        analysis.character_records().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
+    } else {
+        analysis.quote_records().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
+    };
+    for l in lines {
+        println!("{l}");
+    }
+}
