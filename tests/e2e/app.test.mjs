@@ -2,7 +2,7 @@
 // Run by scripts/test.sh, which builds the app and sets GRIMOIRE_APP and GRIMOIRE_MODEL_DIR.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -19,6 +19,7 @@ const dataDir = path.join(tmp, "data");
 const configDir = path.join(tmp, "config");
 let driver;
 let browser;
+let mounted = null;
 
 function waitForPort(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -76,6 +77,7 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
   after(async () => {
     await browser?.deleteSession().catch(() => undefined);
     driver?.kill();
+    if (mounted) execFileSync("umount", ["--lazy", mounted]);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -136,6 +138,32 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     await browser.keys(["Control", "1"]);
     await byTestId("sources-empty");
     await shot("new-project");
+  });
+
+  it("refuses a read-only project folder with a readable message", async () => {
+    const source = path.join(tmp, "projects", "brontes");
+    const readOnly = path.join(tmp, "read-only-brontes");
+    fs.mkdirSync(readOnly);
+    if (process.getuid?.() === 0) {
+      // Root writes through permission bits: a read-only bind mount is what a root user would meet.
+      execFileSync("mount", ["--bind", source, readOnly]);
+      mounted = readOnly;
+      execFileSync("mount", ["-o", "remount,bind,ro", readOnly]);
+    } else {
+      fs.cpSync(source, readOnly, { recursive: true });
+      fs.chmodSync(readOnly, 0o555);
+    }
+    await (await byTestId("close-project")).click();
+    await setValue("open-path", readOnly);
+    await (await byTestId("open-submit")).click();
+    const error = await byTestId("error");
+    assert.equal(await error.getAttribute("data-code"), "read_only");
+    assert.match(await error.getText(), /read-only/);
+    await shot("read-only-project");
+    // Back into a writable project for the next test.
+    await setValue("open-path", source);
+    await (await byTestId("open-submit")).click();
+    await byTestId("project-name");
   });
 
   it("lists the built-in model in settings", async () => {
