@@ -1,10 +1,8 @@
 import type { ApiError } from "../generated/types";
 
 const HINTS: Partial<Record<ApiError["code"], string>> = {
-  not_a_project: "Pick a folder that holds a grimoire.db, or create a new project.",
   project_damaged: "The database file was left as it is. Restore it from a backup, or create a new project.",
   newer_version: "This project was saved by a newer Grimoire.",
-  read_only: "Copy the project to a folder you can write to.",
 };
 
 export function ErrorBanner({ error, onDismiss }: { error: ApiError | null; onDismiss: () => void }) {
