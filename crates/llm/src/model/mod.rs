@@ -47,7 +47,7 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { format: WeightFormat::AsStored, max_context: 8192, device: Device::Cpu }
+        LoadOptions { format: WeightFormat::Fast, max_context: 8192, device: Device::Cpu }
     }
 }
 

@@ -23,7 +23,15 @@ fn argmax(v: &[f32]) -> u32 {
 
 #[test]
 fn q4_1_top_token_and_first_greedy_tokens_equal_llama_cpp() {
-    let model = common::q4_1();
+    check_llama_cpp(common::q4_1(), "Q4_1");
+}
+
+#[test]
+fn default_fast_format_keeps_llama_cpp_tokens() {
+    check_llama_cpp(common::fast(), "Q4_1 as Q8_0");
+}
+
+fn check_llama_cpp(model: &Model, what: &str) {
     let reference = common::reference("llamacpp_q4_1.json");
     for (n, case) in reference["cases"].as_array().expect("cases").iter().enumerate() {
         let prompt = common::ids(&case["prompt_ids"]);
@@ -34,7 +42,7 @@ fn q4_1_top_token_and_first_greedy_tokens_equal_llama_cpp() {
             .iter()
             .map(|p| (logits[p[0].as_u64().expect("id") as usize] - p[1].as_f64().expect("logit") as f32).abs())
             .fold(0f32, f32::max);
-        eprintln!("case {n}: top-20 logits within {max_diff:.3} of llama.cpp; greedy {got:?}");
+        eprintln!("{what} case {n}: top-20 logits within {max_diff:.3} of llama.cpp; greedy {got:?}");
         assert_eq!(got[0], expected[0], "case {n}: top token");
         let k = 8.min(expected.len());
         assert_eq!(got[..k], expected[..k], "case {n}: first greedy tokens");

@@ -44,6 +44,12 @@ pub fn q4_1() -> &'static Model {
     M.get_or_init(|| load(WeightFormat::AsStored))
 }
 
+/// The model as loaded by default (Q4_1 converted to Q8_0).
+pub fn fast() -> &'static Model {
+    static M: OnceLock<Model> = OnceLock::new();
+    M.get_or_init(|| load(WeightFormat::Fast))
+}
+
 /// The model dequantised to float32.
 pub fn f32() -> &'static Model {
     static M: OnceLock<Model> = OnceLock::new();
