@@ -27,7 +27,7 @@ use ts_rs::TS;
 use crate::{Error, Result, Store, now};
 
 pub use history::{Action, Body, BulkOp, BulkOutcome, ExampleEdit, Revision, Target, UndoOutcome, UndoState};
-pub use query::{ExampleFilter, ExportRow, HistogramBucket, Page, Sort, SortKey, StatusCounts, Stats, StrategyCounts};
+pub use query::{ExampleFilter, ExampleSource, ExportRow, HistogramBucket, Page, Sort, SortKey, StatusCounts, Stats, StrategyCounts};
 
 pub(crate) const MIGRATION_2: &str = "
 CREATE TABLE examples (
@@ -647,7 +647,8 @@ impl Store {
     }
 
     /// Near-duplicate candidates: examples (other than `exclude`, not rejected) sharing a band key,
-    /// with their MinHash signatures, lowest ids first, at most `limit`.
+    /// with their MinHash signatures, at most `limit` (unsorted, so that the search stops early when a
+    /// template makes thousands of examples alike).
     pub fn example_band_candidates(
         &self,
         bands: &[i64],
@@ -662,7 +663,7 @@ impl Store {
                JOIN examples e ON e.id = k.example_id
                JOIN example_bodies b ON b.example_id = e.id
              WHERE k.band IN (SELECT value FROM json_each(?1)) AND e.id != ?2 AND e.status != 'rejected'
-             ORDER BY e.id LIMIT ?3",
+             LIMIT ?3",
         )?;
         let rows = stmt.query_map(
             params![to_json(&bands)?, exclude.unwrap_or(0), i64::try_from(limit).unwrap_or(i64::MAX)],

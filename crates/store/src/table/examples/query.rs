@@ -124,6 +124,9 @@ pub struct Stats {
     pub exportable: u32,
 }
 
+/// An example's id, book and chapter: what the train/validation split groups by.
+pub type ExampleSource = (i64, Option<i64>, Option<i64>);
+
 /// An approved example as the export reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRow {
@@ -333,7 +336,7 @@ impl Store {
     }
 
     /// Book and chapter of every approved example, by id (the export's first pass, for the split).
-    pub fn examples_approved_sources(&self) -> Result<Vec<(i64, Option<i64>, Option<i64>)>> {
+    pub fn examples_approved_sources(&self) -> Result<Vec<ExampleSource>> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id, book_id, chapter FROM examples WHERE status = 'approved' ORDER BY id")?;
