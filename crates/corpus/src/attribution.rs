@@ -70,13 +70,20 @@ impl Ctx<'_> {
         let end = ms.partition_point(|m| m.span.start < pos);
         let floor = pos.saturating_sub(3000);
         let mut best: Option<(usize, CharacterId)> = None;
-        for m in ms[..end].iter().rev() {
+        let mut best_score = usize::MAX;
+        for m in ms[..end].iter().rev().take(12) {
             if m.span.start < floor {
                 break;
             }
             if !m.in_quote && Some(m.character) != exclude && self.gender(m.character) == g {
-                best = Some((m.span.start, m.character));
-                break;
+                // Recency, with a bonus for sentence subjects (the first word of a sentence).
+                let before = self.book.text[..m.span.start].trim_end();
+                let subject = before.is_empty() || before.ends_with(['.', '!', '?', '\n', '“', '"', ';']);
+                let score = (pos - m.span.start).saturating_sub(if subject { 250 } else { 0 });
+                if score < best_score {
+                    best_score = score;
+                    best = Some((m.span.start, m.character));
+                }
             }
         }
         let si = self.spoken.partition_point(|s| s.0 < pos);
@@ -153,11 +160,18 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
             _ => return None,
         };
         let pg = if w.eq_ignore_ascii_case("his") { Gender::Male } else { Gender::Female };
-        let owner = ctx.salient(t.span.start, pg, None)?;
-        let owner_name = &ctx.chars.get(owner)?.name;
-        let surname = owner_name.rsplit(' ').next()?;
-        let id = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != owner)?;
-        return Some(Subject::Relation(id, format!("{w} {rel} ({owner_name})")));
+        // The owner may be the relation itself (Mrs. Bennet is "her" too): try the next one.
+        let mut exclude = None;
+        for _ in 0..2 {
+            let owner = ctx.salient(t.span.start, pg, exclude)?;
+            let owner_name = &ctx.chars.get(owner)?.name;
+            let surname = owner_name.rsplit(' ').next()?;
+            if let Some(id) = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != owner) {
+                return Some(Subject::Relation(id, format!("{w} {rel} ({owner_name})")));
+            }
+            exclude = Some(owner);
+        }
+        return None;
     }
     match w {
         "he" | "He" => Some(Subject::Pronoun(Gender::Male, w.to_owned())),
@@ -278,6 +292,23 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                 let toks = clause(text, after, true);
                 if let Some(s) = subject_at(&ctx, &toks, 0) {
                     found = Some((s, "action beat after".to_owned(), false));
+                }
+            }
+        }
+        if found.is_none() && first.span.start == para.span.start && first.paragraph > 0 {
+            // A narration paragraph that introduces the speech: "he addressed her with,"
+            let pp = &book.paragraphs[first.paragraph - 1];
+            let pt = book.slice(pp.span).trim_end();
+            let has_quote = quotes.iter().any(|q| q.span.overlaps(&pp.span));
+            if !has_quote && pt.ends_with([':', ',']) {
+                let cut = pt.trim_end_matches([':', ',']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+                let toks = clause(text, Span::new(pp.span.start + cut, pp.span.start + pt.len()), false);
+                if let Some((s, v)) = find_tag(&ctx, &toks, false) {
+                    found = Some((s, v, false));
+                } else if let Some(s) = toks.iter().position(|t| t.word).and_then(|k| subject_at(&ctx, &toks, k)) {
+                    found = Some((s, "introduced by the previous paragraph".to_owned(), false));
+                } else if let Some(s) = (0..toks.len()).find_map(|k| subject_at(&ctx, &toks, k).filter(|s| matches!(s, Subject::Pronoun(..)))) {
+                    found = Some((s, "introduced by the previous paragraph".to_owned(), false));
                 }
             }
         }
@@ -415,7 +446,8 @@ fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
         let after = text[m.span.end..q.inner.end].trim_start();
         let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.', '—', '-']) || before.ends_with("Oh") || before.ends_with("oh");
         let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';', '—']);
-        if edge_before && edge_after {
+        let others = text[q.inner.start..q.inner.end].split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
+        if edge_before && edge_after && others >= 3 {
             return Some(m.character);
         }
     }

@@ -236,18 +236,30 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
     let mut order: Vec<(&Form, &FormStats)> = forms.iter().collect();
     // Most specific first: more name words, then untitled before titled, then frequency.
     order.sort_by(|a, b| {
-        let nick = |f: &Form| !lexicon::nickname_of(&f.names[0]).is_empty() && f.names.len() == 1;
+        let nick = |f: &Form| !lexicon::nickname_of(&f.names[0]).is_empty();
         // Formal names before nicknames, so that Lizzy can join Elizabeth.
-        b.0.names.len().cmp(&a.0.names.len()).then(a.0.title.is_some().cmp(&b.0.title.is_some())).then(nick(a.0).cmp(&nick(b.0))).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0))
+        // One-word names: titled forms first, so "Mr. Bingley" and "Miss Bingley" anchor the
+        // surname before a bare "Bingley" picks one of them.
+        let titled_order = if a.0.names.len() == 1 { b.0.title.is_some().cmp(&a.0.title.is_some()) } else { a.0.title.is_some().cmp(&b.0.title.is_some()) };
+        b.0.names.len().cmp(&a.0.names.len()).then(titled_order).then(nick(a.0).cmp(&nick(b.0))).then(b.1.count.cmp(&a.1.count)).then(a.0.cmp(b.0))
     });
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut assign: HashMap<&Form, usize> = HashMap::new();
     for (form, st) in &order {
         let tg = form.title.as_deref().and_then(lexicon::title_gender);
         let n = &form.names;
-        let target = if n.len() >= 2 {
-            // Full names: same names (titled or not) form one character.
-            clusters.iter().position(|c| c.forms.iter().any(|(f, _)| f.names == *n))
+        let target = if form.title.as_deref() == Some("the") {
+            None
+        } else if n.len() >= 2 {
+            // Full names: same names (titled or not) form one character; "Eliza Bennet" joins
+            // "Elizabeth Bennet".
+            clusters.iter().position(|c| c.forms.iter().any(|(f, _)| f.names == *n)).or_else(|| {
+                let nick = lexicon::nickname_of(&n[0]);
+                let c: Vec<usize> = (0..clusters.len())
+                    .filter(|&k| clusters[k].surname.as_deref() == n.last().map(String::as_str) && clusters[k].first.as_deref().is_some_and(|f| nick.contains(&f)))
+                    .collect();
+                (c.len() == 1).then(|| c[0])
+            })
         } else {
             let name = &n[0];
             match form.title.as_deref() {
@@ -263,8 +275,12 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
                         })
                         .collect();
                     // "Lady Catherine", "Sir William": title + given name.
-                    let given: Vec<usize> = (0..clusters.len()).filter(|&k| clusters[k].first.as_deref() == Some(name) && clusters[k].noble == matches!(t, "Lady" | "Sir" | "Lord")).collect();
-                    if cands.len() == 1 { Some(cands[0]) } else if cands.is_empty() && given.len() == 1 { Some(given[0]) } else { None }
+                    let given_title = matches!(t, "Lady" | "Sir" | "Lord" | "Miss" | "Master" | "Aunt" | "Uncle");
+                    let given: Vec<usize> = (0..clusters.len()).filter(|&k| given_title && clusters[k].first.as_deref() == Some(name) && clusters[k].noble == matches!(t, "Lady" | "Sir" | "Lord")).collect();
+                    // "Miss Bennet" in a family with a Mr. or Mrs. Bennet is the eldest daughter
+                    // by convention, not whichever sister happens to have a full name.
+                    let family = t == "Miss" && clusters.iter().any(|c| c.surname.as_deref() == Some(name) && c.forms.iter().any(|(f, _)| matches!(f.title.as_deref(), Some("Mr" | "Mrs")) && f.names.len() == 1));
+                    if family { None } else if cands.len() == 1 { Some(cands[0]) } else if cands.is_empty() && given.len() == 1 { Some(given[0]) } else { None }
                 }
                 None => {
                     let by_first: Vec<usize> = (0..clusters.len()).filter(|&k| clusters[k].first.as_deref() == Some(name.as_str())).collect();
@@ -460,8 +476,9 @@ fn compatible(a: Option<Gender>, b: Option<Gender>) -> bool {
 fn display_name(forms: &[(Form, usize)]) -> String {
     let best = forms
         .iter()
-        .filter(|(f, _)| f.names.len() + usize::from(f.title.is_some()) >= 2)
-        .max_by_key(|(f, n)| (*n, f.title.is_none()))
+        .filter(|(f, _)| f.names.len() >= 2 && f.title.is_none())
+        .max_by_key(|(_, n)| *n)
+        .or_else(|| forms.iter().filter(|(f, _)| f.names.len() + usize::from(f.title.is_some()) >= 2).max_by_key(|(f, n)| (*n, f.title.is_none())))
         .or_else(|| forms.iter().max_by_key(|(_, n)| *n));
     best.map(|(f, _)| f.display()).unwrap_or_default()
 }

@@ -1,0 +1,294 @@
+//! Integration tests over committed fixtures: real text from the sample novels, EPUB and HTML made
+//! by pandoc, text re-encoded by iconv. Modules mirror `src/`.
+
+use grimoire_corpus::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn pride() -> Analysis {
+    analyze_bytes(&fixture("pride_ch1-3_gutenberg.txt")).expect("imports")
+}
+
+/// The record whose text contains `needle`.
+fn quote<'a>(records: &'a [QuoteRecord], needle: &str) -> &'a QuoteRecord {
+    records.iter().find(|r| r.text.contains(needle)).unwrap_or_else(|| panic!("no quote with {needle:?}"))
+}
+
+mod import {
+    use super::*;
+
+    #[test]
+    fn gutenberg_boilerplate_is_outside_the_body() {
+        let a = pride();
+        let body = a.book.slice(a.book.body);
+        assert!(body.trim_start().starts_with("CHAPTER I."), "{:?}", &body[..40]);
+        assert!(!body.contains("PROJECT GUTENBERG"));
+        assert!(a.book.text.starts_with("The Project Gutenberg eBook"), "text stays as read");
+        // The quoted "like this" in the license is not a quotation.
+        assert!(a.quote_records().iter().all(|r| !r.text.contains("like this")));
+    }
+
+    #[test]
+    fn chapters_and_paragraph_spans() {
+        let a = pride();
+        let titles: Vec<&str> = a.book.chapters.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."]);
+        let p0 = a.book.slice(a.book.paragraphs[0].span);
+        assert!(p0.starts_with("It is a truth universally acknowledged"), "{p0}");
+        for p in &a.book.paragraphs {
+            assert!(a.book.chapters[p.chapter].span.start <= p.span.start && p.span.end <= a.book.chapters[p.chapter].span.end);
+        }
+    }
+
+    #[test]
+    fn encodings_give_the_same_text_and_char_offsets() {
+        let utf8 = analyze_bytes(&fixture("cafe_utf8.txt")).expect("utf8");
+        for name in ["cafe_cp1252.txt", "cafe_utf16.txt"] {
+            let other = analyze_bytes(&fixture(name)).expect(name);
+            assert_eq!(other.book.text, utf8.book.text, "{name}");
+            assert_eq!(other.quote_records(), utf8.quote_records(), "{name}");
+        }
+        let r = utf8.quote_records();
+        // Offsets are chars, not bytes: “ and é are multi-byte in UTF-8.
+        let chars: Vec<char> = utf8.book.text.chars().collect();
+        let second: String = chars[r[1].start..r[1].end].iter().collect();
+        assert_eq!(second, "“It is naïve.”");
+        assert_eq!(r[1].speaker.as_deref(), Some("Zoë"));
+    }
+
+    #[test]
+    fn pandoc_epub3_epub2_and_html_import_like_the_text() {
+        for (name, book) in [
+            ("epub3", import_bytes(&fixture("pride_ch1-3_pandoc.epub")).expect("epub3")),
+            ("epub2", import_bytes(&fixture("pride_ch1-3_pandoc_epub2.epub")).expect("epub2")),
+            ("html", import_bytes(&fixture("pride_ch1-3_pandoc.html")).expect("html")),
+        ] {
+            let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).filter(|t| t.starts_with("CHAPTER")).collect();
+            assert_eq!(titles, ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."], "{name}");
+            let a = analyze_book(book);
+            let r = a.quote_records();
+            // pandoc turned the straight quotes curly; the speech is still found and attributed.
+            let q = quote(&r, "But you forget, mama");
+            assert_eq!(q.speaker.as_deref(), Some("Elizabeth Bennet"), "{name}");
+            assert!((75..=90).contains(&r.len()), "{name}: {} quotes", r.len());
+        }
+    }
+
+    #[test]
+    fn bad_input_gives_clear_errors() {
+        assert!(matches!(import_bytes(b""), Err(CorpusError::Empty)));
+        assert!(matches!(import_bytes(b"\x00\x01\x02\x03binary\x00"), Err(CorpusError::Binary)));
+        let huge = vec![b'a'; (MAX_INPUT_BYTES + 1) as usize];
+        assert!(matches!(import_bytes(&huge), Err(CorpusError::TooLarge { .. })));
+        // A truncated EPUB.
+        let epub = fixture("pride_ch1-3_pandoc.epub");
+        assert!(import_bytes(&epub[..epub.len() / 2]).is_err());
+        // A zip bomb, as far as this limit is concerned.
+        assert!(matches!(import_epub_limited(&epub, 10_000), Err(CorpusError::DecompressionLimit { limit: 10_000 })));
+    }
+}
+
+mod quotes {
+    use super::*;
+
+    #[test]
+    fn known_quotes_in_pride_and_prejudice() {
+        let a = pride();
+        let r = a.quote_records();
+        let q = quote(&r, "My dear Mr. Bennet,");
+        let chars: Vec<char> = a.book.text.chars().collect();
+        assert_eq!(chars[q.start..q.end].iter().collect::<String>(), "\"My dear Mr. Bennet,\"");
+        // Interrupted speech gives two segments.
+        quote(&r, "have you heard that");
+        assert!((78..=90).contains(&r.len()), "{} quotes", r.len());
+    }
+
+    #[test]
+    fn british_single_quotes_with_apostrophes() {
+        let a = analyze_bytes(&fixture("alice_ch1_british.txt")).expect("alice");
+        assert_eq!(detect_style(&a.book), QuoteStyle::Single);
+        let r = a.quote_records();
+        // Apostrophes (wouldn’t, that’s) never open or close a quotation.
+        let q = quote(&r, "Well!");
+        assert!(q.text.starts_with('‘'), "{}", q.text);
+        assert!(r.iter().all(|q| q.text.starts_with('‘')), "every quotation starts with an opening mark");
+        let wouldnt = quote(&r, "wouldn’t say anything");
+        assert!(wouldnt.text.ends_with('’'));
+        assert!(r.len() >= 15, "{} quotes", r.len());
+    }
+}
+
+mod characters {
+    use super::*;
+
+    #[test]
+    fn lizzy_is_elizabeth_and_the_bennets_are_apart() {
+        let a = pride();
+        let c = a.character_records();
+        let eliz = c.iter().find(|c| c.name == "Elizabeth Bennet").expect("Elizabeth");
+        assert!(eliz.aliases.iter().any(|a| a == "Lizzy"), "{:?}", eliz.aliases);
+        assert!(eliz.aliases.iter().any(|a| a == "Elizabeth"));
+        assert_eq!(eliz.gender, Gender::Female);
+        let mr = c.iter().find(|c| c.name == "Mr. Bennet").expect("Mr. Bennet");
+        assert_eq!(mr.gender, Gender::Male);
+        assert!(c.iter().any(|c| c.name == "Mrs. Bennet"));
+        // "Miss Bennet" is the eldest sister by convention, not Elizabeth.
+        assert!(!eliz.aliases.iter().any(|a| a == "Miss Bennet"));
+        let darcy = c.iter().find(|c| c.name == "Mr. Darcy").expect("Darcy");
+        assert_eq!(darcy.gender, Gender::Male);
+        // Every speaker is a listed character.
+        for q in a.quote_records() {
+            if let Some(s) = q.speaker {
+                assert!(c.iter().any(|c| c.name == s), "{s}");
+            }
+        }
+    }
+}
+
+mod attribution {
+    use super::*;
+
+    #[test]
+    fn tags_pronouns_and_relations() {
+        let r = pride().quote_records();
+        let q = quote(&r, "But you forget, mama");
+        assert_eq!((q.speaker.as_deref(), q.kind), (Some("Elizabeth Bennet"), AttributionKind::Explicit));
+        // "replied he" → Mr. Bennet
+        let q = quote(&r, "They have none of them much to recommend them");
+        assert_eq!((q.speaker.as_deref(), q.kind), (Some("Mr. Bennet"), AttributionKind::Anaphoric));
+        // "returned she" → Mrs. Bennet
+        let q = quote(&r, "But it is,");
+        assert_eq!(q.speaker.as_deref(), Some("Mrs. Bennet"));
+        // "said his lady" → the wife of Mr. Bennet
+        let q = quote(&r, "My dear Mr. Bennet,");
+        assert_eq!(q.speaker.as_deref(), Some("Mrs. Bennet"));
+        // "said her father" → Mr. Bennet
+        let q = quote(&r, "Kitty has no discretion");
+        assert_eq!(q.speaker.as_deref(), Some("Mr. Bennet"));
+        // the interrupting tag covers both segments
+        let q = quote(&r, "since we are not to visit");
+        assert_eq!(q.speaker.as_deref(), Some("Mrs. Bennet"));
+        // introduced by the previous paragraph: "he suddenly addressed her with,"
+        let q = quote(&r, "I hope Mr. Bingley will like it");
+        assert_eq!(q.speaker.as_deref(), Some("Mr. Bennet"));
+        // "said he" after a Bingley paragraph
+        let q = quote(&r, "Come, Darcy,");
+        assert_eq!(q.speaker.as_deref(), Some("Mr. Bingley"));
+    }
+
+    #[test]
+    fn confidence_in_range_and_unattributed_stay_none() {
+        let a = analyze_text("The night was still.\n\n“Who goes there?”\n\nNo answer came.");
+        let r = a.quote_records();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].speaker, None);
+        for q in pride().quote_records() {
+            assert!((0.0..=1.0).contains(&q.confidence));
+            assert_eq!(q.speaker.is_none(), q.confidence == 0.0);
+        }
+    }
+}
+
+mod corrections {
+    use super::*;
+
+    #[test]
+    fn corrections_survive_reextraction() {
+        let bytes = fixture("pride_ch1-3_gutenberg.txt");
+        let plain = pride();
+        let target = quote(&plain.quote_records(), "When is your next ball").clone();
+        let corrections = Corrections {
+            speakers: vec![SpeakerCorrection { start: target.start, end: target.end, speaker: Some("Kitty".into()) }],
+            merges: vec![MergeCharacters { names: vec!["Miss Bennet".into()], into: "Jane".into() }],
+            splits: vec![],
+            renames: vec![RenameCharacter { from: "Elizabeth Bennet".into(), to: "Lizzy Bennet".into() }],
+        };
+        let book = import_bytes(&bytes).expect("imports");
+        let a = analyze_book_with(book, &corrections);
+        let r = a.quote_records();
+        let q = quote(&r, "When is your next ball");
+        assert_eq!((q.speaker.as_deref(), q.confidence), (Some("Kitty"), 1.0));
+        let c = a.character_records();
+        assert!(!c.iter().any(|c| c.name == "Miss Bennet"));
+        let jane = c.iter().find(|c| c.name == "Jane").expect("Jane");
+        assert!(jane.aliases.iter().any(|a| a == "Miss Bennet"));
+        assert_eq!(quote(&r, "But you forget, mama").speaker.as_deref(), Some("Lizzy Bennet"));
+    }
+
+    #[test]
+    fn split_moves_an_alias_out() {
+        let book = import_bytes(&fixture("pride_ch1-3_gutenberg.txt")).expect("imports");
+        let corrections = Corrections { splits: vec![SplitCharacter { alias: "Lizzy".into(), new_name: "Lizzy".into() }], ..Corrections::default() };
+        let a = analyze_book_with(book, &corrections);
+        let c = a.character_records();
+        let eliz = c.iter().find(|c| c.name == "Elizabeth Bennet").expect("Elizabeth");
+        assert!(!eliz.aliases.iter().any(|a| a == "Lizzy"));
+        assert!(a.characters.find("Lizzy") != a.characters.find("Elizabeth"));
+    }
+}
+
+mod examples {
+    use super::*;
+
+    #[test]
+    fn strategy_a_for_mrs_bennet() {
+        let a = pride();
+        let persona = a.characters.find("Mrs. Bennet").expect("Mrs. Bennet");
+        let opts = ExampleOptions { narration: true, ..ExampleOptions::default() };
+        let ex = build_examples(&a, persona, &opts);
+        let lines: Vec<&Example> = ex.iter().filter(|e| !e.scene).collect();
+        assert!(lines.len() >= 10, "{} line examples", lines.len());
+        // The interrupting narration ("said her mother resentfully") is removed.
+        let e = lines.iter().find(|e| e.messages[1].content.starts_with("We are not in a way")).expect("example");
+        assert_eq!(e.messages[1].content, "We are not in a way to know _what_ Mr. Bingley likes, since we are not to visit.");
+        assert!(e.messages[0].content.contains("I hope Mr. Bingley will like it"));
+        // Every message points back into the book.
+        for e in &ex {
+            for m in &e.messages {
+                assert!(!m.spans.is_empty());
+                assert!(m.spans.iter().all(|s| s.end <= a.book.text.len()));
+            }
+            assert_eq!(e.messages[0].role, Role::User);
+        }
+        assert!(ex.iter().any(|e| e.scene && e.messages.len() >= 4));
+        let strict = build_examples(&a, persona, &ExampleOptions { min_chars: 200, ..ExampleOptions::default() });
+        assert!(strict.iter().filter(|e| !e.scene).count() < lines.len());
+    }
+}
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn text_pipeline_never_panics(s in "(\\PC|[\"'“”‘’\\n ]){0,400}") {
+            let a = analyze_text(&s);
+            for r in a.quote_records() {
+                prop_assert!(r.start <= r.end);
+                prop_assert!(r.end <= s.chars().count());
+            }
+        }
+
+        #[test]
+        fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = analyze_bytes(&b);
+        }
+
+        #[test]
+        fn mangled_epub_never_panics(pos in 0usize..14_000, len in 1usize..64, byte in any::<u8>()) {
+            let mut e = fixture("pride_ch1-3_pandoc.epub");
+            let start = pos.min(e.len() - 1);
+            let end = (start + len).min(e.len());
+            for b in &mut e[start..end] {
+                *b ^= byte;
+            }
+            let _ = import_epub(&e);
+        }
+    }
+}
