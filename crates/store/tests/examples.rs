@@ -235,3 +235,92 @@ fn a_generation_job_and_a_person_write_at_the_same_time_without_losing_anything(
     assert_eq!(store.review_actions(1000).unwrap().len(), 60 + 6);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+/// The crash test's writer, built by `cargo test` beside this test binary.
+fn writer_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join("examples").join(format!("review_writer{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing: run the whole `cargo test -p grimoire-store`, which builds examples", path.display());
+    path
+}
+
+#[test]
+fn a_writer_killed_mid_bulk_action_loses_no_committed_edit_and_leaves_a_healthy_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(dir.path());
+    const N: i64 = 3000;
+    {
+        let store = Store::create(&path).unwrap();
+        store
+            .write_transaction(|s| {
+                for i in 0..N {
+                    s.example_insert(&example(Strategy::A, 1, i % 20, &format!("question {i}"), &format!("answer {i}")))?;
+                }
+                Ok::<_, grimoire_store::Error>(())
+            })
+            .unwrap();
+    }
+    for attempt in 0..3u64 {
+        let mut child = std::process::Command::new(writer_binary())
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines();
+        let mut seen = Vec::new();
+        // Let it run a few bulk actions, then kill it a little way into the next one.
+        let mut starts = 0;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            let is_start = line.starts_with("bulk-start");
+            seen.push(line);
+            if is_start {
+                starts += 1;
+                if starts == 4 + attempt {
+                    std::thread::sleep(std::time::Duration::from_millis(3 + 7 * attempt));
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        seen.extend(lines.map_while(Result::ok));
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        let mut last_edit = std::collections::HashMap::new();
+        let mut started = None;
+        for line in &seen {
+            let parts: Vec<&str> = line.split(' ').collect();
+            match parts.as_slice() {
+                ["edit", id, round] => {
+                    last_edit.insert(id.parse::<i64>().unwrap(), round.parse::<u64>().unwrap());
+                }
+                ["bulk-start", round] => started = Some(round.to_string()),
+                ["bulk", round] => {
+                    let tagged = ExampleFilter { tag: Some(format!("round-{round}")), ..Default::default() };
+                    assert_eq!(store.examples_count(&tagged).unwrap() as i64, N, "bulk {round} was reported committed");
+                    started = None;
+                }
+                other => panic!("unexpected output {other:?}"),
+            }
+        }
+        for (id, round) in last_edit {
+            let content = store.example(id).unwrap().messages[1].content.clone();
+            let found: u64 = content.strip_prefix("edit ").unwrap().parse().unwrap();
+            assert!(found >= round, "example {id}: committed edit {round}, found {found}");
+        }
+        // The bulk action in flight when the process died is all there or not there at all.
+        let in_flight = started.expect("killed during a bulk action");
+        let tagged = ExampleFilter { tag: Some(format!("round-{in_flight}")), ..Default::default() };
+        let n = store.examples_count(&tagged).unwrap() as i64;
+        assert!(n == 0 || n == N, "bulk {in_flight} half applied: {n} of {N}");
+        // And the history still works after the crash.
+        let undo = store.review_undo().unwrap().unwrap();
+        assert!(undo.restored > 0);
+        store.review_redo().unwrap().unwrap();
+    }
+}
