@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use grimoire_core::{
-    ApiError, AppInfo, BookSummary, CancelJobInput, CreateProjectInput, Dirs, ImportBooksInput, Job, JobStarted, ModelEntry,
-    OpenAtStart, ProjectInfo, ProjectRef, RecentProject, Service, Settings, Startup,
+    ApiError, AppInfo, BookSummary, CancelJobInput, ChapterRef, ChapterView, CorrectSpeakerInput, CreateProjectInput, Dirs, ExtractInput,
+    ImportBooksInput, Job, JobStarted, MergeCharactersInput, ModelEntry, OpenAtStart, ProjectInfo, ProjectRef, RecentProject,
+    RenameCharacterInput, Service, SetPersonaInput, Settings, SplitCharacterInput, Startup, StoredCharacter,
 };
 use tauri::{Emitter, Manager, State};
 
@@ -97,6 +98,46 @@ fn list_models(svc: State<'_, Service>) -> Reply<Vec<ModelEntry>> {
     Ok(svc.list_models()?)
 }
 
+#[tauri::command(async)]
+fn list_characters(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.list_characters(input)?)
+}
+
+#[tauri::command(async)]
+fn read_chapter(svc: State<'_, Service>, input: ChapterRef) -> Reply<ChapterView> {
+    Ok(svc.read_chapter(input)?)
+}
+
+#[tauri::command(async)]
+fn set_persona(svc: State<'_, Service>, input: SetPersonaInput) -> Reply<ProjectInfo> {
+    Ok(svc.set_persona(input)?)
+}
+
+#[tauri::command(async)]
+fn correct_speaker(svc: State<'_, Service>, input: CorrectSpeakerInput) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.correct_speaker(input)?)
+}
+
+#[tauri::command(async)]
+fn merge_characters(svc: State<'_, Service>, input: MergeCharactersInput) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.merge_characters(input)?)
+}
+
+#[tauri::command(async)]
+fn rename_character(svc: State<'_, Service>, input: RenameCharacterInput) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.rename_character(input)?)
+}
+
+#[tauri::command(async)]
+fn split_character(svc: State<'_, Service>, input: SplitCharacterInput) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.split_character(input)?)
+}
+
+#[tauri::command(async)]
+fn extract(svc: State<'_, Service>, input: ExtractInput) -> Reply<JobStarted> {
+    Ok(JobStarted { job_id: svc.extract(input)?.id })
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let result = tauri::Builder::default()
@@ -126,6 +167,14 @@ pub fn run() {
             list_jobs,
             cancel_job,
             list_models,
+            list_characters,
+            read_chapter,
+            set_persona,
+            correct_speaker,
+            merge_characters,
+            rename_character,
+            split_character,
+            extract,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

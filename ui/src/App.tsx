@@ -116,7 +116,7 @@ export default function App() {
             {project.interrupted_jobs} job(s) were interrupted when Grimoire last stopped; see the jobs panel.
           </div>
         )}
-        {view === "sources" && <Sources project={project} version={version} />}
+        {view === "sources" && <Sources project={project} version={version} onProject={setProject} />}
         {view === "review" && <Review project={project} />}
         {view === "train" && <Train />}
         {view === "chat" && <Chat />}

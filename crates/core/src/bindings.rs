@@ -30,6 +30,19 @@ pub fn typescript() -> String {
         crate::ModelEntry::decl(&cfg),
         crate::ModelStatus::decl(&cfg),
         crate::InstallOutcome::decl(&cfg),
+        crate::StoredChapter::decl(&cfg),
+        crate::StoredCharacter::decl(&cfg),
+        crate::StoredQuote::decl(&cfg),
+        crate::ChapterRef::decl(&cfg),
+        crate::ChapterView::decl(&cfg),
+        crate::CorrectSpeakerInput::decl(&cfg),
+        crate::MergeCharactersInput::decl(&cfg),
+        crate::RenameCharacterInput::decl(&cfg),
+        crate::SplitCharacterInput::decl(&cfg),
+        crate::SetPersonaInput::decl(&cfg),
+        crate::ExtractInput::decl(&cfg),
+        crate::ExtractOptions::decl(&cfg),
+        crate::ExtractResult::decl(&cfg),
     ];
     let mut out = String::from("// Generated from the Rust types by grimoire-core (bindings.rs). Do not edit.\n\n");
     for decl in decls {

@@ -59,6 +59,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A book could not be read or analysed.
+    #[error(transparent)]
+    Corpus(grimoire_corpus::CorpusError),
     /// The project store failed.
     #[error(transparent)]
     Store(#[from] grimoire_store::Error),
@@ -100,6 +103,7 @@ impl Error {
             Error::Cancelled => ErrorCode::Cancelled,
             Error::HashMismatch { .. } | Error::BadArchive { .. } => ErrorCode::BadFile,
             Error::Io { .. } => ErrorCode::Io,
+            Error::Corpus(_) => ErrorCode::BadFile,
             Error::Store(e) if e.is_read_only() => ErrorCode::ReadOnly,
             Error::Store(S::NotADatabase(_)) => ErrorCode::NotAProject,
             Error::Store(S::Corrupt { .. }) => ErrorCode::ProjectDamaged,

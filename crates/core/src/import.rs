@@ -85,41 +85,41 @@ pub struct ImportResult {
     pub skipped: Vec<String>,
 }
 
-/// Decodes a book's bytes as text.
-fn decode(bytes: &[u8], label: &str) -> Result<String> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if body.contains(&0) {
-        return Err(Error::InvalidInput(format!("{label} looks like a binary file, not a book")));
+fn format_name(format: grimoire_corpus::SourceFormat) -> &'static str {
+    match format {
+        grimoire_corpus::SourceFormat::Html => "html",
+        grimoire_corpus::SourceFormat::Epub => "epub",
+        _ => "txt",
     }
-    String::from_utf8(body.to_vec())
-        .map_err(|e| Error::InvalidInput(format!("{label} is not valid UTF-8 text (byte {})", e.utf8_error().valid_up_to())))
 }
 
 pub(crate) fn run(ctx: &mut JobContext, sources: &[BookSource]) -> Result<serde_json::Value> {
-    let total = sources.len() as u64;
+    let total = sources.len() as u64 + 1;
     let mut prepared = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
         let label = source.label();
         ctx.progress(i as u64, total, &format!("reading {label}"))?;
         let bytes = source.read()?;
-        if bytes.is_empty() {
-            return Err(Error::InvalidInput(format!("{label} is empty")));
-        }
         let sha = hex(&Sha256::digest(&bytes));
-        let text = decode(&bytes, &label)?;
-        prepared.push((source.clone(), label, sha, text));
+        let book = grimoire_corpus::import_bytes(&bytes).map_err(|e| Error::InvalidInput(format!("{label}: {e}")))?;
+        prepared.push((source.clone(), label, sha, book));
     }
+    ctx.progress(sources.len() as u64, total, "analysing quotations and speakers")?;
     let store = ctx.store();
     let tx = store.conn().unchecked_transaction().map_err(grimoire_store::Error::from)?;
     let mut result = ImportResult { book_ids: vec![], skipped: vec![] };
-    for (source, label, sha, text) in &prepared {
+    for (source, label, sha, book) in &prepared {
         if store.book_by_sha256(sha)?.is_some() {
             result.skipped.push(label.clone());
             continue;
         }
-        let title = source.title();
-        let id = store.book_insert(&NewBook { title: &title, author: None, source_path: label, format: "txt", sha256: sha, text })?;
-        result.book_ids.push(id);
+        let title = book.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| source.title());
+        let format = format_name(book.format);
+        let new = NewBook { title: &title, author: None, source_path: label, format, sha256: sha, text: &book.text };
+        result.book_ids.push(store.book_insert(&new)?);
+    }
+    if !result.book_ids.is_empty() {
+        crate::corpus::reanalyse(store, &mut |_, _, _| Ok(()))?;
     }
     ctx.check_cancelled()?;
     tx.commit().map_err(grimoire_store::Error::from)?;
@@ -137,10 +137,4 @@ mod tests {
         assert_eq!(BookSource::File("/x/the_sign-of_four.txt".into()).title(), "the sign of four");
     }
 
-    #[test]
-    fn decoding_refuses_binary_and_invalid_bytes() {
-        assert_eq!(decode(b"\xEF\xBB\xBFHello", "a").unwrap(), "Hello");
-        assert!(decode(b"PK\x03\x04\0\0", "a").is_err());
-        assert!(decode(b"caf\xE9", "a").is_err());
-    }
 }

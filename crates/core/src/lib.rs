@@ -7,6 +7,7 @@
 
 pub mod bindings;
 mod config;
+mod corpus;
 mod error;
 mod import;
 pub mod jobs;
@@ -14,12 +15,18 @@ pub mod models;
 mod project;
 mod service;
 
+pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
+pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
 pub use config::{Dirs, RecentProject, Settings, Theme};
 pub use error::{ApiError, Error, ErrorCode, Result};
 pub use import::{ImportResult, MAX_BOOK_BYTES};
 pub use jobs::{CancelToken, EventSink, JobEvent, JobEventKind};
 pub use models::{InstallOutcome, ModelEntry, ModelStatus};
 pub use project::ProjectInfo;
-pub use service::{AppInfo, CancelJobInput, CreateProjectInput, ImportBooksInput, JobStarted, OpenAtStart, ProjectRef, Service, Startup};
+pub use service::{
+    AppInfo, CancelJobInput, ChapterRef, ChapterView, CorrectSpeakerInput, CreateProjectInput, ExtractInput, ImportBooksInput, JobStarted,
+    MergeCharactersInput, OpenAtStart, ProjectRef, RenameCharacterInput, Service, SetPersonaInput, SplitCharacterInput, Startup,
+};
 
+pub use grimoire_store::table::corpus::{StoredChapter, StoredCharacter, StoredQuote};
 pub use grimoire_store::{BookSummary, Job, JobStatus};

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use grimoire_store::table::corpus::{StoredChapter, StoredCharacter, StoredQuote};
 use grimoire_store::{BookSummary, Job, Store};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::corpus::ExtractOptions;
 use crate::config::{Dirs, RecentProject, Settings, SettingsFile};
 use crate::import::BookSource;
 use crate::jobs::{EventSink, JobHandle, Jobs};
@@ -89,6 +91,100 @@ pub struct CancelJobInput {
     pub project: String,
     /// The job's id.
     pub job_id: i64,
+}
+
+/// Input of [`Service::extract`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ExtractInput {
+    /// The project folder.
+    pub project: String,
+    /// The persona, as the character list names them.
+    pub persona: String,
+    /// How to build the examples.
+    pub options: ExtractOptions,
+}
+
+/// Names one chapter of one book.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChapterRef {
+    /// The project folder.
+    pub project: String,
+    /// The book.
+    pub book_id: i64,
+    /// The chapter, from 0.
+    pub chapter: i64,
+}
+
+/// One chapter to read, with its quotations and who speaks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChapterView {
+    /// The book's chapters (for navigation).
+    pub chapters: Vec<StoredChapter>,
+    /// The chapter shown.
+    pub chapter: i64,
+    /// Its text.
+    pub text: String,
+    /// Where its text starts in the book, in characters (quote offsets are book offsets).
+    pub offset: i64,
+    /// Its quotations.
+    pub quotes: Vec<StoredQuote>,
+}
+
+/// Input of [`Service::correct_speaker`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CorrectSpeakerInput {
+    /// The project folder.
+    pub project: String,
+    /// The quotation's book.
+    pub book_id: i64,
+    /// Its first character.
+    pub start: i64,
+    /// One past its last character.
+    pub end: i64,
+    /// Who really says it; none for nobody.
+    pub speaker: Option<String>,
+}
+
+/// Input of [`Service::merge_characters`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MergeCharactersInput {
+    /// The project folder.
+    pub project: String,
+    /// The characters to merge.
+    pub names: Vec<String>,
+    /// The name they go by afterwards.
+    pub into: String,
+}
+
+/// Input of [`Service::rename_character`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RenameCharacterInput {
+    /// The project folder.
+    pub project: String,
+    /// The current name.
+    pub from: String,
+    /// The new name.
+    pub to: String,
+}
+
+/// Input of [`Service::split_character`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SplitCharacterInput {
+    /// The project folder.
+    pub project: String,
+    /// The alias to take out of its character.
+    pub alias: String,
+    /// The new character's name.
+    pub new_name: String,
+}
+
+/// Input of [`Service::set_persona`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SetPersonaInput {
+    /// The project folder.
+    pub project: String,
+    /// The persona; none to clear.
+    pub persona: Option<String>,
 }
 
 /// The service layer: owns the folders, the settings and the job runner.
@@ -238,6 +334,100 @@ impl Service {
         };
         let params = serde_json::json!({ "files": sources.iter().map(display_name).collect::<Vec<_>>() });
         self.jobs.spawn(&store, project, "import", &title, &params, move |ctx| import::run(ctx, &sources))
+    }
+
+    /// The project's characters, most quoted first.
+    pub fn list_characters(&self, input: ProjectRef) -> Result<Vec<StoredCharacter>> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let list = lock(&store).characters()?;
+        Ok(list)
+    }
+
+    /// One chapter of a book with its quotations.
+    pub fn read_chapter(&self, input: ChapterRef) -> Result<ChapterView> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let store = lock(&store);
+        let chapters = store.chapters(input.book_id)?;
+        let Some(ch) = chapters.iter().find(|c| c.idx == input.chapter).cloned() else {
+            return Err(Error::InvalidInput(format!("book {} has no chapter {}", input.book_id, input.chapter)));
+        };
+        let book = store.book(input.book_id)?;
+        let text: String = book.text.chars().skip(ch.start as usize).take((ch.end - ch.start).max(0) as usize).collect();
+        let quotes = store.quotes_in(input.book_id, ch.start, ch.end)?;
+        Ok(ChapterView { chapters, chapter: ch.idx, text, offset: ch.start, quotes })
+    }
+
+    /// Chooses the persona of the project.
+    pub fn set_persona(&self, input: SetPersonaInput) -> Result<ProjectInfo> {
+        let path = absolute(&input.project)?;
+        let store = self.store(&path)?;
+        let store = lock(&store);
+        let mut meta = store.project_meta()?;
+        meta.persona = input.persona.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+        store.set_project_meta(&meta)?;
+        project::info(&path, &store)
+    }
+
+    /// Records that a quotation is said by someone else (or nobody) and analyses the books again;
+    /// the correction survives every later re-extraction.
+    pub fn correct_speaker(&self, input: CorrectSpeakerInput) -> Result<Vec<StoredCharacter>> {
+        let payload = serde_json::json!({ "start": input.start, "end": input.end, "speaker": input.speaker });
+        self.correct(&input.project, "speaker", payload)
+    }
+
+    /// Merges characters into one and analyses the books again.
+    pub fn merge_characters(&self, input: MergeCharactersInput) -> Result<Vec<StoredCharacter>> {
+        if input.names.is_empty() || input.into.trim().is_empty() {
+            return Err(Error::InvalidInput("name the characters to merge and the name they keep".into()));
+        }
+        self.correct(&input.project, "merge", serde_json::json!({ "names": input.names, "into": input.into.trim() }))
+    }
+
+    /// Renames a character and analyses the books again.
+    pub fn rename_character(&self, input: RenameCharacterInput) -> Result<Vec<StoredCharacter>> {
+        if input.to.trim().is_empty() {
+            return Err(Error::InvalidInput("a character needs a name".into()));
+        }
+        self.correct(&input.project, "rename", serde_json::json!({ "from": input.from, "to": input.to.trim() }))
+    }
+
+    /// Takes an alias out of its character as a character of its own, and analyses the books again.
+    pub fn split_character(&self, input: SplitCharacterInput) -> Result<Vec<StoredCharacter>> {
+        if input.new_name.trim().is_empty() {
+            return Err(Error::InvalidInput("the new character needs a name".into()));
+        }
+        self.correct(&input.project, "split", serde_json::json!({ "alias": input.alias, "new_name": input.new_name.trim() }))
+    }
+
+    fn correct(&self, project: &str, kind: &str, payload: serde_json::Value) -> Result<Vec<StoredCharacter>> {
+        let store = self.store(&absolute(project)?)?;
+        let store = lock(&store);
+        let tx = store.conn().unchecked_transaction().map_err(grimoire_store::Error::from)?;
+        store.correction_insert(kind, &payload.to_string())?;
+        crate::corpus::reanalyse(&store, &mut |_, _, _| Ok(()))?;
+        tx.commit().map_err(grimoire_store::Error::from)?;
+        Ok(store.characters()?)
+    }
+
+    /// Starts strategy A: the persona's lines, with what was said to them, become pending examples.
+    pub fn extract(&self, input: ExtractInput) -> Result<JobHandle> {
+        let path = absolute(&input.project)?;
+        if input.persona.trim().is_empty() {
+            return Err(Error::InvalidInput("choose the persona first".into()));
+        }
+        let store = self.store(&path)?;
+        let store = lock(&store);
+        let title = format!("Extract dialogue for {}", input.persona.trim());
+        let params = serde_json::to_value(&input).map_err(|source| Error::Json { what: "extract input".into(), source })?;
+        self.jobs.spawn(&store, &path, "extract", &title, &params, move |ctx| {
+            let cancel = ctx.cancel_token().clone();
+            let mut report = |done: u64, total: u64, message: &str| -> Result<()> {
+                if cancel.is_cancelled() { Err(Error::Cancelled) } else { let _ = (done, total, message); Ok(()) }
+            };
+            let result = crate::corpus::extract(ctx.store(), input.persona.trim(), &input.options, &mut report)?;
+            ctx.progress(1, 1, &format!("{} examples added, {} already there", result.added, result.skipped))?;
+            serde_json::to_value(&result).map_err(|source| Error::Json { what: "extract result".into(), source })
+        })
     }
 
     /// The most recent jobs of a project, newest first.

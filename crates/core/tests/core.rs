@@ -113,7 +113,7 @@ fn importing_a_book_runs_as_a_job_with_events() {
     let kinds: Vec<_> = env.events.lock().unwrap().iter().filter(|e| e.job_id == started.job_id).map(|e| e.event.clone()).collect();
     assert!(matches!(kinds.first(), Some(JobEventKind::Queued { .. })), "{kinds:?}");
     assert!(matches!(kinds.get(1), Some(JobEventKind::Started)), "{kinds:?}");
-    assert!(kinds.iter().any(|k| matches!(k, JobEventKind::Progress { done: 1, total: 1, .. })), "{kinds:?}");
+    assert!(kinds.iter().any(|k| matches!(k, JobEventKind::Progress { done: 2, total: 2, .. })), "{kinds:?}");
     assert!(matches!(kinds.last(), Some(JobEventKind::Completed { result: Some(_) })), "{kinds:?}");
     // The same file again is recognised, not duplicated.
     let again = env.service.import_books(ImportBooksInput { project: project.clone(), files: vec![book.display().to_string()] }).unwrap();
@@ -261,4 +261,108 @@ fn a_job_that_fails_records_the_reason() {
     let job = store.job(id).unwrap();
     assert_eq!(job.error.as_deref(), Some("the teacher answered nonsense"));
     assert_eq!(job.params, r#"{"x":1}"#);
+}
+
+fn sample_book() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sample/PrideAndPrejudice.txt").display().to_string()
+}
+
+fn import_and_wait(env: &Env, project: &str, files: Vec<String>) -> grimoire_core::Job {
+    let started = env.service.import_books(ImportBooksInput { project: project.into(), files }).unwrap();
+    wait_for_job(env, project, started.job_id)
+}
+
+#[test]
+fn importing_analyses_quotations_and_characters() {
+    let env = env();
+    let project = create(&env, "pp");
+    assert_eq!(import_and_wait(&env, &project, vec![sample_book()]).status, JobStatus::Completed);
+    let characters = env.service.list_characters(ProjectRef { path: project.clone() }).unwrap();
+    let lizzy = characters.iter().find(|c| c.aliases.iter().any(|a| a == "Lizzy") || c.name == "Elizabeth Bennet").expect("Elizabeth");
+    assert!(lizzy.quotes > 300, "{lizzy:?}");
+    assert_eq!(characters[0].name, lizzy.name, "Elizabeth speaks most");
+    let book = env.service.list_books(ProjectRef { path: project.clone() }).unwrap()[0].clone();
+    let view = env.service.read_chapter(grimoire_core::ChapterRef { project: project.clone(), book_id: book.id, chapter: 0 }).unwrap();
+    assert!(view.chapters.len() >= 61, "{} chapters", view.chapters.len());
+    assert!(view.text.contains("It is a truth universally acknowledged"));
+    let first = view.quotes.iter().find(|q| q.role == "speech").unwrap();
+    let said: String = view.text.chars().skip((first.start - view.offset) as usize).take((first.end - first.start) as usize).collect();
+    assert!(said.contains("My dear Mr. Bennet"), "{said}");
+    assert_eq!(first.speaker.as_deref(), Some("Mrs. Bennet"));
+}
+
+#[test]
+fn books_in_other_encodings_and_formats_import() {
+    let env = env();
+    let project = create(&env, "enc");
+    let latin1 = env.root.join("cafe.txt");
+    let mut bytes = b"CHAPTER I\n\n\"Un caf\xE9, s'il vous pla\xEEt,\" said Ren\xE9e.\n\n\"Bien s\xFBr,\" replied the waiter.\n".to_vec();
+    bytes.extend(b"\n".repeat(2));
+    std::fs::write(&latin1, &bytes).unwrap();
+    let html = env.root.join("story.html");
+    std::fs::write(&html, "<!DOCTYPE html><html><head><title>A Story</title></head><body><h1>Chapter 1</h1><p>\u{201c}Hello,\u{201d} said Anne.</p><p>\u{201c}Good morning,\u{201d} said Gilbert.</p></body></html>").unwrap();
+    let job = import_and_wait(&env, &project, vec![latin1.display().to_string(), html.display().to_string()]);
+    assert_eq!(job.status, JobStatus::Completed, "{job:?}");
+    let books = env.service.list_books(ProjectRef { path: project.clone() }).unwrap();
+    assert_eq!(books.len(), 2);
+    assert_eq!(books[1].format, "html");
+    let view = env.service.read_chapter(grimoire_core::ChapterRef { project, book_id: books[0].id, chapter: 0 }).unwrap();
+    assert!(view.text.contains("Un café, s'il vous plaît"), "{}", view.text);
+}
+
+#[test]
+fn strategy_a_adds_pending_examples_once() {
+    let env = env();
+    let project = create(&env, "pp");
+    import_and_wait(&env, &project, vec![sample_book()]);
+    let options = grimoire_core::ExtractOptions { system_prompt: Some("You are Elizabeth Bennet.".into()), ..Default::default() };
+    let input = grimoire_core::ExtractInput { project: project.clone(), persona: "Elizabeth Bennet".into(), options };
+    let handle = env.service.extract(input.clone()).unwrap();
+    assert_eq!(handle.wait(), JobStatus::Completed);
+    let job = env.service.list_jobs(ProjectRef { path: project.clone() }).unwrap().remove(0);
+    let result: serde_json::Value = serde_json::from_str(job.result.as_deref().unwrap()).unwrap();
+    let added = result["added"].as_u64().unwrap();
+    assert!(added > 200, "{result}");
+    assert_eq!(env.service.extract(input).unwrap().wait(), JobStatus::Completed);
+    let again = env.service.list_jobs(ProjectRef { path: project.clone() }).unwrap().remove(0);
+    let again: serde_json::Value = serde_json::from_str(again.result.as_deref().unwrap()).unwrap();
+    assert_eq!((again["added"].as_u64(), again["skipped"].as_u64()), (Some(0), Some(added)));
+    let bad = grimoire_core::ExtractInput { project, persona: "Frodo".into(), options: Default::default() };
+    let handle = env.service.extract(bad).unwrap();
+    assert_eq!(handle.wait(), JobStatus::Failed);
+}
+
+#[test]
+fn corrections_survive_reanalysis() {
+    let env = env();
+    let project = create(&env, "pp");
+    import_and_wait(&env, &project, vec![sample_book()]);
+    let book = env.service.list_books(ProjectRef { path: project.clone() }).unwrap()[0].id;
+    let chapter = grimoire_core::ChapterRef { project: project.clone(), book_id: book, chapter: 0 };
+    let view = env.service.read_chapter(chapter.clone()).unwrap();
+    let q = view.quotes.iter().find(|q| q.speaker.as_deref() == Some("Mrs. Bennet")).unwrap().clone();
+    env.service
+        .correct_speaker(grimoire_core::CorrectSpeakerInput { project: project.clone(), book_id: book, start: q.start, end: q.end, speaker: Some("Mr. Bennet".into()) })
+        .unwrap();
+    let after = |env: &Env| env.service.read_chapter(chapter.clone()).unwrap().quotes.into_iter().find(|x| x.start == q.start).unwrap();
+    assert_eq!(after(&env).speaker.as_deref(), Some("Mr. Bennet"));
+    // Another book triggers a fresh analysis of all books; the correction is applied again.
+    let other = env.root.join("other.txt");
+    std::fs::write(&other, "CHAPTER I\n\n\"Hello,\" said Tom.\n").unwrap();
+    import_and_wait(&env, &project, vec![other.display().to_string()]);
+    assert_eq!(after(&env).speaker.as_deref(), Some("Mr. Bennet"));
+    let renamed = env
+        .service
+        .rename_character(grimoire_core::RenameCharacterInput { project: project.clone(), from: "Mr. Bingley".into(), to: "Charles Bingley".into() })
+        .unwrap();
+    assert!(renamed.iter().any(|c| c.name == "Charles Bingley"));
+    assert!(!renamed.iter().any(|c| c.name == "Mr. Bingley"));
+    let before = renamed.iter().find(|c| c.name == "Jane Bennet").map(|c| c.quotes).unwrap_or(0);
+    let merged = env
+        .service
+        .merge_characters(grimoire_core::MergeCharactersInput { project, names: vec!["Jane Bennet".into(), "Miss Bennet".into()], into: "Jane Bennet".into() })
+        .unwrap();
+    let jane = merged.iter().find(|c| c.name == "Jane Bennet").unwrap();
+    assert!(jane.quotes > before, "{jane:?}");
+    assert!(!merged.iter().any(|c| c.name == "Miss Bennet"));
 }

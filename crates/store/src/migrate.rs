@@ -12,6 +12,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::meta::MIGRATION_1, table::jobs::MIGRATION_1, table::books::MIGRATION_1],
     // 2: the reviewed examples, their history and full-text index.
     &[table::examples::MIGRATION_2],
+    // 3: the analysed books: chapters, paragraphs, quotations, characters, corrections.
+    &[table::corpus::MIGRATION_3],
 ];
 
 /// The schema version this build writes.

@@ -339,3 +339,241 @@ path: string,
  * False when a good copy was already there.
  */
 installed: boolean, };
+
+export type StoredChapter = { 
+/**
+ * Its index in the book, from 0.
+ */
+idx: number, 
+/**
+ * Its heading.
+ */
+title: string, 
+/**
+ * Its first character.
+ */
+start: number, 
+/**
+ * One past its last character.
+ */
+end: number, };
+
+export type StoredCharacter = { 
+/**
+ * The canonical name, unique in the project.
+ */
+name: string, 
+/**
+ * Other names the books use for them.
+ */
+aliases: Array<string>, 
+/**
+ * `male`, `female` or `unknown`.
+ */
+gender: string, 
+/**
+ * How often they are named.
+ */
+mentions: number, 
+/**
+ * How many quotations are theirs.
+ */
+quotes: number, };
+
+export type StoredQuote = { 
+/**
+ * Its row id.
+ */
+id: number, 
+/**
+ * Its book.
+ */
+book_id: number, 
+/**
+ * First character (quote marks included).
+ */
+start: number, 
+/**
+ * One past the last character.
+ */
+end: number, 
+/**
+ * The paragraph it is in.
+ */
+paragraph: number, 
+/**
+ * `speech`, `letter`, `scare`...
+ */
+role: string, 
+/**
+ * The speaker's canonical name, or none when it could not be told.
+ */
+speaker: string | null, 
+/**
+ * `explicit`, `anaphoric`, `implicit`, `corrected` or `none`.
+ */
+kind: string, 
+/**
+ * How sure the attribution is, 0 to 1.
+ */
+confidence: number, 
+/**
+ * Why this speaker.
+ */
+reason: string, };
+
+export type ChapterRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The book.
+ */
+book_id: number, 
+/**
+ * The chapter, from 0.
+ */
+chapter: number, };
+
+export type ChapterView = { 
+/**
+ * The book's chapters (for navigation).
+ */
+chapters: Array<StoredChapter>, 
+/**
+ * The chapter shown.
+ */
+chapter: number, 
+/**
+ * Its text.
+ */
+text: string, 
+/**
+ * Where its text starts in the book, in characters (quote offsets are book offsets).
+ */
+offset: number, 
+/**
+ * Its quotations.
+ */
+quotes: Array<StoredQuote>, };
+
+export type CorrectSpeakerInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The quotation's book.
+ */
+book_id: number, 
+/**
+ * Its first character.
+ */
+start: number, 
+/**
+ * One past its last character.
+ */
+end: number, 
+/**
+ * Who really says it; none for nobody.
+ */
+speaker: string | null, };
+
+export type MergeCharactersInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The characters to merge.
+ */
+names: Array<string>, 
+/**
+ * The name they go by afterwards.
+ */
+into: string, };
+
+export type RenameCharacterInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The current name.
+ */
+from: string, 
+/**
+ * The new name.
+ */
+to: string, };
+
+export type SplitCharacterInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The alias to take out of its character.
+ */
+alias: string, 
+/**
+ * The new character's name.
+ */
+new_name: string, };
+
+export type SetPersonaInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The persona; none to clear.
+ */
+persona: string | null, };
+
+export type ExtractInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The persona, as the character list names them.
+ */
+persona: string, 
+/**
+ * How to build the examples.
+ */
+options: ExtractOptions, };
+
+export type ExtractOptions = { 
+/**
+ * How many lines said before the persona's make up the user turn.
+ */
+context_turns: number, 
+/**
+ * Persona lines shorter than this many characters are skipped.
+ */
+min_chars: number, 
+/**
+ * Put the narration that sets the scene into the user turn.
+ */
+narration: boolean, 
+/**
+ * Also make whole scenes into multi-turn conversations.
+ */
+scenes: boolean, 
+/**
+ * The system prompt given to every example (none when empty).
+ */
+system_prompt: string | null, };
+
+export type ExtractResult = { 
+/**
+ * Examples added to the review store.
+ */
+added: number, 
+/**
+ * Examples already there (the same turns from the same passage).
+ */
+skipped: number, };

@@ -1,18 +1,47 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, pickPath } from "../backend";
-import type { ApiError, BookSummary, ProjectInfo } from "../generated/types";
+import type { ApiError, BookSummary, ProjectInfo, StoredCharacter } from "../generated/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { ExtractPanel } from "./sources/ExtractPanel";
+import { Reader } from "./sources/Reader";
+import { Roster } from "./sources/Roster";
 
-export function Sources({ project, version }: { project: ProjectInfo; version: number }) {
+export function Sources({ project, version, onProject }: { project: ProjectInfo; version: number; onProject: (p: ProjectInfo) => void }) {
   const [books, setBooks] = useState<BookSummary[] | null>(null);
+  const [characters, setCharacters] = useState<StoredCharacter[]>([]);
+  const [bookId, setBookId] = useState<number | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [path, setPath] = useState("");
+  const [dragging, setDragging] = useState(false);
 
   const refresh = useCallback(() => {
-    api.listBooks({ path: project.path }).then(setBooks, setError);
+    api.listBooks({ path: project.path }).then((b) => {
+      setBooks(b);
+      setBookId((id) => (id !== null && b.some((x) => x.id === id) ? id : (b[0]?.id ?? null)));
+    }, setError);
+    api.listCharacters({ path: project.path }).then(setCharacters, setError);
   }, [project.path]);
   useEffect(refresh, [refresh, version]);
+
+  // Files dropped on the window arrive through Tauri's drag-and-drop event, with their paths.
+  useEffect(() => {
+    let unlisten: (() => void) | undefined;
+    import("@tauri-apps/api/webview")
+      .then(({ getCurrentWebview }) =>
+        getCurrentWebview().onDragDropEvent((e) => {
+          if (e.payload.type === "over" || e.payload.type === "enter") setDragging(true);
+          else if (e.payload.type === "leave") setDragging(false);
+          else if (e.payload.type === "drop") {
+            setDragging(false);
+            if (e.payload.paths.length) importFiles(e.payload.paths);
+          }
+        }),
+      )
+      .then((u) => (unlisten = u))
+      .catch(() => undefined);
+    return () => unlisten?.();
+  }, [project.path]); // eslint-disable-line react-hooks/exhaustive-deps
 
   async function importFiles(files: string[]) {
     setError(null);
@@ -25,62 +54,52 @@ export function Sources({ project, version }: { project: ProjectInfo; version: n
   }
 
   async function browse() {
-    const files = await pickPath({ directory: false, multiple: true, title: "Import books", filters: [{ name: "Books", extensions: ["txt", "epub", "html", "htm"] }] });
+    const files = await pickPath({ directory: false, multiple: true, title: "Import books", filters: [{ name: "Books", extensions: ["txt", "epub", "html", "htm", "xhtml"] }] });
     if (files?.length) importFiles(files);
   }
 
-  const importBar = (
-    <form
-      className="row import-bar"
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (path.trim()) importFiles([path.trim()]);
-      }}
-    >
-      <button type="button" onClick={browse}>
-        Import books…
-      </button>
-      <input data-testid="import-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="or type a file path and press Enter" />
-    </form>
-  );
+  const book = books?.find((b) => b.id === bookId) ?? null;
 
   return (
-    <div className="workspace" data-testid="workspace-sources">
+    <div className={`workspace sources ${dragging ? "dragging" : ""}`} data-testid="workspace-sources">
       <header className="workspace-header">
         <h1>Sources</h1>
-        {importBar}
+        <form
+          className="row import-bar"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (path.trim()) importFiles([path.trim()]);
+          }}
+        >
+          <button type="button" onClick={browse}>
+            Import books…
+          </button>
+          <input data-testid="import-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="or type a file path and press Enter, or drop files here" />
+        </form>
       </header>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {books && books.length === 0 ? (
         <EmptyState title="No books yet" testId="sources-empty">
-          <p>Import the novels your character appears in: plain text (Project Gutenberg files are fine), in series order.</p>
+          <p>Import the novels your character appears in, in series order: plain text (Project Gutenberg files are fine), EPUB or HTML. Drop them on the window or use Import.</p>
           <p>Grimoire splits them into chapters, finds every quotation and who speaks it, and builds dialogue examples for the persona.</p>
         </EmptyState>
       ) : (
-        <table className="table" data-testid="books">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Title</th>
-              <th>Characters</th>
-              <th>From</th>
-              <th>Imported</th>
-            </tr>
-          </thead>
-          <tbody>
-            {books?.map((b) => (
-              <tr key={b.id}>
-                <td>{b.series_index}</td>
-                <td>{b.title}</td>
-                <td>{b.chars.toLocaleString()}</td>
-                <td className="muted ellipsis" title={b.source_path}>
-                  {b.source_path}
-                </td>
-                <td className="muted">{new Date(b.imported_at).toLocaleString()}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div className="sources-grid">
+          <div className="sources-main">
+            <div className="row books-bar" data-testid="books">
+              {books?.map((b) => (
+                <button key={b.id} className={`chip ${b.id === bookId ? "active" : ""}`} onClick={() => setBookId(b.id)} title={`${b.source_path} · ${b.chars.toLocaleString()} characters`}>
+                  {b.series_index}. {b.title}
+                </button>
+              ))}
+            </div>
+            {book && <Reader project={project.path} book={book} characters={characters} onCorrected={setCharacters} onError={setError} />}
+          </div>
+          <div className="sources-side">
+            <ExtractPanel key={project.persona ?? ""} project={project} onError={setError} />
+            <Roster project={project} characters={characters} onChanged={setCharacters} onPersona={onProject} onError={setError} />
+          </div>
+        </div>
       )}
     </div>
   );

@@ -1,0 +1,251 @@
+//! Books through `grimoire-corpus`: import any format, analyse (chapters, quotations, speakers), keep
+//! the person's corrections, and build strategy A examples into the review store.
+
+use std::collections::BTreeMap;
+
+use grimoire_corpus::{Analysis, Corrections, ExampleOptions, QuoteRole};
+use grimoire_store::table::corpus::{BookAnalysis, StoredChapter, StoredCharacter, StoredParagraph, StoredQuote};
+use grimoire_store::table::examples::{Message, NewExample, Role, SourceSpan, Strategy};
+use grimoire_store::Store;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{Error, Result};
+
+impl From<grimoire_corpus::CorpusError> for Error {
+    fn from(e: grimoire_corpus::CorpusError) -> Self {
+        Error::Corpus(e)
+    }
+}
+
+/// The corrections stored in a project, as the analyser takes them.
+pub(crate) fn load_corrections(store: &Store) -> Result<Corrections> {
+    let mut out = Corrections::default();
+    for c in store.corrections()? {
+        let bad = |source| Error::Json { what: format!("correction {}", c.id), source };
+        match c.kind.as_str() {
+            "speaker" => out.speakers.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "merge" => out.merges.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "split" => out.splits.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "rename" => out.renames.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn role_name(role: QuoteRole) -> &'static str {
+    match role {
+        QuoteRole::Speech => "speech",
+        QuoteRole::Letter => "letter",
+        QuoteRole::ScareQuote => "scare",
+        _ => "other",
+    }
+}
+
+fn lower<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_lowercase)).unwrap_or_else(|| "unknown".into())
+}
+
+/// What the store keeps of one analysis, in characters.
+pub(crate) fn to_stored(a: &Analysis) -> BookAnalysis {
+    let map = a.book.char_map();
+    let c = |byte: usize| map.char_at(byte) as i64;
+    BookAnalysis {
+        chapters: a
+            .book
+            .chapters
+            .iter()
+            .enumerate()
+            .map(|(i, ch)| StoredChapter { idx: i as i64, title: ch.title.clone(), start: c(ch.span.start), end: c(ch.span.end) })
+            .collect(),
+        paragraphs: a
+            .book
+            .paragraphs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| StoredParagraph { idx: i as i64, chapter: p.chapter as i64, start: c(p.span.start), end: c(p.span.end) })
+            .collect(),
+        quotes: a
+            .quotes
+            .iter()
+            .zip(&a.attributions)
+            .enumerate()
+            .map(|(i, (q, att))| StoredQuote {
+                id: 0,
+                book_id: 0,
+                start: c(q.span.start),
+                end: c(q.span.end),
+                paragraph: q.paragraph as i64,
+                role: role_name(q.role).into(),
+                speaker: a.speaker_name(i).map(str::to_owned),
+                kind: if att.speaker.is_some() { lower(&att.kind) } else { "none".into() },
+                confidence: att.confidence,
+                reason: att.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Merges the characters of every book of a project: the same canonical name is the same person.
+pub(crate) fn merge_characters<'a>(analyses: impl Iterator<Item = &'a Analysis>) -> Vec<StoredCharacter> {
+    let mut by_name: BTreeMap<String, StoredCharacter> = BTreeMap::new();
+    for a in analyses {
+        for ch in &a.characters.list {
+            if ch.quotes == 0 && ch.mentions < 2 {
+                continue;
+            }
+            let entry = by_name.entry(ch.name.clone()).or_insert_with(|| StoredCharacter {
+                name: ch.name.clone(),
+                aliases: vec![],
+                gender: lower(&ch.gender),
+                mentions: 0,
+                quotes: 0,
+            });
+            entry.mentions += ch.mentions as i64;
+            entry.quotes += ch.quotes as i64;
+            for alias in &ch.aliases {
+                if !entry.aliases.contains(alias) {
+                    entry.aliases.push(alias.clone());
+                }
+            }
+            if entry.gender == "unknown" {
+                entry.gender = lower(&ch.gender);
+            }
+        }
+    }
+    let mut list: Vec<_> = by_name.into_values().collect();
+    list.sort_by(|a, b| b.quotes.cmp(&a.quotes).then(b.mentions.cmp(&a.mentions)).then(a.name.cmp(&b.name)));
+    list
+}
+
+/// Analyses every book of the project again with the stored corrections and replaces quotes and
+/// characters. Call inside a transaction. Returns the analyses (for extraction).
+pub(crate) fn reanalyse(store: &Store, progress: &mut dyn FnMut(u64, u64, &str) -> Result<()>) -> Result<Vec<(i64, Analysis)>> {
+    let corrections = load_corrections(store)?;
+    let books = store.books()?;
+    let total = books.len() as u64;
+    let mut analyses = Vec::with_capacity(books.len());
+    for (i, summary) in books.iter().enumerate() {
+        progress(i as u64, total, &format!("analysing {}", summary.title))?;
+        // HTML and EPUB books are stored as their extracted text, so every book is segmented as text.
+        let book = grimoire_corpus::import_text(store.book(summary.id)?.text);
+        let analysis = grimoire_corpus::analyze_book_with(book, &corrections);
+        store.analysis_replace(summary.id, &to_stored(&analysis))?;
+        analyses.push((summary.id, analysis));
+    }
+    store.characters_replace(&merge_characters(analyses.iter().map(|(_, a)| a)))?;
+    progress(total, total, "analysed")?;
+    Ok(analyses)
+}
+
+/// Options of strategy A, as the UI and the CLI set them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ExtractOptions {
+    /// How many lines said before the persona's make up the user turn.
+    pub context_turns: u32,
+    /// Persona lines shorter than this many characters are skipped.
+    pub min_chars: u32,
+    /// Put the narration that sets the scene into the user turn.
+    pub narration: bool,
+    /// Also make whole scenes into multi-turn conversations.
+    pub scenes: bool,
+    /// The system prompt given to every example (none when empty).
+    pub system_prompt: Option<String>,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        let d = ExampleOptions::default();
+        Self { context_turns: d.context_turns as u32, min_chars: d.min_chars as u32, narration: d.narration, scenes: d.scenes, system_prompt: None }
+    }
+}
+
+/// What an extraction produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExtractResult {
+    /// Examples added to the review store.
+    pub added: u32,
+    /// Examples already there (the same turns from the same passage).
+    pub skipped: u32,
+}
+
+/// Builds strategy A examples for `persona` from every book and adds them to the review store as
+/// pending, each with its source spans.
+pub(crate) fn extract(
+    store: &Store,
+    persona: &str,
+    options: &ExtractOptions,
+    progress: &mut dyn FnMut(u64, u64, &str) -> Result<()>,
+) -> Result<ExtractResult> {
+    let tx = store.conn().unchecked_transaction().map_err(grimoire_store::Error::from)?;
+    let analyses = reanalyse(store, progress)?;
+    let opts = ExampleOptions {
+        context_turns: options.context_turns.max(1) as usize,
+        min_chars: options.min_chars as usize,
+        narration: options.narration,
+        scenes: options.scenes,
+        ..ExampleOptions::default()
+    };
+    let mut result = ExtractResult { added: 0, skipped: 0 };
+    let mut found_persona = false;
+    for (book_id, a) in &analyses {
+        let Some(id) = a.characters.find(persona) else { continue };
+        found_persona = true;
+        let map = a.book.char_map();
+        let examples = grimoire_corpus::build_examples(a, id, &opts);
+        for ex in &examples {
+            let mut messages = Vec::with_capacity(ex.messages.len() + 1);
+            if let Some(system) = options.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+                messages.push(Message::new(Role::System, system));
+            }
+            for m in &ex.messages {
+                let role = match m.role {
+                    grimoire_corpus::Role::User => Role::User,
+                    grimoire_corpus::Role::Assistant => Role::Assistant,
+                };
+                messages.push(Message::new(role, m.content.clone()));
+            }
+            let spans: Vec<SourceSpan> = ex
+                .messages
+                .iter()
+                .flat_map(|m| m.spans.iter())
+                .map(|s| SourceSpan { book_id: *book_id, start: map.char_at(s.start) as i64, end: map.char_at(s.end) as i64 })
+                .collect();
+            let chapter = a.book.paragraphs.iter().find(|p| p.span.overlaps(&ex.source)).map(|p| p.chapter as i64);
+            let mut new = NewExample::new(Strategy::A, messages);
+            new.persona = Some(persona.to_string());
+            new.spans = spans;
+            new.book_id = Some(*book_id);
+            new.chapter = chapter;
+            new.tags = if ex.scene { vec!["scene".into()] } else { vec![] };
+            if store.example_with_spans_exists(Strategy::A.as_str(), &new.spans)? {
+                result.skipped += 1;
+            } else {
+                store.example_insert(&new)?;
+                result.added += 1;
+            }
+        }
+    }
+    if !found_persona {
+        return Err(Error::InvalidInput(format!(
+            "no character called {persona:?} speaks in this project's books; `grimoire characters` lists them"
+        )));
+    }
+    tx.commit().map_err(grimoire_store::Error::from)?;
+    Ok(result)
+}
+
+/// The quotations and characters of one file, outside any project (`grimoire quotes|characters`).
+pub fn analyse_file(path: &std::path::Path) -> Result<(Vec<grimoire_corpus::QuoteRecord>, Vec<grimoire_corpus::CharacterRecord>)> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(path.to_path_buf()),
+        _ => Error::io(path, e),
+    })?;
+    if meta.len() > crate::MAX_BOOK_BYTES {
+        return Err(Error::InvalidInput(format!("{} is larger than the {} MB a book may be", path.display(), crate::MAX_BOOK_BYTES >> 20)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let analysis = grimoire_corpus::analyze_bytes(&bytes)?;
+    Ok((analysis.quote_records(), analysis.character_records()))
+}
