@@ -97,14 +97,7 @@ pub fn detect_style(book: &Book) -> QuoteStyle {
         }
         prev = Some(c);
     }
-    let dashes = book
-        .paragraphs
-        .iter()
-        .filter(|p| {
-            let t = book.slice(p.span);
-            t.starts_with('—') || t.starts_with("--") || t.starts_with('―')
-        })
-        .count();
+    let dashes = book.paragraphs.iter().filter(|p| dash_start(book.slice(p.span)).is_some()).count();
     if dashes > 3 && dashes > (doubles + singles) / 2 {
         QuoteStyle::Dash
     } else if singles >= 2 && singles > doubles * 2 {
@@ -259,10 +252,10 @@ fn push(out: &mut Vec<Quote>, text: &str, o: Open, end: usize, unclosed: bool) {
 fn dash_quotes(book: &Book) -> Vec<Quote> {
     let mut out = Vec::new();
     for (pi, para) in book.paragraphs.iter().enumerate() {
-        let p = book.slice(para.span);
-        if !(p.starts_with('—') || p.starts_with("--") || p.starts_with('―')) {
-            continue;
-        }
+        let whole = book.slice(para.span);
+        let Some(d) = dash_start(whole) else { continue };
+        let p = &whole[d..];
+        let para_start = para.span.start + d;
         // The speech runs to the end, or to the punctuation before an inserted "he said".
         let mut end = p.len();
         for (i, c) in p.char_indices() {
@@ -275,10 +268,21 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
                 }
             }
         }
-        let o = Open { start: para.span.start, paragraph: pi, continued: false };
-        push(&mut out, &book.text, o, para.span.start + end, false);
+        let o = Open { start: para_start, paragraph: pi, continued: false };
+        push(&mut out, &book.text, o, para_start + end, false);
     }
     out
+}
+
+/// Where a dash-introduced speech starts in a paragraph: at its start, or after "said:".
+fn dash_start(p: &str) -> Option<usize> {
+    let is_dash = |t: &str| t.starts_with('—') || t.starts_with("--") || t.starts_with('―');
+    if is_dash(p) {
+        return Some(0);
+    }
+    let i = p.find(": —").or_else(|| p.find(": --")).or_else(|| p.find(":—"))?;
+    let d = i + p[i..].find(['—', '-'])?;
+    Some(d)
 }
 
 /// Marks letters and scare quotes.
@@ -314,6 +318,12 @@ fn is_salutation(t: &str) -> bool {
 
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
     let inner = &text[q.inner.start..q.inner.end];
+    // A title: "New York Society as I Have Seen It." — nearly every word capitalised.
+    let ws: Vec<&str> = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
+    let caps = ws.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
+    if ws.len() >= 3 && caps * 4 >= ws.len() * 3 && !inner.ends_with(['!', '?', ',']) && !inner.contains('\n') {
+        return true;
+    }
     let words = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
     if words > 5 || inner.ends_with(['!', '?', '—', '-', '…', ';', ':']) {
         return false;
