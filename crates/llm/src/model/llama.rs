@@ -92,7 +92,7 @@ impl LlamaConfig {
         if h == 0 || kv == 0 || h % kv != 0 {
             return Err(format!("{h} attention heads cannot share {kv} key/value heads"));
         }
-        if self.head_dim() == 0 || self.head_dim() % 2 != 0 {
+        if self.head_dim() == 0 || !self.head_dim().is_multiple_of(2) {
             return Err(format!("head dim {} must be even and positive", self.head_dim()));
         }
         if self.hidden_size == 0 || self.intermediate_size == 0 || self.num_hidden_layers == 0 || self.vocab_size == 0 {

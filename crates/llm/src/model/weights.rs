@@ -159,7 +159,7 @@ impl WeightSource for GgufSource<'_> {
 /// holds Hugging Face row `i·(d/2) + j`. Works on raw bytes, so on any block type, since each row
 /// is a whole number of blocks.
 fn unpermute_rows(bytes: &[u8], rows: usize, heads: usize) -> Option<Vec<u8>> {
-    if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 || rows == 0 || bytes.len() % rows != 0 {
+    if heads == 0 || rows == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) || !bytes.len().is_multiple_of(rows) {
         return None;
     }
     let row_bytes = bytes.len() / rows;
