@@ -110,6 +110,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
     let chars: HashMap<String, GoldChar> = std::fs::read_to_string(format!("{stem}.characters.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let a = analyze_text(&text);
     let pred = a.quote_records();
+    let reasons: Vec<&str> = a.quotes.iter().zip(&a.attributions).filter(|(q, _)| q.role == grimoire_corpus::QuoteRole::Speech).map(|(_, at)| at.reason.as_str()).collect();
     let mut map = map_characters(&a, &chars);
     if fallback {
         // Characters no name links to a gold entity (a narrator called "I" in the text but
@@ -158,7 +159,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
         if predicted.is_some() && predicted == g.speaker.as_ref() {
             t.speaker_ok += 1;
         } else if verbose && m.is_some() {
-            eprintln!("  WRONG gold={:?} pred={:?}->{:?} {:?}", g.speaker, m.and_then(|i| pred[i].speaker.clone()), predicted, text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
+            eprintln!("  WRONG gold={:?} pred={:?}->{:?} [{}] {:?}", g.speaker, m.and_then(|i| pred[i].speaker.clone()), predicted, m.and_then(|i| reasons.get(i)).unwrap_or(&""), text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
         }
         if persona.is_some() && g.speaker == persona {
             t.persona_gold += 1;

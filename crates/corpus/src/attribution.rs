@@ -195,12 +195,13 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
             return Some((s, verb));
         }
         // "Harry said", "he said", "Harry quietly said", "Mr. Bennet replied"
-        for back in 1..=2 {
+        for back in 1..=3 {
             let Some(&j) = wi.checked_sub(back).and_then(|k| words.get(k)) else { break };
             if let Some(s) = subject_at(ctx, toks, j) {
                 return Some((s, verb));
             }
-            if !word(text, &toks[j]).ends_with("ly") {
+            let between = word(text, &toks[j]);
+            if !between.ends_with("ly") && !matches!(between, "had" | "has" | "have" | "was" | "would" | "did" | "then" | "now" | "also" | "again" | "at" | "once" | "only") {
                 break;
             }
         }
@@ -274,6 +275,16 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                 found = Some((s, v, true));
                 break;
             }
+            // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.`
+            if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty() {
+                if let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
+                    let toks = clause(text, np.span, true);
+                    if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|_| tag_like(text, &toks)) {
+                        found = Some((s, v, true));
+                        break;
+                    }
+                }
+            }
         }
         if found.is_none() {
             let before = Span::new(para.span.start, first.span.start);
@@ -282,9 +293,17 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             let cut = b.trim_end().trim_end_matches([':', ',', '.', '—', ';']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
             let sent = Span::new(before.start + cut, before.end);
             let toks = clause(text, sent, false);
+            let first_word = toks.iter().position(|t| t.word).unwrap_or(usize::MAX);
             if let Some((s, v)) = find_tag(&ctx, &toks, false) {
                 found = Some((s, v, true));
-            } else if let Some(s) = subject_at(&ctx, &toks, toks.iter().position(|t| t.word).unwrap_or(usize::MAX)) {
+            } else if let Some(v) = toks.iter().rev().take(8).find(|t| t.word && lexicon::is_speech_verb(word(text, t))).filter(|_| b.trim_end().ends_with([':', ',', '-', '—'])) {
+                // "The dying Indian ... pointed to the dagger, and said, in his native language --"
+                if let Some(s) = (0..toks.len().min(first_word + 4)).find_map(|k| subject_at(&ctx, &toks, k)) {
+                    found = Some((s, word(text, v).to_owned(), true));
+                }
+            }
+            if found.is_some() {
+            } else if let Some(s) = subject_at(&ctx, &toks, first_word) {
                 found = Some((s, "action beat before".to_owned(), false));
             } else if !book.line_paragraphs {
                 // Action beat after the speech, in the same paragraph: “Yes.” Harry grinned.
@@ -362,6 +381,16 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
     }
     out
+}
+
+/// A next-line clause that reads as a speech tag ("Big Medicine bellowed, close beside him"),
+/// not reported speech ("Mr. Bennet replied that he had not").
+fn tag_like(text: &str, toks: &[Token]) -> bool {
+    let words: Vec<&str> = toks.iter().filter(|t| t.word).map(|t| word(text, t)).collect();
+    let Some(v) = words.iter().take(4).position(|w| lexicon::is_speech_verb(w)) else { return false };
+    let after = words.get(v + 1).copied().unwrap_or("");
+    let punct_after = toks.iter().position(|t| t.word && word(text, t) == words[v]).and_then(|k| toks.get(k + 1)).is_some_and(|t| !t.word);
+    punct_after || !matches!(after, "that" | "him" | "her" | "me" | "them" | "us" | "it" | "nothing" | "no" | "to" | "not" | "the" | "a" | "his" | "for" | "in" | "with" | "at" | "on" | "up" | "out")
 }
 
 struct TurnInfo {

@@ -401,8 +401,25 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
         })
         .count();
     if first_person_tags >= 2 {
-        let id = CharacterId(list.len() as u32);
-        list.push(Character { id, name: "Narrator".into(), aliases: vec!["I".into()], gender: Gender::Unknown, mentions: first_person_tags, quotes: 0 });
+        // The narrator is "I" in the narration, so their name shows up only in others' speech
+        // ("Pip, sir.", "My dear Watson"): the character most named in speech and never in
+        // narration is taken to be the narrator.
+        let mut in_quote = vec![0usize; list.len()];
+        let mut in_narration = vec![0usize; list.len()];
+        for m in &mentions {
+            let k = m.character.0 as usize;
+            if m.in_quote { in_quote[k] += 1 } else { in_narration[k] += 1 }
+        }
+        let named = (0..list.len())
+            .filter(|&k| in_narration[k] == 0 && in_quote[k] >= 2 && !list[k].name.starts_with("the "))
+            .max_by_key(|&k| in_quote[k]);
+        match named {
+            Some(k) => list[k].aliases.push("I".into()),
+            None => {
+                let id = CharacterId(list.len() as u32);
+                list.push(Character { id, name: "Narrator".into(), aliases: vec!["I".into()], gender: Gender::Unknown, mentions: first_person_tags, quotes: 0 });
+            }
+        }
     }
     let mut chars = Characters { list, mentions, by_alias: HashMap::new() };
     chars.reindex();
