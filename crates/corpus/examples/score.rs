@@ -42,11 +42,10 @@ fn norm_words(s: &str) -> String {
 
 fn strip_title(s: &str) -> &str {
     for t in TITLES {
-        if let Some(r) = s.strip_prefix(t) {
-            if r.len() >= 3 {
+        if let Some(r) = s.strip_prefix(t)
+            && r.len() >= 3 {
                 return r;
             }
-        }
     }
     s
 }
@@ -129,11 +128,10 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
         }
         for (name, v) in votes {
             let total: usize = v.values().sum();
-            if let Some((g, n)) = v.into_iter().max_by_key(|(g, n)| (*n, std::cmp::Reverse(*g))) {
-                if n >= 2 && n * 2 > total {
+            if let Some((g, n)) = v.into_iter().max_by_key(|(g, n)| (*n, std::cmp::Reverse(*g)))
+                && n >= 2 && n * 2 > total {
                     map.insert(name.to_owned(), g.to_owned());
                 }
-            }
         }
     }
     let mut used = vec![false; pred.len()];

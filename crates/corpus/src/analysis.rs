@@ -102,11 +102,10 @@ pub fn analyze_book_with(book: Book, corrections: &Corrections) -> Analysis {
         c.quotes = 0;
     }
     for (q, a) in quotes.iter().zip(&attributions) {
-        if let (QuoteRole::Speech, Some(s)) = (q.role, a.speaker) {
-            if let Some(c) = characters.list.get_mut(s.0 as usize) {
+        if let (QuoteRole::Speech, Some(s)) = (q.role, a.speaker)
+            && let Some(c) = characters.list.get_mut(s.0 as usize) {
                 c.quotes += 1;
             }
-        }
     }
     Analysis { book, quotes, characters, attributions }
 }

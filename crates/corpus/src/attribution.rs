@@ -262,29 +262,27 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             let next_start = turn.get(k + 1).map(|&n| quotes[n].span.start);
             let pend = book.paragraphs.get(last_para_idx).map_or(q.span.end, |p| p.span.end.max(q.span.end));
             let mut window = Span::new(q.span.end, next_start.unwrap_or(pend).max(q.span.end));
-            if book.line_paragraphs && text[window.start..window.end].trim().is_empty() && next_start.is_none() {
-                if let Some(np) = book.paragraphs.get(last_para_idx + 1) {
+            if book.line_paragraphs && text[window.start..window.end].trim().is_empty() && next_start.is_none()
+                && let Some(np) = book.paragraphs.get(last_para_idx + 1) {
                     let t = book.slice(np.span);
                     if t.chars().next().is_some_and(char::is_lowercase) {
                         window = np.span;
                     }
                 }
-            }
             let toks = clause(text, window, true);
             if let Some((s, v)) = find_tag(&ctx, &toks, true) {
                 found = Some((s, v, true));
                 break;
             }
             // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.`
-            if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty() {
-                if let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
+            if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty()
+                && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
                     let toks = clause(text, np.span, true);
                     if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|_| tag_like(text, &toks)) {
                         found = Some((s, v, true));
                         break;
                     }
                 }
-            }
         }
         if found.is_none() {
             let before = Span::new(para.span.start, first.span.start);

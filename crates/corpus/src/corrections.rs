@@ -82,11 +82,10 @@ impl Corrections {
             if let Some(c) = chars.list.get_mut(from.0 as usize) {
                 c.aliases.retain(|a| *a != s.alias);
                 c.mentions = c.mentions.saturating_sub(moved);
-                if c.name == s.alias {
-                    if let Some(a) = c.aliases.first().cloned() {
+                if c.name == s.alias
+                    && let Some(a) = c.aliases.first().cloned() {
                         c.name = a;
                     }
-                }
             }
             let aliases = if s.alias == s.new_name { Vec::new() } else { vec![s.alias.clone()] };
             chars.list.push(Character { id: new_id, name: s.new_name.clone(), aliases, gender, mentions: moved, quotes: 0 });

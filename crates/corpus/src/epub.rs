@@ -96,7 +96,7 @@ pub fn import_epub_limited(bytes: &[u8], max_decompressed: u64) -> Result<Book> 
 
 /// Rejects absolute paths, `..` components and backslash tricks.
 fn is_safe_path(name: &str) -> bool {
-    !name.starts_with('/')
+        && (name.len() <= 1 || name.as_bytes()[1] != b':')
         && !name.contains('\\')
         && !name.contains('\0')
         && !name.split('/').any(|c| c == "..")
@@ -114,7 +114,7 @@ fn parse_container(text: &str) -> Result<String> {
     doc.descendants()
         .find(|n| n.tag_name().name() == "rootfile")
         .and_then(|n| n.attribute("full-path"))
-        .map(|p| percent_decode(p))
+        .map(percent_decode)
         .filter(|p| is_safe_path(p))
         .ok_or(CorpusError::BadPackage { entry: "META-INF/container.xml".into(), reason: "no rootfile" })
 }
@@ -260,13 +260,12 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+        if b[i] == b'%' && i + 2 < b.len()
+            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(v);
                 i += 3;
                 continue;
             }
-        }
         out.push(b[i]);
         i += 1;
     }

@@ -127,13 +127,12 @@ pub fn build_examples(a: &Analysis, persona: CharacterId, opts: &ExampleOptions)
             ctx.reverse();
             let mut user = String::new();
             let mut spans = Vec::new();
-            if opts.narration {
-                if let Some((n, s)) = ctx.first().map_or_else(|| narration_before(t), |c| narration_before(c)) {
+            if opts.narration
+                && let Some((n, s)) = ctx.first().map_or_else(|| narration_before(t), |c| narration_before(c)) {
                     user.push_str(&n);
                     user.push_str("\n\n");
                     spans.push(s);
                 }
-            }
             for c in &ctx {
                 user.push_str(&content(c));
                 user.push('\n');

@@ -86,15 +86,14 @@ pub fn detect_style(book: &Book) -> QuoteStyle {
     let mut doubles = 0usize;
     let mut singles = 0usize;
     let mut prev: Option<char> = None;
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
+    let it = text.char_indices().peekable();
+    for (i, c) in it {
         if is_double(c) {
             doubles += 1;
-        } else if c == '‘' || (c == '\'' || c == '`') && is_open_context(prev) {
-            if !elision_follows(text[i + c.len_utf8()..].trim_start_matches(' ')) {
+        } else if (c == '‘' || (c == '\'' || c == '`') && is_open_context(prev))
+            && !elision_follows(text[i + c.len_utf8()..].trim_start_matches(' ')) {
                 singles += 1;
             }
-        }
         prev = Some(c);
     }
     let dashes = book.paragraphs.iter().filter(|p| dash_start(book.slice(p.span)).is_some()).count();
