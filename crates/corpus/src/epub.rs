@@ -96,11 +96,11 @@ pub fn import_epub_limited(bytes: &[u8], max_decompressed: u64) -> Result<Book> 
 
 /// Rejects absolute paths, `..` components and backslash tricks.
 fn is_safe_path(name: &str) -> bool {
-        && (name.len() <= 1 || name.as_bytes()[1] != b':')
+    !name.starts_with('/')
         && !name.contains('\\')
         && !name.contains('\0')
         && !name.split('/').any(|c| c == "..")
-        && !(name.len() > 1 && name.as_bytes()[1] == b':')
+        && (name.len() <= 1 || name.as_bytes()[1] != b':')
 }
 
 fn xml<'a>(text: &'a str, entry: &str) -> Result<roxmltree::Document<'a>> {
