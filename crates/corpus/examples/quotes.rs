@@ -1,5 +1,5 @@
 //! Prints what `grimoire quotes FILE --json` and `grimoire characters FILE --json` print, one JSON
-//! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters]`.
+//! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters|reasons]`.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -14,7 +14,15 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let lines: Vec<String> = if args.next().as_deref() == Some("characters") {
+    let mode = args.next();
+    if mode.as_deref() == Some("reasons") {
+        for (q, a) in analysis.quotes.iter().zip(&analysis.attributions) {
+            let who = a.speaker.and_then(|s| analysis.characters.get(s)).map_or("-", |c| c.name.as_str());
+            println!("{:?} {who} [{}] {:?}", q.role, a.reason, analysis.book.slice(q.inner).chars().take(60).collect::<String>());
+        }
+        return;
+    }
+    let lines: Vec<String> = if mode.as_deref() == Some("characters") {
         analysis.character_records().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
     } else {
         analysis.quote_records().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()

@@ -186,7 +186,10 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
     let text = &ctx.book.text;
     let words: Vec<usize> = (0..toks.len()).filter(|&i| toks[i].word).take(if from_start { 6 } else { usize::MAX }).collect();
     for (wi, &i) in words.iter().enumerate() {
-        if !lexicon::is_speech_verb(word(text, &toks[i])) {
+        let w = word(text, &toks[i]);
+        // Right after a closing mark, any past-tense verb next to a name is a tag ("hinted Tuppence").
+        let unlisted = from_start && wi <= 1 && w.len() > 4 && w.ends_with("ed") && w.chars().all(|c| c.is_ascii_lowercase());
+        if !lexicon::is_speech_verb(w) && !unlisted {
             continue;
         }
         let verb = word(text, &toks[i]).to_owned();

@@ -141,8 +141,9 @@ impl CharMap {
 /// Splits plain text into paragraphs and chapters.
 pub(crate) fn segment_text(text: String, body: Span, format: SourceFormat, title: Option<String>) -> Book {
     let region = &text[body.start..body.end];
-    let blank_lines = region.split('\n').filter(|l| l.trim().is_empty()).count();
-    let lines = region.split('\n').count();
+    let trimmed_region = region.trim();
+    let blank_lines = trimmed_region.split('\n').filter(|l| l.trim().is_empty()).count();
+    let lines = trimmed_region.split('\n').count();
     // Gutenberg texts have a blank line every few lines; a text without any is one paragraph per line.
     let line_paragraphs = lines > 3 && blank_lines * 50 < lines;
     let mut blocks: Vec<Span> = Vec::new();
