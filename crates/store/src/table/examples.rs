@@ -9,8 +9,11 @@
 //!   revision; undo moves it to the parent, redo to the newest child, so nothing is ever lost and both
 //!   survive a restart. A revision carries the turns only when they changed (`body_rev` points back to
 //!   the revision that holds them), which keeps a bulk approve cheap.
-//! - `review_actions` is the person's global undo stack: every edit and bulk action is one row, and all
-//!   the revisions it made carry its id.
+//! - `review_actions` is the person's global undo stack: every edit and bulk action is one row; the
+//!   revisions it made carry its id and, being written by one statement under the write lock, form the
+//!   id range `first_rev..=last_rev`, so undo finds them by rowid without an index to maintain.
+//!
+//! Indexes are few on purpose: every one is rewritten by a bulk action over 100,000 rows.
 //!
 //! This module stores what it is given: the quality flags, token length and fingerprint are computed
 //! by `grimoire-dataset`, which calls these methods. Every write runs in an `IMMEDIATE` transaction so a
@@ -54,7 +57,6 @@ CREATE INDEX examples_by_status ON examples(status, id);
 CREATE INDEX examples_by_strategy ON examples(strategy, id);
 CREATE INDEX examples_by_source ON examples(book_id, chapter, id);
 CREATE INDEX examples_by_tokens ON examples(token_len, id);
-CREATE INDEX examples_by_updated ON examples(updated_at, id);
 CREATE INDEX examples_by_exact ON examples(exact_hash);
 
 CREATE TABLE example_bodies (
@@ -92,6 +94,8 @@ CREATE TABLE review_actions (
     label      TEXT NOT NULL,
     count      INTEGER NOT NULL DEFAULT 0,
     state      TEXT NOT NULL,
+    first_rev  INTEGER NOT NULL DEFAULT 0,
+    last_rev   INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX review_actions_by_state ON review_actions(state, id);
@@ -114,8 +118,6 @@ CREATE TABLE example_revisions (
     bands       BLOB
 ) STRICT;
 CREATE INDEX example_revisions_by_example ON example_revisions(example_id, id);
-CREATE INDEX example_revisions_by_parent ON example_revisions(parent_id, id);
-CREATE INDEX example_revisions_by_action ON example_revisions(action_id);
 ";
 
 /// How an example was made.

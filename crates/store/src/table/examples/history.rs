@@ -144,9 +144,13 @@ impl Store {
         Ok(self.conn().last_insert_rowid())
     }
 
-    /// Records that action `id` changed `count` examples; a new action ends the redo stack.
-    fn action_commit(&self, id: i64, count: u32) -> Result<()> {
-        self.conn().execute("UPDATE review_actions SET count = ?2 WHERE id = ?1", params![id, count])?;
+    /// Records that action `id` changed `count` examples through revisions `first..=last`; a new
+    /// action ends the redo stack.
+    fn action_commit(&self, id: i64, count: u32, first: i64, last: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE review_actions SET count = ?2, first_rev = ?3, last_rev = ?4 WHERE id = ?1",
+            params![id, count, first, last],
+        )?;
         self.conn().execute("UPDATE review_actions SET state = 'dropped' WHERE state = 'undone'", [])?;
         Ok(())
     }
@@ -170,6 +174,7 @@ impl Store {
             let action = s.action_begin("edit", label)?;
             let tags_json = to_json(tags)?;
             let at = now();
+            let rev;
             match body {
                 Some(b) => {
                     let d = &b.derived;
@@ -196,7 +201,7 @@ impl Store {
                             fp.map(|f| encode_i64s(&f.bands)),
                         ],
                     )?;
-                    let rev = s.conn().last_insert_rowid();
+                    rev = s.conn().last_insert_rowid();
                     s.conn().execute(
                         "UPDATE example_bodies SET messages = ?2, signature = ?3 WHERE example_id = ?1",
                         params![id, messages, signature],
@@ -212,11 +217,11 @@ impl Store {
                          FROM examples WHERE id = ?1",
                         params![id, action, at, status.as_str(), tags_json],
                     )?;
-                    let rev = s.conn().last_insert_rowid();
+                    rev = s.conn().last_insert_rowid();
                     s.apply_revision(id, rev, false)?;
                 }
             }
-            s.action_commit(action, 1)?;
+            s.action_commit(action, 1, rev, rev)?;
             s.example(id)
         })
     }
@@ -287,6 +292,7 @@ impl Store {
             };
             let action = s.action_begin("bulk", label)?;
             let at = now();
+            let before: i64 = s.conn().query_row("SELECT coalesce(max(id), 0) FROM example_revisions", [], |r| r.get(0))?;
             // Parameters in the order they appear: action, time, the new value, then the filter's.
             let mut values = vec![Value::Integer(action), Value::Text(at.clone()), op_value];
             values.extend(w.params);
@@ -305,13 +311,15 @@ impl Store {
                 s.conn().execute("DELETE FROM review_actions WHERE id = ?1", [action])?;
                 return Ok(BulkOutcome { action_id: None, changed: 0 });
             }
+            // One statement under the write lock: its revisions are exactly the ids after `before`.
+            let last = s.conn().last_insert_rowid();
             s.conn().execute(
                 "UPDATE examples SET status = r.status, tags = r.tags, rev_id = r.id, updated_at = r.created_at
-                 FROM example_revisions r WHERE r.action_id = ?1 AND r.example_id = examples.id",
-                [action],
+                 FROM example_revisions r WHERE r.id > ?1 AND r.id <= ?2 AND r.example_id = examples.id",
+                params![before, last],
             )?;
             let changed = u32::try_from(changed).unwrap_or(u32::MAX);
-            s.action_commit(action, changed)?;
+            s.action_commit(action, changed, before + 1, last)?;
             Ok(BulkOutcome { action_id: Some(action), changed })
         })
     }
@@ -365,10 +373,10 @@ impl Store {
     /// Moves every example that action `action` touched from revision `from` to revision `to` (SQL
     /// over `example_revisions r`), when it is still at `from`. Returns (moved, skipped).
     fn move_action(&self, action: i64, from: &str, to: &str) -> Result<(u32, u32)> {
-        let total: i64 = self.conn().query_row(
-            "SELECT count(*) FROM example_revisions WHERE action_id = ?1",
+        let (first, last, total): (i64, i64, i64) = self.conn().query_row(
+            "SELECT first_rev, last_rev, count FROM review_actions WHERE id = ?1",
             [action],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         // Turns first, while `examples.rev_id` still says which examples qualify.
         let body_changes: Vec<(i64, i64)> = {
@@ -376,20 +384,20 @@ impl Store {
                 "SELECT r.example_id, coalesce(t.body_rev, t.id) FROM example_revisions r
                    JOIN examples e ON e.id = r.example_id AND e.rev_id = {from}
                    JOIN example_revisions t ON t.id = {to}
-                 WHERE r.action_id = ?1 AND e.body_rev != coalesce(t.body_rev, t.id)"
+                 WHERE r.id BETWEEN ?1 AND ?2 AND e.body_rev != coalesce(t.body_rev, t.id)"
             ))?;
-            let rows = stmt.query_map([action], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map([first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         let moved = self.conn().execute(
             &format!(
                 "UPDATE examples SET status = t.status, tags = t.tags, flags = t.flags, dup_of = t.dup_of,
                     token_len = t.token_len, exact_hash = t.exact_hash, rev_id = t.id,
-                    body_rev = coalesce(t.body_rev, t.id), updated_at = ?2
+                    body_rev = coalesce(t.body_rev, t.id), updated_at = ?3
                  FROM example_revisions r JOIN example_revisions t ON t.id = {to}
-                 WHERE r.action_id = ?1 AND r.example_id = examples.id AND examples.rev_id = {from}"
+                 WHERE r.id BETWEEN ?1 AND ?2 AND r.example_id = examples.id AND examples.rev_id = {from}"
             ),
-            params![action, now()],
+            params![first, last, now()],
         )?;
         for (id, _) in body_changes {
             self.restore_body(id)?;
@@ -424,7 +432,7 @@ impl Store {
             let child: Option<i64> = s
                 .conn()
                 .query_row(
-                    "SELECT r.id FROM examples e JOIN example_revisions r ON r.parent_id = e.rev_id
+                    "SELECT r.id FROM examples e JOIN example_revisions r ON r.example_id = e.id AND r.parent_id = e.rev_id
                      WHERE e.id = ?1 ORDER BY r.id DESC LIMIT 1",
                     [id],
                     |r| r.get(0),
