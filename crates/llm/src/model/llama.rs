@@ -54,6 +54,61 @@ pub struct LlamaConfig {
     /// Mistral's sliding attention window, if any.
     #[serde(default)]
     pub sliding_window: Option<usize>,
+    /// RoPE frequency scaling (Llama 3.1+ `llama3`, or `linear`).
+    #[serde(default)]
+    pub rope_scaling: Option<RopeScaling>,
+}
+
+/// `rope_scaling` of a Hugging Face config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RopeScaling {
+    /// `llama3` or `linear`.
+    #[serde(alias = "type")]
+    pub rope_type: String,
+    /// Context extension factor.
+    pub factor: f64,
+    /// Llama 3: wavelengths above `original / low_freq_factor` are scaled fully.
+    #[serde(default = "one")]
+    pub low_freq_factor: f64,
+    /// Llama 3: wavelengths below `original / high_freq_factor` are kept.
+    #[serde(default = "four")]
+    pub high_freq_factor: f64,
+    /// Llama 3: the context the model was pre-trained with.
+    #[serde(default = "default_original_context")]
+    pub original_max_position_embeddings: usize,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn four() -> f64 {
+    4.0
+}
+fn default_original_context() -> usize {
+    8192
+}
+
+impl RopeScaling {
+    /// Scales one inverse frequency (transformers' `_compute_llama3_parameters`).
+    fn apply(&self, inv_freq: f64) -> f64 {
+        match self.rope_type.as_str() {
+            "linear" => inv_freq / self.factor,
+            _ => {
+                let original = self.original_max_position_embeddings as f64;
+                let low_wavelen = original / self.low_freq_factor;
+                let high_wavelen = original / self.high_freq_factor;
+                let wavelen = 2.0 * std::f64::consts::PI / inv_freq;
+                if wavelen < high_wavelen {
+                    inv_freq
+                } else if wavelen > low_wavelen {
+                    inv_freq / self.factor
+                } else {
+                    let smooth = (original / wavelen - self.low_freq_factor) / (self.high_freq_factor - self.low_freq_factor);
+                    (1.0 - smooth) * inv_freq / self.factor + smooth * inv_freq
+                }
+            }
+        }
+    }
 }
 
 fn default_eps() -> f64 {
@@ -94,6 +149,11 @@ impl LlamaConfig {
         }
         if self.head_dim() == 0 || !self.head_dim().is_multiple_of(2) {
             return Err(format!("head dim {} must be even and positive", self.head_dim()));
+        }
+        if let Some(r) = &self.rope_scaling
+            && !matches!(r.rope_type.as_str(), "llama3" | "linear" | "default")
+        {
+            return Err(format!("rope scaling `{}` is not supported (llama3, linear are)", r.rope_type));
         }
         if self.hidden_size == 0 || self.intermediate_size == 0 || self.num_hidden_layers == 0 || self.vocab_size == 0 {
             return Err("a model dimension is zero".into());
@@ -147,6 +207,8 @@ pub enum WeightKey {
     FfnNorm(usize),
     /// A projection in layer i.
     Proj(usize, Proj),
+    /// Per-frequency RoPE divisors (GGUF `rope_freqs.weight`), optional.
+    RopeFreqs,
 }
 
 /// Where weights come from (a GGUF file, safetensors shards). `Ok(None)` means absent.
@@ -165,9 +227,21 @@ struct Rope {
 }
 
 impl Rope {
-    fn new(cfg: &LlamaConfig, max_len: usize, device: &Device) -> Result<Self> {
+    /// `freq_factors`: llama.cpp's `rope_freqs.weight` (Llama 3 scaling baked into a GGUF), which
+    /// divides each frequency.
+    fn new(cfg: &LlamaConfig, freq_factors: Option<&[f32]>, max_len: usize, device: &Device) -> Result<Self> {
         let hd = cfg.head_dim();
-        let inv: Vec<f32> = (0..hd / 2).map(|i| 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / hd as f64) as f32).collect();
+        let inv: Vec<f32> = (0..hd / 2)
+            .map(|i| {
+                let mut f = 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / hd as f64);
+                if let Some(factors) = freq_factors {
+                    f /= factors.get(i).copied().unwrap_or(1.0) as f64;
+                } else if let Some(scaling) = cfg.rope_scaling.as_ref().filter(|r| r.rope_type != "default") {
+                    f = scaling.apply(f);
+                }
+                f as f32
+            })
+            .collect();
         let inv = Tensor::from_vec(inv, (1, hd / 2), device)?;
         let t = Tensor::arange(0u32, max_len as u32, device)?.to_dtype(DType::F32)?.reshape((max_len, 1))?;
         let freqs = t.matmul(&inv)?;
@@ -445,7 +519,11 @@ impl Llama {
         }
         let norm = load_vector(src, &cfg, WeightKey::OutputNorm, device)?;
         let max_len = max_len.min(cfg.max_position_embeddings).max(1);
-        let rope = Rope::new(&cfg, max_len, device)?;
+        let freq_factors = match src.load(WeightKey::RopeFreqs)? {
+            Some(w) => Some(w.to_dense(device)?.flatten_all()?.to_vec1::<f32>()?),
+            None => None,
+        };
+        let rope = Rope::new(&cfg, freq_factors.as_deref(), max_len, device)?;
         Ok(Llama { cfg, embed, layers, norm, lm_head, rope, max_len, fast_ops: true, device: device.clone() })
     }
 
@@ -565,6 +643,20 @@ fn load_vector(src: &mut dyn WeightSource, cfg: &LlamaConfig, key: WeightKey, de
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn llama3_scaling_keeps_high_and_divides_low_frequencies() {
+        let r = RopeScaling {
+            rope_type: "llama3".into(),
+            factor: 8.0,
+            low_freq_factor: 1.0,
+            high_freq_factor: 4.0,
+            original_max_position_embeddings: 8192,
+        };
+        assert_eq!(r.apply(1.0), 1.0);
+        let low = 2.0 * std::f64::consts::PI / 10_000.0;
+        assert!((r.apply(low) - low / 8.0).abs() < 1e-12);
+    }
 
     #[test]
     fn mask_is_causal_and_windowed() -> Result<()> {

@@ -94,6 +94,7 @@ pub fn gguf_config(gguf: &Gguf) -> Result<LlamaConfig> {
         vocab_size: vocab,
         tie_word_embeddings: !gguf.tensors.contains_key("output.weight"),
         sliding_window: gguf.u64(&key("attention.sliding_window")).ok().map(|v| v as usize),
+        rope_scaling: None,
     })
 }
 
@@ -115,6 +116,7 @@ impl WeightSource for GgufSource<'_> {
             WeightKey::Embed => "token_embd.weight".to_owned(),
             WeightKey::OutputNorm => "output_norm.weight".to_owned(),
             WeightKey::Output => "output.weight".to_owned(),
+            WeightKey::RopeFreqs => "rope_freqs.weight".to_owned(),
             WeightKey::AttnNorm(i) => format!("blk.{i}.attn_norm.weight"),
             WeightKey::FfnNorm(i) => format!("blk.{i}.ffn_norm.weight"),
             WeightKey::Proj(i, p) => format!(
@@ -246,6 +248,7 @@ impl WeightSource for SafetensorsSource {
             WeightKey::Embed => "model.embed_tokens.weight".to_owned(),
             WeightKey::OutputNorm => "model.norm.weight".to_owned(),
             WeightKey::Output => "lm_head.weight".to_owned(),
+            WeightKey::RopeFreqs => return Ok(None),
             WeightKey::AttnNorm(i) => format!("model.layers.{i}.input_layernorm.weight"),
             WeightKey::FfnNorm(i) => format!("model.layers.{i}.post_attention_layernorm.weight"),
             WeightKey::Proj(i, p) => format!("model.layers.{i}.{}.weight", p.hf_path()),

@@ -12,7 +12,7 @@ fn request(text: &str, adapter: Option<&str>) -> ChatRequest {
 
 #[test]
 fn queued_requests_from_two_callers_both_complete() {
-    let engine = Engine::start(common::q4_1().clone()).expect("engine");
+    let engine = Engine::start(common::fast().clone()).expect("engine");
     engine.load_adapter("eliza", &common::reference_dir().join("peft/adapter")).expect("adapter");
     assert_eq!(engine.adapters(), ["eliza"]);
     let a = engine.chat(request("What is your name?", None)).expect("queue");
@@ -30,7 +30,7 @@ fn queued_requests_from_two_callers_both_complete() {
 
 #[test]
 fn adapter_for_another_base_is_refused() {
-    let engine = Engine::start(common::q4_1().clone()).expect("engine");
+    let engine = Engine::start(common::fast().clone()).expect("engine");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("adapter_config.json"), r#"{"r": 4, "lora_alpha": 8, "peft_type": "LORA"}"#).expect("write");
     let dev = grimoire_llm::Device::Cpu;

@@ -8,7 +8,7 @@ fn greedy(max_tokens: usize) -> GenerateParams {
 
 #[test]
 fn greedy_chat_streams_llama_cpp_text() {
-    let model = common::q4_1();
+    let model = common::fast();
     let reference = common::reference("llamacpp_q4_1.json");
     let case = &reference["cases"][0];
     let mut streamed = String::new();
@@ -25,7 +25,7 @@ fn greedy_chat_streams_llama_cpp_text() {
 
 #[test]
 fn stop_strings_cut_the_reply_and_eos_ends_it() {
-    let model = common::q4_1();
+    let model = common::fast();
     let messages = [Message::user("What is your name?")];
     let params = GenerateParams { stop: vec![" is".into()], ..greedy(20) };
     let done = chat(model, None, &messages, &params, &CancelToken::new(), &mut |_| {}).expect("chat");
@@ -40,7 +40,7 @@ fn stop_strings_cut_the_reply_and_eos_ends_it() {
 
 #[test]
 fn cancel_stops_at_the_next_token() {
-    let model = common::q4_1();
+    let model = common::fast();
     let cancel = CancelToken::new();
     let c = cancel.clone();
     let prompt = model.tokenizer.encode("Once upon a time").expect("encode");
@@ -51,7 +51,7 @@ fn cancel_stops_at_the_next_token() {
 
 #[test]
 fn same_seed_same_text() {
-    let model = common::q4_1();
+    let model = common::fast();
     let prompt = model.tokenizer.encode("The wizard said").expect("encode");
     let params = GenerateParams { sampling: SamplingParams { temperature: 1.0, seed: 3, ..Default::default() }, max_tokens: 8, stop: vec![] };
     let run = |p: &GenerateParams| generate(model, None, &prompt, p, &CancelToken::new(), &mut |_| {}).expect("generate").tokens;
@@ -60,7 +60,7 @@ fn same_seed_same_text() {
 
 #[test]
 fn long_history_drops_oldest_turns_and_keeps_system() {
-    let model = common::q4_1(); // context 2048 in tests
+    let model = common::fast(); // context 2048 in tests
     let mut messages = vec![Message::system("You are Elizabeth Bennet.")];
     for i in 0..60 {
         messages.push(Message::user(format!("Question {i}: tell me about the weather at Longbourn in great detail, please.")));
