@@ -103,6 +103,12 @@ impl Engine {
         &self.info
     }
 
+    /// Threads the kernels use: the machine's physical cores unless `CANDLE_NUM_THREADS` or
+    /// `RAYON_NUM_THREADS` say otherwise.
+    pub fn threads(&self) -> usize {
+        candle_core::utils::get_num_threads()
+    }
+
     /// Names of the loaded adapters.
     pub fn adapters(&self) -> Vec<String> {
         self.adapters.lock().map(|a| a.clone()).unwrap_or_default()

@@ -84,14 +84,15 @@ pub enum Error {
     #[error("the model engine has stopped")]
     EngineStopped,
     /// Downloading from the Hugging Face hub failed.
-    #[error("download of {repo}/{file}: {problem}")]
+    #[error("download of {repo}/{file}: {source}")]
     Download {
         /// The repository id.
         repo: String,
-        /// The file in it.
+        /// The file in it (empty for the repository listing).
         file: String,
         /// What went wrong.
-        problem: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A tensor operation failed.
     #[error("tensor operation: {0}")]

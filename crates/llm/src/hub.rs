@@ -52,27 +52,27 @@ pub fn fetch(model: &HubModel, cache_dir: Option<&Path>, on_progress: &mut dyn F
     let repo_id = match model {
         HubModel::Gguf { repo, .. } | HubModel::Folder { repo } => repo.clone(),
     };
-    let fail = |file: &str, e: &dyn std::fmt::Display| Error::Download { repo: repo_id.clone(), file: file.to_owned(), problem: e.to_string() };
-    let api = ApiBuilder::from_cache(cache.clone()).with_progress(false).build().map_err(|e| fail("", &e))?;
+    let fail = |file: &str, e: Box<dyn std::error::Error + Send + Sync>| Error::Download { repo: repo_id.clone(), file: file.to_owned(), source: e };
+    let api = ApiBuilder::from_cache(cache.clone()).with_progress(false).build().map_err(|e| fail("", e.into()))?;
     let repo = api.repo(Repo::new(repo_id.clone(), RepoType::Model));
     let mut get = |file: &str| -> Result<PathBuf> {
         if let Some(p) = cache.repo(Repo::new(repo_id.clone(), RepoType::Model)).get(file) {
             return Ok(p);
         }
         let progress = Reporter { file: file.to_owned(), downloaded: 0, total: 0, sink: &mut *on_progress };
-        repo.download_with_progress(file, progress).map_err(|e| fail(file, &e))
+        repo.download_with_progress(file, progress).map_err(|e| fail(file, e.into()))
     };
     match model {
         HubModel::Gguf { file, .. } => get(file),
         HubModel::Folder { .. } => {
-            let info = repo.info().map_err(|e| fail("", &e))?;
+            let info = repo.info().map_err(|e| fail("", e.into()))?;
             let listed: Vec<String> = info.siblings.into_iter().map(|s| s.rfilename).collect();
             let mut last = None;
             for file in listed.iter().filter(|f| FOLDER_FILES.contains(&f.as_str()) || f.ends_with(".safetensors")) {
                 last = Some(get(file)?);
             }
             let dir = last.as_deref().and_then(Path::parent).map(Path::to_owned);
-            dir.ok_or_else(|| fail("", &"the repository has no model files"))
+            dir.ok_or_else(|| fail("", "the repository has no model files".into()))
         }
     }
 }
