@@ -171,7 +171,19 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
             }
             exclude = Some(owner);
         }
-        return None;
+        // The owner has no surname ("Kitty"): the Mrs. (or Mr.) of the scene, if one was named.
+        let ms = &ctx.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < t.span.start);
+        let floor = t.span.start.saturating_sub(3000);
+        let prefix = format!("{title} ");
+        let family = ms[..end]
+            .iter()
+            .rev()
+            .take_while(|m| m.span.start >= floor)
+            .map(|m| m.character)
+            .chain(ctx.spoken.iter().rev().take_while(|s| s.0 >= floor).map(|s| s.1))
+            .find(|&c| ctx.chars.get(c).is_some_and(|c| c.name.starts_with(&prefix)))?;
+        return Some(Subject::Relation(family, format!("{w} {rel} (the {title} of the scene)")));
     }
     match w {
         "he" | "He" => Some(Subject::Pronoun(Gender::Male, w.to_owned())),
@@ -188,14 +200,24 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
     for (wi, &i) in words.iter().enumerate() {
         let w = word(text, &toks[i]);
         // Right after a closing mark, any past-tense verb next to a name is a tag ("hinted Tuppence").
-        let unlisted = from_start && wi <= 1 && w.len() > 4 && w.ends_with("ed") && w.chars().all(|c| c.is_ascii_lowercase());
+        let unlisted = !lexicon::is_speech_verb(w) && from_start && wi <= 1 && w.len() > 4 && w.ends_with("ed") && w.chars().all(|c| c.is_ascii_lowercase());
         if !lexicon::is_speech_verb(w) && !unlisted {
             continue;
         }
         let verb = word(text, &toks[i]).to_owned();
-        // "said Harry", "said he", "said Mr. Bennet"
-        if let Some(s) = subject_at(ctx, toks, i + 1) {
-            return Some((s, verb));
+        // An unlisted verb must close its clause: "hinted Tuppence." / "Carol glowed,".
+        let closes = |k: usize| toks.get(k).is_none_or(|t| !t.word);
+        // "said Harry", "said he", "said Mr. Bennet" ("told Amory" names the listener)
+        if !matches!(verb.as_str(), "told" | "tells") {
+            if let Some(s) = subject_at(ctx, toks, i + 1) {
+                let after_subject = ctx.mention_at(toks[i + 1].span).map_or(i + 2, |m| toks.partition_point(|t| t.span.start < m.span.end));
+                if !unlisted || closes(after_subject) {
+                    return Some((s, verb));
+                }
+            }
+        }
+        if unlisted && !closes(i + 1) {
+            continue;
         }
         // "Harry said", "he said", "Harry quietly said", "Mr. Bennet replied"
         for back in 1..=3 {
@@ -281,7 +303,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty()
                 && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
                     let toks = clause(text, np.span, true);
-                    if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|_| tag_like(text, &toks)) {
+                    if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|(_, v)| tag_like(text, &toks) && !lexicon::is_gesture(v)) {
                         found = Some((s, v, true));
                         break;
                     }

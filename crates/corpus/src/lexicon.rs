@@ -25,6 +25,14 @@ pub fn is_speech_verb(word: &str) -> bool {
     SPEECH_VERBS.contains(&lower.as_str())
 }
 
+/// Verbs of gesture that can tag speech but, on their own line, more often react to it.
+pub fn is_gesture(word: &str) -> bool {
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "nodded" | "smiled" | "grinned" | "sighed" | "laughed" | "chuckled" | "sneered" | "groaned" | "gasped" | "panted" | "sobbed" | "moaned"
+    )
+}
+
 /// Grammatical gender of a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
