@@ -390,7 +390,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         };
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
-            att = conversation(&ctx, &prev, first, addressee).unwrap_or(att);
+            att = conversation(&ctx, &prev, first, addressee).or_else(|| narration_subject(&ctx, quotes, first, addressee)).unwrap_or(att);
             if att.speaker.is_some() && att.speaker == addressee {
                 att = Attribution::none("conversation guess named the addressee");
             }
@@ -414,6 +414,26 @@ fn tag_like(text: &str, toks: &[Token]) -> bool {
     let after = words.get(v + 1).copied().unwrap_or("");
     let punct_after = toks.iter().position(|t| t.word && word(text, t) == words[v]).and_then(|k| toks.get(k + 1)).is_some_and(|t| !t.word);
     punct_after || !matches!(after, "that" | "him" | "her" | "me" | "them" | "us" | "it" | "nothing" | "no" | "to" | "not" | "the" | "a" | "his" | "for" | "in" | "with" | "at" | "on" | "up" | "out")
+}
+
+/// Opening a conversation: the last sentence subject named in the narration just before.
+fn narration_subject(ctx: &Ctx<'_>, quotes: &[Quote], q: &Quote, addressee: Option<CharacterId>) -> Option<Attribution> {
+    let book = ctx.book;
+    let look = if book.line_paragraphs { 3 } else { 1 };
+    let from = q.paragraph.checked_sub(look)?;
+    let paras = &book.paragraphs[from..q.paragraph];
+    if paras.iter().any(|p| p.chapter != book.paragraphs[q.paragraph].chapter || quotes.iter().any(|x| x.span.overlaps(&p.span))) {
+        return None;
+    }
+    let (start, end) = (paras.first()?.span.start, q.span.start);
+    let ms = &ctx.chars.mentions;
+    let lo = ms.partition_point(|m| m.span.start < start);
+    let hi = ms.partition_point(|m| m.span.start < end);
+    let m = ms[lo..hi].iter().rev().find(|m| {
+        let before = book.text[..m.span.start].trim_end();
+        !m.in_quote && Some(m.character) != addressee && (before.len() <= start || before.ends_with(['.', '!', '?', ';']))
+    })?;
+    Some(Attribution { speaker: Some(m.character), kind: AttributionKind::Implicit, confidence: 0.4, reason: "subject of the narration before the first speech".into(), addressee })
 }
 
 struct TurnInfo {

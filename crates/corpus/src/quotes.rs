@@ -320,7 +320,7 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     // A title: "New York Society as I Have Seen It." — nearly every word capitalised.
     let ws: Vec<&str> = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
     let caps = ws.iter().filter(|w| w.chars().next().is_some_and(char::is_uppercase)).count();
-    if ws.len() >= 3 && caps * 4 >= ws.len() * 3 && !inner.ends_with(['!', '?', ',']) && !inner.contains('\n') {
+    if ws.len() >= 3 && caps * 4 >= ws.len() * 3 && !inner.contains([',', '!', '?', '\n']) {
         return true;
     }
     let words = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
