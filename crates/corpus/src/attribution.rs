@@ -273,6 +273,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
     }
     let mut prev: Vec<TurnInfo> = Vec::new();
+    let mut turn_atts: Vec<Attribution> = Vec::new();
     for turn in &turns {
         let first = &quotes[turn[0]];
         let last = &quotes[turn[turn.len() - 1]];
@@ -399,11 +400,54 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             ctx.spoken.push((first.span.start, s));
         }
         prev.push(TurnInfo { speaker: att.speaker, addressee: att.addressee, first_para: first.paragraph, last_para: last_para_idx });
+        turn_atts.push(att);
+    }
+    recount_from_later_anchors(book, &prev, &mut turn_atts);
+    for (turn, att) in turns.iter().zip(turn_atts) {
         for &qi in turn {
             out[qi] = att.clone();
         }
     }
     out
+}
+
+/// Alternation counted forward drifts after one missed turn; where a tagged speech comes sooner
+/// after a guessed turn than one came before it, count the parity back from that one instead.
+fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
+    let n = turns.len();
+    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let mut scene = vec![0usize; n];
+    for i in 1..n {
+        scene[i] = scene[i - 1] + usize::from(gap(book, turns[i - 1].last_para, turns[i].first_para) > max_gap);
+    }
+    let reliable: Vec<bool> = atts.iter().map(|a| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric)).collect();
+    for i in 0..n {
+        if !atts[i].reason.starts_with("alternation") {
+            continue;
+        }
+        let before = (0..i).rev().take_while(|&j| scene[j] == scene[i]).find(|&j| reliable[j]);
+        let Some(k) = (i + 1..n).take_while(|&k| scene[k] == scene[i]).find(|&k| reliable[k]) else { continue };
+        let da = k - i;
+        if before.is_some_and(|j| i - j <= da) {
+            continue;
+        }
+        let x = atts[k].speaker;
+        let other = (0..n)
+            .filter(|&j| scene[j] == scene[i] && reliable[j] && atts[j].speaker != x)
+            .min_by_key(|&j| j.abs_diff(k))
+            .and_then(|j| atts[j].speaker);
+        let s = if da % 2 == 0 { x } else { other };
+        if s.is_none() || s == turns[i].addressee {
+            continue;
+        }
+        atts[i] = Attribution {
+            speaker: s,
+            kind: AttributionKind::Implicit,
+            confidence: (0.6 - 0.05 * (da as f32 - 1.0)).max(0.35),
+            reason: "alternation counted back from a later tagged speech".into(),
+            addressee: turns[i].addressee,
+        };
+    }
 }
 
 /// A next-line clause that reads as a speech tag ("Big Medicine bellowed, close beside him"),
