@@ -208,14 +208,13 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         // An unlisted verb must close its clause: "hinted Tuppence." / "Carol glowed,".
         let closes = |k: usize| toks.get(k).is_none_or(|t| !t.word);
         // "said Harry", "said he", "said Mr. Bennet" ("told Amory" names the listener)
-        if !matches!(verb.as_str(), "told" | "tells") {
-            if let Some(s) = subject_at(ctx, toks, i + 1) {
+        if !matches!(verb.as_str(), "told" | "tells")
+            && let Some(s) = subject_at(ctx, toks, i + 1) {
                 let after_subject = ctx.mention_at(toks[i + 1].span).map_or(i + 2, |m| toks.partition_point(|t| t.span.start < m.span.end));
                 if !unlisted || closes(after_subject) {
                     return Some((s, verb));
                 }
             }
-        }
         if unlisted && !closes(i + 1) {
             continue;
         }
@@ -421,12 +420,23 @@ fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attri
         scene[i] = scene[i - 1] + usize::from(gap(book, turns[i - 1].last_para, turns[i].first_para) > max_gap);
     }
     let reliable: Vec<bool> = atts.iter().map(|a| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric)).collect();
+    // Only speech tags anchor the count backwards: an action beat often marks the same speaker
+    // going on after a pause.
+    let tag_verb = |reason: &str| -> Option<String> {
+        let r = reason.strip_prefix("tag")?;
+        let v = match r.strip_prefix(": ") {
+            Some(rest) => rest.split_whitespace().next()?,
+            None => r.split_once('(')?.1.split_once(')')?.0,
+        };
+        Some(v.to_owned())
+    };
+    let tagged: Vec<bool> = atts.iter().zip(&reliable).map(|(a, &r)| r && tag_verb(&a.reason).is_some_and(|v| !lexicon::is_gesture(&v))).collect();
     for i in 0..n {
         if !atts[i].reason.starts_with("alternation") {
             continue;
         }
         let before = (0..i).rev().take_while(|&j| scene[j] == scene[i]).find(|&j| reliable[j]);
-        let Some(k) = (i + 1..n).take_while(|&k| scene[k] == scene[i]).find(|&k| reliable[k]) else { continue };
+        let Some(k) = (i + 1..n).take_while(|&k| scene[k] == scene[i]).find(|&k| reliable[k]).filter(|&k| tagged[k]) else { continue };
         let da = k - i;
         if before.is_some_and(|j| i - j <= da) {
             continue;
