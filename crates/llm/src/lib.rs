@@ -16,6 +16,7 @@
 pub mod engine;
 pub mod error;
 pub mod generate;
+mod gemv;
 pub mod gguf;
 #[cfg(feature = "hub")]
 pub mod hub;

@@ -115,6 +115,20 @@ impl Linear {
                 let w = q.dequantize(x.device())?;
                 x.broadcast_matmul(&w.t()?)?
             }
+            // One row (a generated token): rayon instead of candle's spinning barrier pool.
+            QMatMul::QTensor(q) if rows == 1 && x.device().is_cpu() && x.dtype() == candle_core::DType::F32 => {
+                let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
+                match crate::gemv::try_gemv(q, &xs)? {
+                    Some(out) => {
+                        let mut shape = x.dims().to_vec();
+                        if let Some(last) = shape.last_mut() {
+                            *last = self.out_dim;
+                        }
+                        Tensor::from_vec(out, shape, x.device())?
+                    }
+                    None => self.weight.forward(x)?,
+                }
+            }
             w => w.forward(x)?,
         };
         match lora {
