@@ -189,6 +189,8 @@ pub(crate) fn extract(
     };
     let mut result = ExtractResult { added: 0, skipped: 0 };
     let mut found_persona = false;
+    // Through grimoire-dataset so that every example gets its flags (duplicates included) on insert.
+    let review = crate::review::review_for(store)?;
     for (book_id, a) in &analyses {
         let Some(id) = a.characters.find(persona) else { continue };
         found_persona = true;
@@ -222,7 +224,7 @@ pub(crate) fn extract(
             if store.example_with_spans_exists(Strategy::A.as_str(), &new.spans)? {
                 result.skipped += 1;
             } else {
-                store.example_insert(&new)?;
+                review.insert(new)?;
                 result.added += 1;
             }
         }

