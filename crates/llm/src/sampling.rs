@@ -108,10 +108,12 @@ impl Sampler {
         }
         let mut ranked: Vec<(u32, f32)> =
             logits.iter().enumerate().filter(|(_, l)| !l.is_nan()).map(|(i, l)| (i as u32, *l)).collect();
-        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
-        if p.top_k > 0 {
+        // Partition first so that only the k kept candidates are sorted (not the whole vocabulary).
+        if p.top_k > 0 && p.top_k < ranked.len() {
+            ranked.select_nth_unstable_by(p.top_k - 1, |a, b| b.1.total_cmp(&a.1));
             ranked.truncate(p.top_k);
         }
+        ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let Some(&(best, max)) = ranked.first() else { return 0 };
         let mut probs: Vec<f32> = ranked.iter().map(|(_, l)| ((l - max) / p.temperature).exp()).collect();
         let total: f32 = probs.iter().sum();
