@@ -395,6 +395,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                 att = Attribution::none("conversation guess named the addressee");
             }
         }
+        att.addressee = addressee;
         if let Some(s) = att.speaker {
             ctx.spoken.push((first.span.start, s));
         }
@@ -402,12 +403,88 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         turn_atts.push(att);
     }
     recount_from_later_anchors(book, &prev, &mut turn_atts);
+    two_party_scenes(book, &prev, &mut turn_atts);
     for (turn, att) in turns.iter().zip(turn_atts) {
         for &qi in turn {
             out[qi] = att.clone();
         }
     }
     out
+}
+
+/// True when the attribution came from a speech verb, not a gesture ("Hermione smiled.").
+fn is_speech_tag(a: &Attribution) -> bool {
+    let Some(r) = a.reason.strip_prefix("tag") else { return false };
+    let verb = match r.strip_prefix(": ") {
+        Some(rest) => rest.split_whitespace().next(),
+        None => r.split_once('(').and_then(|x| x.1.split_once(')')).map(|x| x.0),
+    };
+    verb.is_some_and(|v| !lexicon::is_gesture(v))
+}
+
+/// In a scene between exactly two people, tags and vocatives ("Well, Watson, what do you make
+/// of it?" is not Watson's) are anchors; every other turn takes its speaker from the parity of its
+/// distance to the nearest anchor.
+fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
+    let n = turns.len();
+    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && gap(book, turns[end - 1].last_para, turns[end].first_para) <= max_gap {
+            end += 1;
+        }
+        let reliable = |a: &Attribution| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric);
+        // The two people who speak or are spoken to most; a third may appear in passing.
+        let mut counts: Vec<(CharacterId, usize)> = Vec::new();
+        for i in start..end {
+            let cands = [atts[i].speaker.filter(|_| reliable(&atts[i])), turns[i].addressee];
+            for c in cands.into_iter().flatten() {
+                match counts.iter_mut().find(|(id, _)| *id == c) {
+                    Some(e) => e.1 += 1,
+                    None => counts.push((c, 1)),
+                }
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let total: usize = counts.iter().map(|c| c.1).sum();
+        let parties: Vec<CharacterId> = counts.iter().take(2).map(|c| c.0).collect();
+        let top_two: usize = counts.iter().take(2).map(|c| c.1).sum();
+        let speakers_outside = (start..end).any(|i| reliable(&atts[i]) && atts[i].speaker.is_some_and(|s| !parties.contains(&s)));
+        if parties.len() == 2 && end - start >= 3 && top_two * 5 >= total * 4 && !speakers_outside {
+            let other = |c: CharacterId| if c == parties[0] { parties[1] } else { parties[0] };
+            // Anchors: tagged turns, then vocatives naming the listener.
+            let anchors: Vec<(usize, CharacterId, &'static str)> = (start..end)
+                .filter_map(|i| {
+                    if reliable(&atts[i]) {
+                        atts[i].speaker.filter(|_| is_speech_tag(&atts[i])).map(|s| (i, s, "tag"))
+                    } else {
+                        turns[i].addressee.filter(|a| parties.contains(a)).map(|a| (i, other(a), "vocative"))
+                    }
+                })
+                .collect();
+            for i in start..end {
+                if reliable(&atts[i]) || atts[i].reason.starts_with("continues") || anchors.is_empty() {
+                    continue;
+                }
+                let Some(&(k, s, why)) = anchors.iter().min_by_key(|(k, _, _)| (k.abs_diff(i), *k > i)) else { continue };
+                let d = k.abs_diff(i);
+                let speaker = if d % 2 == 0 { s } else { other(s) };
+                if Some(speaker) == turns[i].addressee && d > 0 {
+                    continue;
+                }
+                let reason = if d == 0 { "addresses the other party of a two-person scene".to_owned() } else { format!("two-person scene: {d} turn(s) from a {why}") };
+                atts[i] = Attribution {
+                    speaker: Some(speaker),
+                    kind: AttributionKind::Implicit,
+                    confidence: (0.65 - 0.04 * d as f32).max(0.35),
+                    reason,
+                    addressee: turns[i].addressee,
+                };
+            }
+        }
+        start = end;
+    }
 }
 
 /// Alternation counted forward drifts after one missed turn; where a tagged speech comes sooner
@@ -422,15 +499,7 @@ fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attri
     let reliable: Vec<bool> = atts.iter().map(|a| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric)).collect();
     // Only speech tags anchor the count backwards: an action beat often marks the same speaker
     // going on after a pause.
-    let tag_verb = |reason: &str| -> Option<String> {
-        let r = reason.strip_prefix("tag")?;
-        let v = match r.strip_prefix(": ") {
-            Some(rest) => rest.split_whitespace().next()?,
-            None => r.split_once('(')?.1.split_once(')')?.0,
-        };
-        Some(v.to_owned())
-    };
-    let tagged: Vec<bool> = atts.iter().zip(&reliable).map(|(a, &r)| r && tag_verb(&a.reason).is_some_and(|v| !lexicon::is_gesture(&v))).collect();
+    let tagged: Vec<bool> = atts.iter().zip(&reliable).map(|(a, &r)| r && is_speech_tag(a)).collect();
     for i in 0..n {
         if !atts[i].reason.starts_with("alternation") {
             continue;
