@@ -71,3 +71,15 @@ fn adapter_is_unmerged_and_shared() {
     assert!(d(&base1, &with) > 1e-3);
     assert_eq!(d(&base1, &base2), 0.0);
 }
+
+#[test]
+fn adapter_over_quantised_base_keeps_pytorch_top_token() {
+    let model = common::fast();
+    let adapter = model.load_adapter(&common::reference_dir().join("peft/adapter")).expect("adapter");
+    let reference = common::reference("peft/reference.json");
+    let prompt = common::ids(&reference["prompt_ids"]);
+    let mut cache = Cache::new(&model.llama, 1);
+    let logits: Vec<f32> = model.llama.forward_last(&prompt, &mut cache, Some(&adapter)).expect("forward").to_vec1().expect("logits");
+    let top = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u64);
+    assert_eq!(top, reference["with_adapter"]["prompt_last_logits_top20"][0][0].as_u64());
+}

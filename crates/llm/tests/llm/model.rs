@@ -70,6 +70,10 @@ fn logits_for_all_positions_agree_with_incremental_decoding() {
 
 /// Writes a tiny random llama as a Hugging Face folder, with the built-in model's tokenizer.
 fn tiny_hf_folder(dir: &std::path::Path) {
+    tiny_hf_folder_with(dir, None);
+}
+
+fn tiny_hf_folder_with(dir: &std::path::Path, sliding_window: Option<usize>) {
     use candle_core::{DType, Device, Tensor};
     let (vocab, d, ff, layers, heads, kv) = (49152usize, 64usize, 128usize, 2usize, 4usize, 2usize);
     let config = serde_json::json!({
@@ -77,7 +81,7 @@ fn tiny_hf_folder(dir: &std::path::Path) {
         "hidden_size": d, "intermediate_size": ff, "num_hidden_layers": layers,
         "num_attention_heads": heads, "num_key_value_heads": kv, "rms_norm_eps": 1e-5,
         "rope_theta": 10000.0, "max_position_embeddings": 256, "vocab_size": vocab,
-        "tie_word_embeddings": true, "torch_dtype": "float32"
+        "tie_word_embeddings": true, "torch_dtype": "float32", "sliding_window": sliding_window
     });
     std::fs::write(dir.join("config.json"), config.to_string()).expect("config");
     let dev = Device::Cpu;
@@ -139,4 +143,32 @@ fn truncated_safetensors_is_a_named_error() {
     let e = Model::load(dir.path(), &grimoire_llm::LoadOptions::default()).expect_err("truncated file loaded");
     let msg = e.to_string();
     assert!(msg.contains("model.safetensors") && msg.contains("truncated"), "{msg}");
+}
+
+#[test]
+fn sliding_window_cached_decoding_equals_full_forward() {
+    use grimoire_llm::{LoadOptions, WeightFormat};
+    let dir = tempfile::tempdir().expect("tempdir");
+    tiny_hf_folder_with(dir.path(), Some(4));
+    let model = Model::load(dir.path(), &LoadOptions { format: WeightFormat::F32, ..LoadOptions::default() }).expect("load");
+    let ids: Vec<u32> = (100..112).collect();
+    let mut cache = Cache::new(&model.llama, 1);
+    let all: Vec<Vec<f32>> = model.llama.forward(&ids, &mut cache, None).expect("forward").to_vec2().expect("rows");
+    let mut cache = Cache::new(&model.llama, 1);
+    for (i, id) in ids.iter().enumerate() {
+        let step: Vec<f32> = model.llama.forward_last(&[*id], &mut cache, None).expect("step").to_vec1().expect("row");
+        let diff = step.iter().zip(&all[i]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(diff < 1e-4, "position {i}: {diff}");
+    }
+    // The window matters: the same ids without it give other logits at the end.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(dir.path().join("model.safetensors"), dir2.path().join("model.safetensors")).expect("copy");
+    std::fs::copy(dir.path().join("tokenizer.json"), dir2.path().join("tokenizer.json")).expect("copy");
+    let config = std::fs::read_to_string(dir.path().join("config.json")).expect("config").replace("\"sliding_window\":4", "\"sliding_window\":null");
+    std::fs::write(dir2.path().join("config.json"), config).expect("config");
+    let full = Model::load(dir2.path(), &LoadOptions { format: WeightFormat::F32, ..LoadOptions::default() }).expect("load");
+    let mut cache = Cache::new(&full.llama, 1);
+    let last: Vec<f32> = full.llama.forward_last(&ids, &mut cache, None).expect("forward").to_vec1().expect("row");
+    let diff = last.iter().zip(&all[ids.len() - 1]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(diff > 1e-3, "window had no effect");
 }
