@@ -427,7 +427,7 @@ fn is_speech_tag(a: &Attribution) -> bool {
 /// distance to the nearest anchor.
 fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
     let n = turns.len();
-    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let max_gap = if book.line_paragraphs { 5 } else { 2 };
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
@@ -491,7 +491,7 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
 /// after a guessed turn than one came before it, count the parity back from that one instead.
 fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
     let n = turns.len();
-    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let max_gap = if book.line_paragraphs { 5 } else { 2 };
     let mut scene = vec![0usize; n];
     for i in 1..n {
         scene[i] = scene[i - 1] + usize::from(gap(book, turns[i - 1].last_para, turns[i].first_para) > max_gap);
@@ -585,7 +585,7 @@ fn gap(book: &Book, a_last: usize, b_first: usize) -> usize {
 /// other party of a two-party exchange.
 fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<CharacterId>) -> Option<Attribution> {
     let book = ctx.book;
-    let max_gap = if book.line_paragraphs { 3 } else { 2 };
+    let max_gap = if book.line_paragraphs { 5 } else { 2 };
     let last = prev.last()?;
     let g = gap(book, last.last_para, q.paragraph);
     if q.continued {
