@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use grimoire_core::{CreateProjectInput, Dirs, ImportBooksInput, JobEvent, JobEventKind, JobStatus, ProjectRef, Service};
+use grimoire_core::{BulkInput, BulkOp, ExportInput, ImportJsonlInput, StatsInput, Status, Target, ValidateInput};
 
 #[derive(Parser)]
 #[command(name = "grimoire", version, about = "Turn novels into a character you can talk to.")]
@@ -78,6 +79,76 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write the approved examples as Mistral fine-tuning JSONL: train.jsonl and validation.jsonl.
+    Export {
+        /// The project folder.
+        #[arg(long)]
+        project: PathBuf,
+        /// The folder to write into (default: the project's exports/<timestamp>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The share held out for validation, split by chapter (0.1 to 0.2).
+        #[arg(long, default_value_t = 0.1)]
+        val_fraction: f64,
+        /// The seed of the split.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// A system prompt for the examples that have none.
+        #[arg(long)]
+        system: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add the conversations of a Mistral JSONL file as pending examples of strategy "imported".
+    ImportJsonl {
+        /// The project folder.
+        #[arg(long)]
+        project: PathBuf,
+        /// The JSONL file.
+        file: PathBuf,
+        /// A tag for every imported example.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Review examples from the command line.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+    /// Check a JSONL file against Mistral's fine-tuning rules; each failure is printed with its line.
+    Validate {
+        /// The JSONL file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Counts by status and strategy, flagged, exportable, and the token-length histogram.
+    Stats {
+        /// The project folder.
+        #[arg(long)]
+        project: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve every example, or those a filter matches.
+    Approve(BulkArgs),
+    /// Reject every example, or those a filter matches.
+    Reject(BulkArgs),
+}
+
+#[derive(clap::Args)]
+struct BulkArgs {
+    /// The project folder.
+    #[arg(long)]
+    project: PathBuf,
+    /// Every example.
+    #[arg(long, conflicts_with = "filter", required_unless_present = "filter")]
+    all: bool,
+    /// Those this filter matches: `status:pending strategy:A flag:narration book:1 chapter:3 tag:x tokens:10..200 words`.
+    #[arg(long)]
+    filter: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -239,6 +310,75 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let handle = service.import_books_handle(input)?;
             finish_job(&service, &project, handle)?;
         }
+        Command::Export { project, out, val_fraction, seed, system, json } => {
+            let input = ExportInput { project: path(&project), out: out.as_ref().map(path), val_fraction, seed, system_prompt: system };
+            let done = service.export_examples(input)?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&done)?);
+            } else {
+                let r = &done.report;
+                outln!("train\t{}\t{}\t{}", r.train, r.train_tokens, done.train_file);
+                outln!("validation\t{}\t{}\t{}", r.validation, r.validation_tokens, done.validation_file);
+                for s in &r.skipped {
+                    eprintln!("left out example {}: {}", s.id, s.reason);
+                }
+            }
+        }
+        Command::ImportJsonl { project, file, tag } => {
+            let report = service.import_jsonl(ImportJsonlInput { project: path(&project), file: path(&file), tag })?;
+            for p in &report.problems {
+                outln!("line {}: {}", p.line, p.message);
+            }
+            outln!("imported {} of {} conversations", report.imported, report.lines);
+        }
+        Command::Review(ReviewCommand::Stats { project, json }) => {
+            let stats = service.example_stats(StatsInput { project: path(&project), filter: Default::default() })?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print_stats(&stats)?;
+            }
+        }
+        Command::Review(ReviewCommand::Approve(args)) => bulk_status(&service, args, Status::Approved)?,
+        Command::Review(ReviewCommand::Reject(args)) => bulk_status(&service, args, Status::Rejected)?,
+        Command::Validate { file } => {
+            let report = service.validate_jsonl(ValidateInput { file: path(&file) })?;
+            for p in &report.problems {
+                outln!("line {}: {}", p.line, p.message);
+            }
+            outln!("{} of {} conversations valid, {} tokens, longest {}", report.valid, report.lines, report.tokens, report.max_tokens);
+            if report.valid < report.lines {
+                anyhow::bail!("{} breaks Mistral's fine-tuning rules on {} line(s)", file.display(), report.lines - report.valid);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bulk_status(service: &Service, args: BulkArgs, status: Status) -> anyhow::Result<()> {
+    let filter = match &args.filter {
+        Some(expr) => grimoire_core::parse_filter(expr)?,
+        None => Default::default(),
+    };
+    let input = BulkInput { project: args.project.display().to_string(), target: Target::Filter(filter), op: BulkOp::SetStatus(status) };
+    let outcome = service.bulk_examples(input)?;
+    outln!("{} {} examples", status.as_str(), outcome.changed);
+    Ok(())
+}
+
+fn print_stats(s: &grimoire_core::Stats) -> anyhow::Result<()> {
+    outln!("total       {}", s.total);
+    outln!("pending     {}", s.by_status.pending);
+    outln!("approved    {}", s.by_status.approved);
+    outln!("rejected    {}", s.by_status.rejected);
+    outln!("strategy A  {}", s.by_strategy.a);
+    outln!("strategy B  {}", s.by_strategy.b);
+    outln!("strategy C  {}", s.by_strategy.c);
+    outln!("imported    {}", s.by_strategy.imported);
+    outln!("flagged     {}", s.flagged);
+    outln!("exportable  {}", s.exportable);
+    for b in &s.histogram {
+        outln!("tokens {:>5}-{:<5} {}", b.min, b.max.saturating_sub(1), b.count);
     }
     Ok(())
 }

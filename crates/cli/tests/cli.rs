@@ -195,3 +195,108 @@ fn import_then_extract_for_a_persona() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
 }
+
+/// A project holding 20 imported conversations, half of them about Pemberley.
+fn project_with_imported(env: &Env) -> PathBuf {
+    let dir = env.path("anne");
+    assert!(env.grimoire(&["project", "new", dir.to_str().unwrap(), "--persona", "Anne"]).status.success());
+    let mut lines = String::new();
+    for i in 0..20 {
+        let place = if i % 2 == 0 { "Pemberley" } else { "Longbourn" };
+        lines.push_str(&format!(
+            "{{\"messages\":[{{\"role\":\"user\",\"content\":\"Question {i}?\"}},{{\"role\":\"assistant\",\"content\":\"Answer number {i}, given at {place} with some care.\"}}]}}\n"
+        ));
+        if i == 4 {
+            lines.push_str("{\"messages\":[]}\n");
+        }
+    }
+    let file = env.path("in.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let out = env.grimoire(&["import-jsonl", "--project", dir.to_str().unwrap(), file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("line 6: "), "{stdout}");
+    assert!(stdout.ends_with("imported 20 of 21 conversations\n"), "{stdout}");
+    dir
+}
+
+fn stats(env: &Env, dir: &Path) -> serde_json::Value {
+    let out = env.grimoire(&["review", "stats", "--project", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn review_stats_and_approve_or_reject_by_filter() {
+    let env = Env::new();
+    let dir = project_with_imported(&env);
+    let s = stats(&env, &dir);
+    assert_eq!((s["total"].as_u64(), s["by_status"]["pending"].as_u64(), s["by_strategy"]["imported"].as_u64()), (Some(20), Some(20), Some(20)));
+    let project = dir.to_str().unwrap();
+    let out = env.grimoire(&["review", "approve", "--project", project, "--filter", "status:pending pemberley"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "approved 10 examples\n");
+    assert_eq!(stats(&env, &dir)["by_status"]["approved"].as_u64(), Some(10));
+    assert_eq!(stats(&env, &dir)["exportable"].as_u64(), Some(10));
+    let out = env.grimoire(&["review", "reject", "--project", project, "--filter", "status:pending"]);
+    assert_eq!(text(&out.stdout), "rejected 10 examples\n");
+    let out = env.grimoire(&["review", "stats", "--project", project]);
+    let table = text(&out.stdout);
+    assert!(table.contains("approved    10\n") && table.contains("rejected    10\n"), "{table}");
+    // Neither --all nor --filter, or a filter that cannot be read: refused, nothing changed.
+    assert!(!env.grimoire(&["review", "approve", "--project", project]).status.success());
+    let out = env.grimoire(&["review", "approve", "--project", project, "--filter", "status:done"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("status:done"), "{}", text(&out.stderr));
+    let out = env.grimoire(&["review", "approve", "--project", project, "--all"]);
+    assert_eq!(text(&out.stdout), "approved 10 examples\n");
+}
+
+#[test]
+fn export_writes_two_files_that_validate() {
+    let env = Env::new();
+    let dir = project_with_imported(&env);
+    let project = dir.to_str().unwrap();
+    assert!(env.grimoire(&["review", "approve", "--project", project, "--all"]).status.success());
+    let out_dir = env.path("export");
+    let out = env.grimoire(&[
+        "export", "--project", project, "--out", out_dir.to_str().unwrap(), "--val-fraction", "0.2", "--seed", "3", "--system", "You are Anne.",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!((rows[0][0], rows[0][1], rows[1][0], rows[1][1]), ("train", "16", "validation", "4"), "{stdout}");
+    for (row, name) in rows.iter().zip(["train.jsonl", "validation.jsonl"]) {
+        assert_eq!(Path::new(row[3]), out_dir.join(name));
+        let body = std::fs::read_to_string(row[3]).unwrap();
+        assert!(body.lines().all(|l| l.starts_with(r#"{"messages":[{"role":"system","content":"You are Anne."}"#)), "{body}");
+        let out = env.grimoire(&["validate", row[3]]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+    }
+    // Outside 10-20% is refused; without --out the files land under the project's exports/.
+    let out = env.grimoire(&["export", "--project", project, "--val-fraction", "0.5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("between 10% and 20%"), "{}", text(&out.stderr));
+    let out = env.grimoire(&["export", "--project", project, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(Path::new(done["dir"].as_str().unwrap()).starts_with(dir.join("exports")), "{done}");
+    assert_eq!(done["report"]["train"].as_u64().unwrap() + done["report"]["validation"].as_u64().unwrap(), 20);
+}
+
+#[test]
+fn validate_reports_each_bad_line_with_its_number() {
+    let env = Env::new();
+    let file = env.path("bad.jsonl");
+    let good = r#"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello."}]}"#;
+    let bad_weight = r#"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello.","weight":3}]}"#;
+    let user_last = r#"{"messages":[{"role":"user","content":"Hi"}]}"#;
+    std::fs::write(&file, format!("{good}\n{bad_weight}\n{{oops\n{user_last}\n")).unwrap();
+    let out = env.grimoire(&["validate", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stdout = text(&out.stdout);
+    let numbers: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("line ")).map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(numbers, ["2", "3", "4"], "{stdout}");
+    assert!(stdout.ends_with("1 of 4 conversations valid, 2 tokens, longest 2\n"), "{stdout}");
+    assert!(text(&out.stderr).contains("on 3 line(s)"), "{}", text(&out.stderr));
+}
