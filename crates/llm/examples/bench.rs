@@ -54,7 +54,10 @@ fn prompt_ids(model: &Model) -> Result<Vec<u32>> {
 
 /// Runs llama.cpp if llama-cpp-python is importable; `None` otherwise.
 fn llama_cpp(threads: &str) -> Result<Option<Vec<f64>>> {
-    let available = Command::new("python3").args(["-c", "import llama_cpp"]).output().is_ok_and(|o| o.status.success());
+    let available = Command::new("python3")
+        .args(["-c", "import llama_cpp"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !available {
         return Ok(None);
     }
@@ -62,18 +65,33 @@ fn llama_cpp(threads: &str) -> Result<Option<Vec<f64>>> {
     let model = Model::load(&path, &LoadOptions::default())?;
     let ids: Vec<String> = prompt_ids(&model)?.iter().map(u32::to_string).collect();
     let out = Command::new("python3")
-        .args(["-c", LLAMA_CPP, &path.to_string_lossy(), threads, &ids.join(","), &DECODE_TOKENS.to_string()])
+        .args([
+            "-c",
+            LLAMA_CPP,
+            &path.to_string_lossy(),
+            threads,
+            &ids.join(","),
+            &DECODE_TOKENS.to_string(),
+        ])
         .output()?;
     if !out.status.success() {
         bail!("llama.cpp: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(Some(String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|x| x.parse().ok()).collect()))
+    Ok(Some(
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect(),
+    ))
 }
 
 /// One measurement, printed as `prompt_tps decode_tps peak_rss_mb`.
 fn measure(format: &str) -> Result<()> {
     let path = built_in_model_path().context("no data dir")?;
-    let opts = LoadOptions { format: format_of(format)?, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        format: format_of(format)?,
+        ..LoadOptions::default()
+    };
     let model = Model::load(&path, &opts).with_context(|| format!("loading {}", path.display()))?;
     let prompt = prompt_ids(&model)?;
     // Warm-up (first-touch allocation, repacking).
@@ -98,7 +116,12 @@ fn measure(format: &str) -> Result<()> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
-    println!("{} {} {}", PROMPT_TOKENS as f64 / prompt_s, DECODE_TOKENS as f64 / decode_s, rss_kb / 1024.0);
+    println!(
+        "{} {} {}",
+        PROMPT_TOKENS as f64 / prompt_s,
+        DECODE_TOKENS as f64 / decode_s,
+        rss_kb / 1024.0
+    );
     Ok(())
 }
 
@@ -114,16 +137,26 @@ fn main() -> Result<()> {
         .cloned()
         .unwrap_or_else(|| "2".into());
     let exe = std::env::current_exe()?;
-    println!("SmolLM2-135M-Instruct, {PROMPT_TOKENS}-token prompt, {DECODE_TOKENS} decoded, {threads} threads\n");
+    println!(
+        "SmolLM2-135M-Instruct, {PROMPT_TOKENS}-token prompt, {DECODE_TOKENS} decoded, {threads} threads\n"
+    );
     println!("| engine | weights | prompt tok/s | decode tok/s | peak RSS |");
     println!("|---|---|---|---|---|");
     println!("| llama.cpp (issue 5, idle machine) | Q4_1 (as shipped) | 327 | 110 | 191 MB |");
     let reference = llama_cpp(&threads)?;
     if let Some(v) = reference.as_ref().filter(|v| v.len() == 3) {
-        println!("| llama.cpp (now) | Q4_1 (as shipped) | {:.0} | {:.1} | {:.0} MB |", v[0], v[1], v[2]);
+        println!(
+            "| llama.cpp (now) | Q4_1 (as shipped) | {:.0} | {:.1} | {:.0} MB |",
+            v[0], v[1], v[2]
+        );
     }
     let mut default_row = None;
-    for (format, label) in [("stored", "Q4_1 (as shipped)"), ("fast", "Q4_1 → Q8_0 at load (default)"), ("q4_0", "Q4_0 (converted at load)"), ("f32", "f32 (dequantised)")] {
+    for (format, label) in [
+        ("stored", "Q4_1 (as shipped)"),
+        ("fast", "Q4_1 → Q8_0 at load (default)"),
+        ("q4_0", "Q4_0 (converted at load)"),
+        ("f32", "f32 (dequantised)"),
+    ] {
         let out = Command::new(&exe)
             .args(["--measure", format])
             .env("CANDLE_NUM_THREADS", &threads)
@@ -133,18 +166,30 @@ fn main() -> Result<()> {
             bail!("{format}: {}", String::from_utf8_lossy(&out.stderr));
         }
         let text = String::from_utf8_lossy(&out.stdout);
-        let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let v: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if v.len() != 3 {
             bail!("{format}: unexpected output {text}");
         }
-        println!("| grimoire-llm (candle) | {label} | {:.0} | {:.1} | {:.0} MB |", v[0], v[1], v[2]);
+        println!(
+            "| grimoire-llm (candle) | {label} | {:.0} | {:.1} | {:.0} MB |",
+            v[0], v[1], v[2]
+        );
         if format == "fast" {
             default_row = Some(v);
         }
     }
     match (reference.filter(|v| v.len() == 3), default_row) {
-        (Some(r), Some(v)) => println!("\ndefault format vs llama.cpp: prompt {:.2}×, decode {:.2}×", v[0] / r[0], v[1] / r[1]),
-        _ => println!("\n(llama.cpp not installed: `pip install llama-cpp-python` to run it side by side)"),
+        (Some(r), Some(v)) => println!(
+            "\ndefault format vs llama.cpp: prompt {:.2}×, decode {:.2}×",
+            v[0] / r[0],
+            v[1] / r[1]
+        ),
+        _ => println!(
+            "\n(llama.cpp not installed: `pip install llama-cpp-python` to run it side by side)"
+        ),
     }
     Ok(())
 }

@@ -70,9 +70,19 @@ impl Reply {
 }
 
 enum Job {
-    Chat { request: ChatRequest, cancel: CancelToken, reply: Sender<Event> },
-    LoadAdapter { name: String, dir: PathBuf, reply: Sender<Result<()>> },
-    RemoveAdapter { name: String },
+    Chat {
+        request: ChatRequest,
+        cancel: CancelToken,
+        reply: Sender<Event>,
+    },
+    LoadAdapter {
+        name: String,
+        dir: PathBuf,
+        reply: Sender<Result<()>>,
+    },
+    RemoveAdapter {
+        name: String,
+    },
 }
 
 /// A model on its own worker thread.
@@ -94,8 +104,16 @@ impl Engine {
         let worker = std::thread::Builder::new()
             .name("grimoire-llm".into())
             .spawn(move || serve(model, rx, names))
-            .map_err(|source| Error::Io { path: PathBuf::from("<engine thread>"), source })?;
-        Ok(Engine { jobs: Some(tx), worker: Some(worker), info, adapters })
+            .map_err(|source| Error::Io {
+                path: PathBuf::from("<engine thread>"),
+                source,
+            })?;
+        Ok(Engine {
+            jobs: Some(tx),
+            worker: Some(worker),
+            info,
+            adapters,
+        })
     }
 
     /// The model served.
@@ -115,27 +133,41 @@ impl Engine {
     }
 
     fn send(&self, job: Job) -> Result<()> {
-        self.jobs.as_ref().ok_or(Error::EngineStopped)?.send(job).map_err(|_| Error::EngineStopped)
+        self.jobs
+            .as_ref()
+            .ok_or(Error::EngineStopped)?
+            .send(job)
+            .map_err(|_| Error::EngineStopped)
     }
 
     /// Queues a chat request; events arrive on the returned reply.
     pub fn chat(&self, request: ChatRequest) -> Result<Reply> {
         let (reply, events) = channel();
         let cancel = CancelToken::new();
-        self.send(Job::Chat { request, cancel: cancel.clone(), reply })?;
+        self.send(Job::Chat {
+            request,
+            cancel: cancel.clone(),
+            reply,
+        })?;
         Ok(Reply { events, cancel })
     }
 
     /// Loads a PEFT adapter folder under `name` (replacing one of the same name); waits for it.
     pub fn load_adapter(&self, name: &str, dir: &Path) -> Result<()> {
         let (reply, done) = channel();
-        self.send(Job::LoadAdapter { name: name.to_owned(), dir: dir.to_owned(), reply })?;
+        self.send(Job::LoadAdapter {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            reply,
+        })?;
         done.recv().map_err(|_| Error::EngineStopped)?
     }
 
     /// Unloads an adapter.
     pub fn remove_adapter(&self, name: &str) -> Result<()> {
-        self.send(Job::RemoveAdapter { name: name.to_owned() })
+        self.send(Job::RemoveAdapter {
+            name: name.to_owned(),
+        })
     }
 }
 
@@ -152,14 +184,21 @@ fn serve(model: Model, jobs: Receiver<Job>, names: Arc<Mutex<Vec<String>>>) {
     let mut adapters: HashMap<String, LoraAdapter> = HashMap::new();
     for job in jobs {
         match job {
-            Job::Chat { request, cancel, reply } => {
+            Job::Chat {
+                request,
+                cancel,
+                reply,
+            } => {
                 let _guard = COMPUTE.lock().unwrap_or_else(|p| p.into_inner());
                 let adapter = match &request.adapter {
                     None => None,
                     Some(name) => match adapters.get(name) {
                         Some(a) => Some(a),
                         None => {
-                            let e = Error::AdapterMismatch { path: PathBuf::from(name), problem: "no adapter of that name is loaded".into() };
+                            let e = Error::AdapterMismatch {
+                                path: PathBuf::from(name),
+                                problem: "no adapter of that name is loaded".into(),
+                            };
                             let _ = reply.send(Event::Error(e));
                             continue;
                         }
@@ -171,7 +210,14 @@ fn serve(model: Model, jobs: Receiver<Job>, names: Arc<Mutex<Vec<String>>>) {
                         cancel.cancel();
                     }
                 };
-                let result = chat(&model, adapter, &request.messages, &request.params, &cancel, &mut on_text);
+                let result = chat(
+                    &model,
+                    adapter,
+                    &request.messages,
+                    &request.params,
+                    &cancel,
+                    &mut on_text,
+                );
                 let _ = reply.send(match result {
                     Ok(c) => Event::Done(c),
                     Err(e) => Event::Error(e),

@@ -11,7 +11,8 @@
 use std::borrow::Cow;
 
 use candle_core::quantized::k_quants::{
-    BlockQ2K, BlockQ3K, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K, BlockQ8_0, GgmlType,
+    BlockQ2K, BlockQ3K, BlockQ4_0, BlockQ4_1, BlockQ4K, BlockQ5_0, BlockQ5_1, BlockQ5K, BlockQ6K,
+    BlockQ8_0, GgmlType,
 };
 use candle_core::quantized::{GgmlDType, QTensor};
 use rayon::prelude::*;
@@ -29,7 +30,9 @@ pub(crate) fn try_gemv(w: &QTensor, x: &[f32]) -> Result<Option<Vec<f32>>> {
         return Ok(None);
     }
     let data = w.data()?;
-    let Cow::Borrowed(bytes) = data else { return Ok(None) };
+    let Cow::Borrowed(bytes) = data else {
+        return Ok(None);
+    };
     Ok(match w.dtype() {
         GgmlDType::Q8_0 => gemv::<BlockQ8_0>(bytes, n, k, x),
         GgmlDType::Q4_0 => gemv::<BlockQ4_0>(bytes, n, k, x),
@@ -46,12 +49,14 @@ pub(crate) fn try_gemv(w: &QTensor, x: &[f32]) -> Result<Option<Vec<f32>>> {
 }
 
 fn gemv<T: GgmlType + Sync>(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Option<Vec<f32>> {
-    if k % T::BLCK_SIZE != 0 || T::BLCK_SIZE != T::VecDotType::BLCK_SIZE {
+    if !k.is_multiple_of(T::BLCK_SIZE) || T::BLCK_SIZE != T::VecDotType::BLCK_SIZE {
         return None;
     }
     let per_row = k / T::BLCK_SIZE;
     let size = std::mem::size_of::<T>();
-    if bytes.len() != n * per_row * size || !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
+    if bytes.len() != n * per_row * size
+        || !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
         return None;
     }
     // SAFETY: the bytes are the QTensor's own `Vec<T>` storage (checked: length and alignment),
@@ -60,12 +65,14 @@ fn gemv<T: GgmlType + Sync>(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Opti
     let mut xq: Vec<T::VecDotType> = (0..per_row).map(|_| T::VecDotType::zeros()).collect();
     T::VecDotType::from_float(x, &mut xq);
     let mut out = vec![0f32; n];
-    out.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, chunk)| {
-        for (i, o) in chunk.iter_mut().enumerate() {
-            let row = task * ROWS_PER_TASK + i;
-            *o = T::vec_dot(k, &w[row * per_row..(row + 1) * per_row], &xq);
-        }
-    });
+    out.par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, chunk)| {
+            for (i, o) in chunk.iter_mut().enumerate() {
+                let row = task * ROWS_PER_TASK + i;
+                *o = T::vec_dot(k, &w[row * per_row..(row + 1) * per_row], &xq);
+            }
+        });
     Some(out)
 }
 
@@ -82,8 +89,12 @@ mod tests {
         let x = Tensor::randn(0f32, 1.0, (1, 64), &dev)?;
         for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_1, GgmlDType::Q4_0] {
             let q = QTensor::quantize(&w, dtype)?;
-            let ours = try_gemv(&q, &x.flatten_all()?.to_vec1()?)?.ok_or(candle_core::Error::Msg("no path".into()))?;
-            let theirs: Vec<f32> = QMatMul::from_qtensor(q)?.forward(&x)?.flatten_all()?.to_vec1()?;
+            let ours = try_gemv(&q, &x.flatten_all()?.to_vec1()?)?
+                .ok_or(candle_core::Error::Msg("no path".into()))?;
+            let theirs: Vec<f32> = QMatMul::from_qtensor(q)?
+                .forward(&x)?
+                .flatten_all()?
+                .to_vec1()?;
             assert_eq!(ours, theirs, "{dtype:?}");
         }
         Ok(())

@@ -39,7 +39,11 @@ pub struct GenerateParams {
 
 impl Default for GenerateParams {
     fn default() -> Self {
-        GenerateParams { sampling: SamplingParams::default(), max_tokens: 256, stop: Vec::new() }
+        GenerateParams {
+            sampling: SamplingParams::default(),
+            max_tokens: 256,
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -112,7 +116,11 @@ pub fn chat(
 }
 
 /// The prompt ids for `messages`, and how many messages were dropped to fit the context.
-pub fn fit_history(model: &Model, messages: &[Message], max_tokens: usize) -> Result<(Vec<u32>, usize)> {
+pub fn fit_history(
+    model: &Model,
+    messages: &[Message],
+    max_tokens: usize,
+) -> Result<(Vec<u32>, usize)> {
     let context = model.llama.max_len();
     let budget = context - max_tokens.min(context / 2);
     let (system, rest) = match messages.first() {
@@ -122,15 +130,25 @@ pub fn fit_history(model: &Model, messages: &[Message], max_tokens: usize) -> Re
     let mut start = 0;
     loop {
         let kept: Vec<Message> = system.into_iter().chain(&rest[start..]).cloned().collect();
-        let ids = model.tokenizer.encode_prompt(&model.template.render(&kept, true)?)?;
+        let ids = model
+            .tokenizer
+            .encode_prompt(&model.template.render(&kept, true)?)?;
         if ids.len() <= budget {
             return Ok((ids, start));
         }
         // Drop the oldest turn: the message at `start` and any replies up to the next user turn.
-        let next_user = rest[start + 1..].iter().position(|m| m.role == Role::User).map(|i| start + 1 + i);
+        let next_user = rest[start + 1..]
+            .iter()
+            .position(|m| m.role == Role::User)
+            .map(|i| start + 1 + i);
         match next_user {
             Some(n) => start = n,
-            None => return Err(Error::ContextOverflow { tokens: ids.len(), context: budget }),
+            None => {
+                return Err(Error::ContextOverflow {
+                    tokens: ids.len(),
+                    context: budget,
+                });
+            }
         }
     }
 }
@@ -146,20 +164,35 @@ pub fn generate(
 ) -> Result<Completion> {
     let llama = &model.llama;
     if prompt.is_empty() || prompt.len() >= llama.max_len() {
-        return Err(Error::ContextOverflow { tokens: prompt.len(), context: llama.max_len() });
+        return Err(Error::ContextOverflow {
+            tokens: prompt.len(),
+            context: llama.max_len(),
+        });
     }
     let started = Instant::now();
     let mut cache = Cache::new(llama, 1);
     let mut logits = None;
     for chunk in prompt.chunks(PROMPT_CHUNK) {
         if cancel.is_cancelled() {
-            return Ok(finished(String::new(), Vec::new(), prompt.len(), FinishReason::Cancelled, started, started));
+            return Ok(finished(
+                String::new(),
+                Vec::new(),
+                prompt.len(),
+                FinishReason::Cancelled,
+                started,
+                started,
+            ));
         }
         logits = Some(llama.forward_last(chunk, &mut cache, adapter)?);
     }
     let mut logits: Vec<f32> = match logits {
         Some(l) => l.to_vec1()?,
-        None => return Err(Error::ContextOverflow { tokens: 0, context: llama.max_len() }),
+        None => {
+            return Err(Error::ContextOverflow {
+                tokens: 0,
+                context: llama.max_len(),
+            });
+        }
     };
     let prompt_done = Instant::now();
     let mut sampler = Sampler::new(params.sampling.clone());
@@ -188,15 +221,31 @@ pub fn generate(
         if tokens.len() >= params.max_tokens {
             break FinishReason::Length;
         }
-        logits = llama.forward_last(&[next], &mut cache, adapter)?.to_vec1()?;
+        logits = llama
+            .forward_last(&[next], &mut cache, adapter)?
+            .to_vec1()?;
     };
     if finish != FinishReason::StopString {
         out.flush(on_text);
     }
-    Ok(finished(out.text, tokens, prompt.len(), finish, started, prompt_done))
+    Ok(finished(
+        out.text,
+        tokens,
+        prompt.len(),
+        finish,
+        started,
+        prompt_done,
+    ))
 }
 
-fn finished(text: String, tokens: Vec<u32>, prompt_tokens: usize, finish: FinishReason, start: Instant, prompt_done: Instant) -> Completion {
+fn finished(
+    text: String,
+    tokens: Vec<u32>,
+    prompt_tokens: usize,
+    finish: FinishReason,
+    start: Instant,
+    prompt_done: Instant,
+) -> Completion {
     Completion {
         text,
         tokens,
@@ -218,7 +267,11 @@ struct StopFilter<'a> {
 
 impl<'a> StopFilter<'a> {
     fn new(stops: &'a [String]) -> Self {
-        StopFilter { stops, text: String::new(), emitted: 0 }
+        StopFilter {
+            stops,
+            text: String::new(),
+            emitted: 0,
+        }
     }
 
     /// Adds a piece; emits what is safe. Returns true when a stop string appeared (the text is
@@ -231,7 +284,11 @@ impl<'a> StopFilter<'a> {
             .stops
             .iter()
             .filter(|s| !s.is_empty())
-            .filter_map(|s| self.text[search_from..].find(s.as_str()).map(|i| search_from + i))
+            .filter_map(|s| {
+                self.text[search_from..]
+                    .find(s.as_str())
+                    .map(|i| search_from + i)
+            })
             .min();
         if let Some(at) = hit {
             if at > self.emitted {
@@ -298,12 +355,18 @@ mod tests {
 
     #[test]
     fn stop_string_split_across_pieces_is_cut() {
-        assert_eq!(run(&["\nUser:"], &["Hello", "\nUs", "er:", " more"]), ("Hello".into(), true));
+        assert_eq!(
+            run(&["\nUser:"], &["Hello", "\nUs", "er:", " more"]),
+            ("Hello".into(), true)
+        );
     }
 
     #[test]
     fn held_back_prefix_is_released_when_it_is_not_a_stop() {
-        assert_eq!(run(&["\nUser:"], &["Hello", "\nUs", "ually"]), ("Hello\nUsually".into(), false));
+        assert_eq!(
+            run(&["\nUser:"], &["Hello", "\nUs", "ually"]),
+            ("Hello\nUsually".into(), false)
+        );
     }
 
     #[test]

@@ -99,10 +99,18 @@ const MAGIC: &[u8; 4] = b"GGUF";
 impl Gguf {
     /// Opens a file and reads its header, checking every length against the file size.
     pub fn open(path: &Path) -> Result<Self> {
-        let io = |source| Error::Io { path: path.to_owned(), source };
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
         let file = File::open(path).map_err(io)?;
         let file_len = file.metadata().map_err(io)?.len();
-        let mut r = Reader { inner: BufReader::new(&file), path, file_len, pos: 0 };
+        let mut r = Reader {
+            inner: BufReader::new(&file),
+            path,
+            file_len,
+            pos: 0,
+        };
         let mut magic = [0u8; 4];
         r.bytes_into(&mut magic)?;
         if &magic != MAGIC {
@@ -110,7 +118,9 @@ impl Gguf {
         }
         let version = r.u32()?;
         if !(2..=3).contains(&version) {
-            return Err(r.corrupt(format!("GGUF version {version} is not supported (2 or 3 are)")));
+            return Err(r.corrupt(format!(
+                "GGUF version {version} is not supported (2 or 3 are)"
+            )));
         }
         let n_tensors = r.count("tensor count")?;
         let n_kv = r.count("metadata count")?;
@@ -138,9 +148,10 @@ impl Gguf {
         }
         let alignment = match metadata.get("general.alignment") {
             None => 32,
-            Some(v) => v.as_u64().filter(|a| *a > 0 && a.is_power_of_two()).ok_or_else(|| {
-                r.corrupt(format!("invalid general.alignment {v:?}"))
-            })?,
+            Some(v) => v
+                .as_u64()
+                .filter(|a| *a > 0 && a.is_power_of_two())
+                .ok_or_else(|| r.corrupt(format!("invalid general.alignment {v:?}")))?,
         };
         let data_start = r.pos.div_ceil(alignment) * alignment;
         let mut tensors = HashMap::new();
@@ -153,19 +164,37 @@ impl Gguf {
                 .filter(|e| e % block == 0 && dims[0] % block == 0)
                 .and_then(|e| (e / block).checked_mul(dtype.type_size() as u64));
             let Some(size) = size else {
-                return Err(r.corrupt(format!("tensor `{name}` has invalid dims {dims:?} for {dtype:?}")));
+                return Err(r.corrupt(format!(
+                    "tensor `{name}` has invalid dims {dims:?} for {dtype:?}"
+                )));
             };
             let start = data_start.checked_add(offset);
-            if start.and_then(|s| s.checked_add(size)).is_none_or(|end| end > file_len) {
+            if start
+                .and_then(|s| s.checked_add(size))
+                .is_none_or(|end| end > file_len)
+            {
                 return Err(r.corrupt(format!(
                     "tensor `{name}` lies past the end of the file ({file_len} bytes): the file is truncated"
                 )));
             }
             let shape = dims.iter().rev().map(|d| *d as usize).collect();
-            tensors.insert(name, TensorInfo { shape, dtype, offset: data_start + offset, size });
+            tensors.insert(
+                name,
+                TensorInfo {
+                    shape,
+                    dtype,
+                    offset: data_start + offset,
+                    size,
+                },
+            );
         }
         drop(r);
-        Ok(Gguf { path: path.to_owned(), metadata, tensors, file })
+        Ok(Gguf {
+            path: path.to_owned(),
+            metadata,
+            tensors,
+            file,
+        })
     }
 
     /// The file this was read from.
@@ -180,12 +209,16 @@ impl Gguf {
 
     /// A required string value.
     pub fn string(&self, key: &str) -> Result<&str> {
-        self.get(key).and_then(Value::as_str).ok_or_else(|| self.missing(key))
+        self.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.missing(key))
     }
 
     /// A required unsigned integer value.
     pub fn u64(&self, key: &str) -> Result<u64> {
-        self.get(key).and_then(Value::as_u64).ok_or_else(|| self.missing(key))
+        self.get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| self.missing(key))
     }
 
     /// An optional float value.
@@ -194,16 +227,26 @@ impl Gguf {
     }
 
     fn missing(&self, key: &str) -> Error {
-        Error::Config { path: self.path.clone(), problem: format!("metadata `{key}` is missing or has the wrong type") }
+        Error::Config {
+            path: self.path.clone(),
+            problem: format!("metadata `{key}` is missing or has the wrong type"),
+        }
     }
 
     /// The raw bytes of one tensor.
     pub fn tensor_bytes(&mut self, name: &str) -> Result<(TensorInfo, Vec<u8>)> {
-        let info = self.tensors.get(name).cloned().ok_or_else(|| Error::Config {
+        let info = self
+            .tensors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::Config {
+                path: self.path.clone(),
+                problem: format!("tensor `{name}` is missing"),
+            })?;
+        let io = |source| Error::Io {
             path: self.path.clone(),
-            problem: format!("tensor `{name}` is missing"),
-        })?;
-        let io = |source| Error::Io { path: self.path.clone(), source };
+            source,
+        };
         self.file.seek(SeekFrom::Start(info.offset)).map_err(io)?;
         let mut buf = vec![0u8; info.size as usize];
         self.file.read_exact(&mut buf).map_err(io)?;
@@ -249,15 +292,24 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn corrupt(&self, problem: String) -> Error {
-        Error::Corrupt { path: self.path.to_owned(), problem }
+        Error::Corrupt {
+            path: self.path.to_owned(),
+            problem,
+        }
     }
 
     fn bytes_into(&mut self, buf: &mut [u8]) -> Result<()> {
         self.inner.read_exact(buf).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                self.corrupt(format!("header ends early at byte {}: the file is truncated", self.pos))
+                self.corrupt(format!(
+                    "header ends early at byte {}: the file is truncated",
+                    self.pos
+                ))
             } else {
-                Error::Io { path: self.path.to_owned(), source: e }
+                Error::Io {
+                    path: self.path.to_owned(),
+                    source: e,
+                }
             }
         })?;
         self.pos += buf.len() as u64;

@@ -40,11 +40,20 @@ pub struct DownloadProgress {
     pub total: u64,
 }
 
-const FOLDER_FILES: [&str; 4] = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"];
+const FOLDER_FILES: [&str; 4] = [
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "generation_config.json",
+];
 
 /// Returns the local path of `model` (a file, or the snapshot folder), downloading what the cache
 /// lacks. `cache_dir` overrides the standard cache.
-pub fn fetch(model: &HubModel, cache_dir: Option<&Path>, on_progress: &mut dyn FnMut(DownloadProgress)) -> Result<PathBuf> {
+pub fn fetch(
+    model: &HubModel,
+    cache_dir: Option<&Path>,
+    on_progress: &mut dyn FnMut(DownloadProgress),
+) -> Result<PathBuf> {
     let cache = cache_dir.map_or_else(Cache::from_env, |d| Cache::new(d.to_owned()));
     if let Some(p) = cached(model, &cache) {
         return Ok(p);
@@ -52,15 +61,31 @@ pub fn fetch(model: &HubModel, cache_dir: Option<&Path>, on_progress: &mut dyn F
     let repo_id = match model {
         HubModel::Gguf { repo, .. } | HubModel::Folder { repo } => repo.clone(),
     };
-    let fail = |file: &str, e: Box<dyn std::error::Error + Send + Sync>| Error::Download { repo: repo_id.clone(), file: file.to_owned(), source: e };
-    let api = ApiBuilder::from_cache(cache.clone()).with_progress(false).build().map_err(|e| fail("", e.into()))?;
+    let fail = |file: &str, e: Box<dyn std::error::Error + Send + Sync>| Error::Download {
+        repo: repo_id.clone(),
+        file: file.to_owned(),
+        source: e,
+    };
+    let api = ApiBuilder::from_cache(cache.clone())
+        .with_progress(false)
+        .build()
+        .map_err(|e| fail("", e.into()))?;
     let repo = api.repo(Repo::new(repo_id.clone(), RepoType::Model));
     let mut get = |file: &str| -> Result<PathBuf> {
-        if let Some(p) = cache.repo(Repo::new(repo_id.clone(), RepoType::Model)).get(file) {
+        if let Some(p) = cache
+            .repo(Repo::new(repo_id.clone(), RepoType::Model))
+            .get(file)
+        {
             return Ok(p);
         }
-        let progress = Reporter { file: file.to_owned(), downloaded: 0, total: 0, sink: &mut *on_progress };
-        repo.download_with_progress(file, progress).map_err(|e| fail(file, e.into()))
+        let progress = Reporter {
+            file: file.to_owned(),
+            downloaded: 0,
+            total: 0,
+            sink: &mut *on_progress,
+        };
+        repo.download_with_progress(file, progress)
+            .map_err(|e| fail(file, e.into()))
     };
     match model {
         HubModel::Gguf { file, .. } => get(file),
@@ -68,7 +93,10 @@ pub fn fetch(model: &HubModel, cache_dir: Option<&Path>, on_progress: &mut dyn F
             let info = repo.info().map_err(|e| fail("", e.into()))?;
             let listed: Vec<String> = info.siblings.into_iter().map(|s| s.rfilename).collect();
             let mut last = None;
-            for file in listed.iter().filter(|f| FOLDER_FILES.contains(&f.as_str()) || f.ends_with(".safetensors")) {
+            for file in listed
+                .iter()
+                .filter(|f| FOLDER_FILES.contains(&f.as_str()) || f.ends_with(".safetensors"))
+            {
                 last = Some(get(file)?);
             }
             let dir = last.as_deref().and_then(Path::parent).map(Path::to_owned);
@@ -80,7 +108,9 @@ pub fn fetch(model: &HubModel, cache_dir: Option<&Path>, on_progress: &mut dyn F
 /// The cached path of `model`, if everything it needs is already there.
 pub fn cached(model: &HubModel, cache: &Cache) -> Option<PathBuf> {
     match model {
-        HubModel::Gguf { repo, file } => cache.repo(Repo::new(repo.clone(), RepoType::Model)).get(file),
+        HubModel::Gguf { repo, file } => cache
+            .repo(Repo::new(repo.clone(), RepoType::Model))
+            .get(file),
         HubModel::Folder { repo } => {
             let r = cache.repo(Repo::new(repo.clone(), RepoType::Model));
             let config = r.get("config.json")?;
@@ -104,7 +134,11 @@ struct Reporter<'a> {
 
 impl Reporter<'_> {
     fn report(&mut self) {
-        (self.sink)(DownloadProgress { file: self.file.clone(), downloaded: self.downloaded, total: self.total });
+        (self.sink)(DownloadProgress {
+            file: self.file.clone(),
+            downloaded: self.downloaded,
+            total: self.total,
+        });
     }
 }
 

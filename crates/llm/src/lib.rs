@@ -15,8 +15,8 @@
 
 pub mod engine;
 pub mod error;
-pub mod generate;
 mod gemv;
+pub mod generate;
 pub mod gguf;
 #[cfg(feature = "hub")]
 pub mod hub;
@@ -30,7 +30,9 @@ pub use candle_core::quantized::GgmlDType;
 pub use candle_core::{Device, Tensor};
 pub use engine::{ChatRequest, Engine, Event, Reply};
 pub use error::{Error, Result};
-pub use generate::{CancelToken, Completion, FinishReason, GenerateParams, chat, fit_history, generate};
+pub use generate::{
+    CancelToken, Completion, FinishReason, GenerateParams, chat, fit_history, generate,
+};
 pub use lora::{AdapterConfig, Linear, LoraAdapter, LoraPair, Proj};
 pub use model::llama::{Cache, Llama, LlamaConfig};
 pub use model::weights::WeightFormat;

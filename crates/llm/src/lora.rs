@@ -38,7 +38,15 @@ pub enum Proj {
 
 impl Proj {
     /// All projections, in layer order.
-    pub const ALL: [Proj; 7] = [Proj::Q, Proj::K, Proj::V, Proj::O, Proj::Gate, Proj::Up, Proj::Down];
+    pub const ALL: [Proj; 7] = [
+        Proj::Q,
+        Proj::K,
+        Proj::V,
+        Proj::O,
+        Proj::Gate,
+        Proj::Up,
+        Proj::Down,
+    ];
 
     /// The PEFT / Hugging Face module name (`q_proj`...).
     pub fn hf_name(self) -> &'static str {
@@ -87,7 +95,11 @@ pub struct Linear {
 impl Linear {
     /// Wraps a base weight of shape (out, in).
     pub fn new(weight: QMatMul, out_dim: usize, in_dim: usize) -> Self {
-        Linear { weight, in_dim, out_dim }
+        Linear {
+            weight,
+            in_dim,
+            out_dim,
+        }
     }
 
     /// The frozen base weight (quantised or dense).
@@ -116,7 +128,9 @@ impl Linear {
                 x.broadcast_matmul(&w.t()?)?
             }
             // One row (a generated token): rayon instead of candle's spinning barrier pool.
-            QMatMul::QTensor(q) if rows == 1 && x.device().is_cpu() && x.dtype() == candle_core::DType::F32 => {
+            QMatMul::QTensor(q)
+                if rows == 1 && x.device().is_cpu() && x.dtype() == candle_core::DType::F32 =>
+            {
                 let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
                 match crate::gemv::try_gemv(q, &xs)? {
                     Some(out) => {
@@ -187,7 +201,10 @@ pub struct AdapterConfig {
 impl LoraAdapter {
     /// An adapter with no pairs yet, for `n_layers` layers.
     pub fn empty(n_layers: usize, config: AdapterConfig) -> Self {
-        LoraAdapter { layers: (0..n_layers).map(|_| Default::default()).collect(), config }
+        LoraAdapter {
+            layers: (0..n_layers).map(|_| Default::default()).collect(),
+            config,
+        }
     }
 
     /// The pair on `proj` of layer `layer`, if any.
@@ -216,24 +233,41 @@ impl LoraAdapter {
         device: &Device,
     ) -> Result<Self> {
         let config_path = dir.join("adapter_config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Io { path: config_path.clone(), source })?;
-        let config: AdapterConfig =
-            serde_json::from_str(&text).map_err(|source| Error::Json { path: config_path.clone(), source })?;
+        let text = std::fs::read_to_string(&config_path).map_err(|source| Error::Io {
+            path: config_path.clone(),
+            source,
+        })?;
+        let config: AdapterConfig = serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: config_path.clone(),
+            source,
+        })?;
         if let Some(t) = &config.peft_type
             && t != "LORA"
         {
-            return Err(Error::AdapterMismatch { path: config_path, problem: format!("peft_type {t} is not LORA") });
+            return Err(Error::AdapterMismatch {
+                path: config_path,
+                problem: format!("peft_type {t} is not LORA"),
+            });
         }
         let weights_path = dir.join("adapter_model.safetensors");
         if !weights_path.exists() {
             return Err(Error::Io {
                 path: weights_path,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "adapter weights not found"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "adapter weights not found",
+                ),
             });
         }
-        let tensors = candle_core::safetensors::load(&weights_path, device)
-            .map_err(|e| Error::Corrupt { path: weights_path.clone(), problem: e.to_string() })?;
-        let mismatch = |problem: String| Error::AdapterMismatch { path: weights_path.clone(), problem };
+        let tensors =
+            candle_core::safetensors::load(&weights_path, device).map_err(|e| Error::Corrupt {
+                path: weights_path.clone(),
+                problem: e.to_string(),
+            })?;
+        let mismatch = |problem: String| Error::AdapterMismatch {
+            path: weights_path.clone(),
+            problem,
+        };
         let mut adapter = LoraAdapter::empty(n_layers, config);
         let mut pairs: HashMap<(usize, Proj), (Option<Tensor>, Option<Tensor>)> = HashMap::new();
         for (name, tensor) in tensors {
@@ -241,16 +275,24 @@ impl LoraAdapter {
                 return Err(mismatch(format!("unexpected tensor `{name}`")));
             };
             if layer >= n_layers {
-                return Err(mismatch(format!("`{name}` is for layer {layer}, the model has {n_layers}")));
+                return Err(mismatch(format!(
+                    "`{name}` is for layer {layer}, the model has {n_layers}"
+                )));
             }
             let entry = pairs.entry((layer, proj)).or_default();
             let t = tensor.to_dtype(DType::F32)?;
-            if is_a { entry.0 = Some(t) } else { entry.1 = Some(t) }
+            if is_a {
+                entry.0 = Some(t)
+            } else {
+                entry.1 = Some(t)
+            }
         }
         for ((layer, proj), (a, b)) in pairs {
             let name = format!("layers.{layer}.{}", proj.hf_path());
             let (Some(a), Some(b)) = (a, b) else {
-                return Err(mismatch(format!("{name} has only one of lora_A and lora_B")));
+                return Err(mismatch(format!(
+                    "{name} has only one of lora_A and lora_B"
+                )));
             };
             let (out_dim, in_dim) = dims(layer, proj);
             let (r, a_in) = a.dims2()?;
@@ -266,7 +308,11 @@ impl LoraAdapter {
             let key = proj.hf_name();
             let rank = c.rank_pattern.get(key).copied().unwrap_or(r);
             let alpha = c.alpha_pattern.get(key).copied().unwrap_or(c.lora_alpha);
-            let scale = if c.use_rslora { alpha / (rank as f64).sqrt() } else { alpha / rank as f64 };
+            let scale = if c.use_rslora {
+                alpha / (rank as f64).sqrt()
+            } else {
+                alpha / rank as f64
+            };
             adapter.set(layer, proj, LoraPair { a, b, scale });
         }
         Ok(adapter)
@@ -278,7 +324,9 @@ fn parse_peft_key(name: &str) -> Option<(usize, Proj, bool)> {
     let rest = name.split("layers.").nth(1)?;
     let (layer, rest) = rest.split_once('.')?;
     let layer = layer.parse().ok()?;
-    let proj = Proj::ALL.into_iter().find(|p| rest.starts_with(p.hf_path()))?;
+    let proj = Proj::ALL
+        .into_iter()
+        .find(|p| rest.starts_with(p.hf_path()))?;
     let rest = &rest[proj.hf_path().len()..];
     let is_a = if rest.starts_with(".lora_A") {
         true

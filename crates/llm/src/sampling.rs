@@ -27,14 +27,27 @@ pub struct SamplingParams {
 
 impl Default for SamplingParams {
     fn default() -> Self {
-        SamplingParams { temperature: 0.7, top_k: 40, top_p: 0.9, repetition_penalty: 1.1, repeat_last_n: 64, seed: 42 }
+        SamplingParams {
+            temperature: 0.7,
+            top_k: 40,
+            top_p: 0.9,
+            repetition_penalty: 1.1,
+            repeat_last_n: 64,
+            seed: 42,
+        }
     }
 }
 
 impl SamplingParams {
     /// Greedy decoding without penalty: the reference engines' deterministic output.
     pub fn greedy() -> Self {
-        SamplingParams { temperature: 0.0, top_k: 0, top_p: 1.0, repetition_penalty: 1.0, ..Self::default() }
+        SamplingParams {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            repetition_penalty: 1.0,
+            ..Self::default()
+        }
     }
 }
 
@@ -99,23 +112,36 @@ impl Sampler {
                 if seen.insert(id)
                     && let Some(l) = logits.get_mut(id as usize)
                 {
-                    *l = if *l > 0.0 { *l / p.repetition_penalty } else { *l * p.repetition_penalty };
+                    *l = if *l > 0.0 {
+                        *l / p.repetition_penalty
+                    } else {
+                        *l * p.repetition_penalty
+                    };
                 }
             }
         }
         if p.temperature <= 0.0 || !p.temperature.is_finite() {
             return argmax(&logits);
         }
-        let mut ranked: Vec<(u32, f32)> =
-            logits.iter().enumerate().filter(|(_, l)| !l.is_nan()).map(|(i, l)| (i as u32, *l)).collect();
+        let mut ranked: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.is_nan())
+            .map(|(i, l)| (i as u32, *l))
+            .collect();
         // Partition first so that only the k kept candidates are sorted (not the whole vocabulary).
         if p.top_k > 0 && p.top_k < ranked.len() {
             ranked.select_nth_unstable_by(p.top_k - 1, |a, b| b.1.total_cmp(&a.1));
             ranked.truncate(p.top_k);
         }
         ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let Some(&(best, max)) = ranked.first() else { return 0 };
-        let mut probs: Vec<f32> = ranked.iter().map(|(_, l)| ((l - max) / p.temperature).exp()).collect();
+        let Some(&(best, max)) = ranked.first() else {
+            return 0;
+        };
+        let mut probs: Vec<f32> = ranked
+            .iter()
+            .map(|(_, l)| ((l - max) / p.temperature).exp())
+            .collect();
         let total: f32 = probs.iter().sum();
         probs.iter_mut().for_each(|x| *x /= total);
         if p.top_p < 1.0 {
@@ -142,7 +168,11 @@ impl Sampler {
 
 /// Index of the largest logit.
 pub fn argmax(logits: &[f32]) -> u32 {
-    logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i as u32)
+    logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i as u32)
 }
 
 #[cfg(test)]
@@ -158,13 +188,23 @@ mod tests {
     #[test]
     fn same_seed_same_tokens_and_top_k_one_is_greedy() {
         let logits: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
-        let params = SamplingParams { temperature: 1.0, top_k: 0, top_p: 1.0, repetition_penalty: 1.0, seed: 7, ..Default::default() };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            repetition_penalty: 1.0,
+            seed: 7,
+            ..Default::default()
+        };
         let run = |p: &SamplingParams| -> Vec<u32> {
             let mut s = Sampler::new(p.clone());
             (0..20).map(|_| s.sample(&logits, &[])).collect()
         };
         assert_eq!(run(&params), run(&params));
-        let other = SamplingParams { seed: 8, ..params.clone() };
+        let other = SamplingParams {
+            seed: 8,
+            ..params.clone()
+        };
         assert_ne!(run(&params), run(&other));
         let k1 = SamplingParams { top_k: 1, ..params };
         assert!(run(&k1).iter().all(|t| *t == argmax(&logits)));
@@ -174,13 +214,22 @@ mod tests {
     fn top_p_keeps_only_the_nucleus() {
         // Token 0 holds ~88% of the mass: with top_p 0.5 it is the only candidate.
         let logits = [4.0, 2.0, 0.0, 0.0];
-        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.5, repetition_penalty: 1.0, ..Default::default() });
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.5,
+            repetition_penalty: 1.0,
+            ..Default::default()
+        });
         assert!((0..50).all(|_| s.sample(&logits, &[]) == 0));
     }
 
     #[test]
     fn repetition_penalty_demotes_recent_tokens() {
-        let mut s = Sampler::new(SamplingParams { repetition_penalty: 2.0, ..SamplingParams::greedy() });
+        let mut s = Sampler::new(SamplingParams {
+            repetition_penalty: 2.0,
+            ..SamplingParams::greedy()
+        });
         assert_eq!(s.sample(&[3.0, 2.0], &[0]), 1);
         assert_eq!(s.sample(&[3.0, 2.0], &[]), 0);
     }

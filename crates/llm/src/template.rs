@@ -34,7 +34,10 @@ pub struct Message {
 impl Message {
     /// A message from `role`.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Message { role, content: content.into() }
+        Message {
+            role,
+            content: content.into(),
+        }
     }
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
@@ -63,15 +66,27 @@ pub struct ChatTemplate {
 
 impl ChatTemplate {
     /// A template from its Jinja source; fails if the source does not compile.
-    pub fn new(source: impl Into<String>, bos_token: impl Into<String>, eos_token: impl Into<String>) -> Result<Self> {
-        let t = ChatTemplate { source: source.into(), bos_token: bos_token.into(), eos_token: eos_token.into() };
+    pub fn new(
+        source: impl Into<String>,
+        bos_token: impl Into<String>,
+        eos_token: impl Into<String>,
+    ) -> Result<Self> {
+        let t = ChatTemplate {
+            source: source.into(),
+            bos_token: bos_token.into(),
+            eos_token: eos_token.into(),
+        };
         t.environment().template_from_str(&t.source)?;
         Ok(t)
     }
 
     /// The fallback ChatML template.
     pub fn chatml() -> Self {
-        ChatTemplate { source: CHATML.into(), bos_token: String::new(), eos_token: "<|im_end|>".into() }
+        ChatTemplate {
+            source: CHATML.into(),
+            bos_token: String::new(),
+            eos_token: "<|im_end|>".into(),
+        }
     }
 
     /// The Jinja source.
@@ -97,9 +112,12 @@ impl ChatTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
-            Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
-        });
+        env.add_function(
+            "raise_exception",
+            |msg: String| -> std::result::Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+            },
+        );
         env
     }
 }
@@ -127,7 +145,10 @@ mod tests {
     #[test]
     fn chatml_renders_turns_and_generation_prompt() -> Result<()> {
         let text = ChatTemplate::chatml().render(&[Message::user("Hi")], true)?;
-        assert_eq!(text, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+        assert_eq!(
+            text,
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
         Ok(())
     }
 

@@ -16,7 +16,9 @@ use tokenizers::decoders::fuse::Fuse;
 use tokenizers::decoders::sequence::Sequence as DecoderSequence;
 use tokenizers::decoders::strip::Strip;
 use tokenizers::models::bpe::{BPE, Vocab};
-use tokenizers::normalizers::{NormalizerWrapper, Prepend, Replace, Sequence as NormalizerSequence};
+use tokenizers::normalizers::{
+    NormalizerWrapper, Prepend, Replace, Sequence as NormalizerSequence,
+};
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
@@ -55,17 +57,31 @@ impl Tokenizer {
     /// Builds the tokenizer that llama.cpp would use for this GGUF file.
     pub fn from_gguf(gguf: &Gguf) -> Result<Self> {
         let path = gguf.path();
-        let bad = |problem: String| Error::Tokenizer { path: path.to_owned(), problem };
+        let bad = |problem: String| Error::Tokenizer {
+            path: path.to_owned(),
+            problem,
+        };
         let tokens = string_array(gguf, "tokenizer.ggml.tokens").map_err(bad)?;
-        let types: Vec<u64> = match gguf.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
+        let types: Vec<u64> = match gguf
+            .get("tokenizer.ggml.token_type")
+            .and_then(Value::as_array)
+        {
             Some(a) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
             None => vec![1; tokens.len()],
         };
         if types.len() != tokens.len() {
-            return Err(bad(format!("{} token types for {} tokens", types.len(), tokens.len())));
+            return Err(bad(format!(
+                "{} token types for {} tokens",
+                types.len(),
+                tokens.len()
+            )));
         }
         let kind = gguf.string("tokenizer.ggml.model").unwrap_or("gpt2");
-        let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let vocab: Vocab = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i as u32))
+            .collect();
         let mut tok = match kind {
             "gpt2" => {
                 let merges = string_array(gguf, "tokenizer.ggml.merges").map_err(bad)?;
@@ -104,7 +120,8 @@ impl Tokenizer {
                     NormalizerWrapper::Prepend(Prepend::new("▁".into())),
                     NormalizerWrapper::Replace(space),
                 ]);
-                tok.with_normalizer(Some(norm)).map_err(|e| bad(e.to_string()))?;
+                tok.with_normalizer(Some(norm))
+                    .map_err(|e| bad(e.to_string()))?;
                 let unspace = tokenizers::decoders::DecoderWrapper::Replace(
                     Replace::new("▁", " ").map_err(|e| bad(e.to_string()))?,
                 );
@@ -116,7 +133,11 @@ impl Tokenizer {
                 ])));
                 tok
             }
-            other => return Err(bad(format!("tokenizer model `{other}` is not supported (gpt2, llama are)"))),
+            other => {
+                return Err(bad(format!(
+                    "tokenizer model `{other}` is not supported (gpt2, llama are)"
+                )));
+            }
         };
         // Control (3) and user-defined (4) tokens are matched whole in the text, as llama.cpp does
         // with `parse_special`; only control tokens are skipped when decoding.
@@ -128,24 +149,39 @@ impl Tokenizer {
                 .map(|(s, _)| AddedToken::from(s.clone(), kind == 3))
                 .collect()
         };
-        tok.add_special_tokens(added(3)).map_err(|e| bad(e.to_string()))?;
+        tok.add_special_tokens(added(3))
+            .map_err(|e| bad(e.to_string()))?;
         tok.add_tokens(added(4)).map_err(|e| bad(e.to_string()))?;
         let id = |key: &str| gguf.u64(key).ok().map(|v| v as u32);
         let bos = id("tokenizer.ggml.bos_token_id");
         let eos = id("tokenizer.ggml.eos_token_id");
-        let add_bos = matches!(gguf.get("tokenizer.ggml.add_bos_token"), Some(Value::Bool(true)));
-        let mut stop_ids: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id")].into_iter().flatten().collect();
+        let add_bos = matches!(
+            gguf.get("tokenizer.ggml.add_bos_token"),
+            Some(Value::Bool(true))
+        );
+        let mut stop_ids: Vec<u32> = [eos, id("tokenizer.ggml.eot_token_id")]
+            .into_iter()
+            .flatten()
+            .collect();
         stop_ids.extend(end_of_turn_ids(&tokens));
         stop_ids.sort_unstable();
         stop_ids.dedup();
-        Ok(Tokenizer { inner: tok, bos, eos, add_bos, stop_ids })
+        Ok(Tokenizer {
+            inner: tok,
+            bos,
+            eos,
+            add_bos,
+            stop_ids,
+        })
     }
 
     /// Reads a Hugging Face `tokenizer.json`, with special tokens from the `tokenizer_config.json`
     /// beside it when there is one.
     pub fn from_hf_file(path: &Path) -> Result<Self> {
-        let inner = tokenizers::Tokenizer::from_file(path)
-            .map_err(|e| Error::Tokenizer { path: path.to_owned(), problem: e.to_string() })?;
+        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| Error::Tokenizer {
+            path: path.to_owned(),
+            problem: e.to_string(),
+        })?;
         let config = path.parent().map(|d| d.join("tokenizer_config.json"));
         let config = match config.filter(|p| p.exists()) {
             Some(p) => Some(read_json(&p)?),
@@ -153,7 +189,9 @@ impl Tokenizer {
         };
         let token = |key: &str| -> Option<u32> {
             let v = config.as_ref()?.get(key)?;
-            let s = v.as_str().or_else(|| v.get("content").and_then(|c| c.as_str()))?;
+            let s = v
+                .as_str()
+                .or_else(|| v.get("content").and_then(|c| c.as_str()))?;
             inner.token_to_id(s)
         };
         let bos = token("bos_token");
@@ -172,7 +210,13 @@ impl Tokenizer {
         stop_ids.extend(end_of_turn_ids(&vocab));
         stop_ids.sort_unstable();
         stop_ids.dedup();
-        Ok(Tokenizer { inner, bos, eos, add_bos, stop_ids })
+        Ok(Tokenizer {
+            inner,
+            bos,
+            eos,
+            add_bos,
+            stop_ids,
+        })
     }
 
     /// Token ids of `text`; special tokens written in the text are recognised, no BOS is added.
@@ -200,14 +244,17 @@ impl Tokenizer {
 
     /// A streaming decoder that yields text only once it forms whole UTF-8 characters.
     pub fn stream(&self) -> TokenStream<'_> {
-        TokenStream { inner: self.inner.decode_stream(true) }
+        TokenStream {
+            inner: self.inner.decode_stream(true),
+        }
     }
 
     /// Writes a Hugging Face `tokenizer.json` (for exporting a model folder).
     pub fn save(&self, path: &Path) -> Result<()> {
-        self.inner
-            .save(path, false)
-            .map_err(|e| Error::Tokenizer { path: path.to_owned(), problem: e.to_string() })
+        self.inner.save(path, false).map_err(|e| Error::Tokenizer {
+            path: path.to_owned(),
+            problem: e.to_string(),
+        })
     }
 
     /// Number of ids, added tokens included.
@@ -246,7 +293,9 @@ impl Tokenizer {
         if n > model_vocab {
             return Err(Error::Tokenizer {
                 path: path.to_owned(),
-                problem: format!("{n} tokens but the model has only {model_vocab} embeddings: tokenizer and model do not match"),
+                problem: format!(
+                    "{n} tokens but the model has only {model_vocab} embeddings: tokenizer and model do not match"
+                ),
             });
         }
         Ok(())
@@ -273,7 +322,8 @@ impl TokenStream<'_> {
 }
 
 fn byte_level_pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, String> {
-    let byte_level = |regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, regex));
+    let byte_level =
+        |regex: bool| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, regex));
     Ok(match pre {
         // SmolLM2: digits one by one, then GPT-2's byte-level regex.
         "smollm" => PreSequence::new(vec![
@@ -283,18 +333,34 @@ fn byte_level_pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, String> {
         .into(),
         "gpt2" | "default" => byte_level(true),
         "llama-bpe" | "llama3" | "smaug-bpe" => {
-            let split = Split::new(SplitPattern::Regex(LLAMA3_PATTERN.into()), SplitDelimiterBehavior::Isolated, false)
-                .map_err(|e| e.to_string())?;
+            let split = Split::new(
+                SplitPattern::Regex(LLAMA3_PATTERN.into()),
+                SplitDelimiterBehavior::Isolated,
+                false,
+            )
+            .map_err(|e| e.to_string())?;
             PreSequence::new(vec![PreTokenizerWrapper::Split(split), byte_level(false)]).into()
         }
-        other => return Err(format!("pre-tokenizer `{other}` is not supported (smollm, gpt2, llama-bpe are)")),
+        other => {
+            return Err(format!(
+                "pre-tokenizer `{other}` is not supported (smollm, gpt2, llama-bpe are)"
+            ));
+        }
     })
 }
 
 /// Merges for a SentencePiece vocabulary that GGUF stores without them: every way of writing a
 /// token as two other tokens, ranked by the token's score (as HF's converter does).
-fn sentencepiece_merges(tokens: &[String], types: &[u64], scores: Option<&[f64]>) -> Vec<(String, String)> {
-    let index: HashMap<&str, usize> = tokens.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+fn sentencepiece_merges(
+    tokens: &[String],
+    types: &[u64],
+    scores: Option<&[f64]>,
+) -> Vec<(String, String)> {
+    let index: HashMap<&str, usize> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
     let mut merges: Vec<(f64, usize, usize, String, String)> = Vec::new();
     for (id, tok) in tokens.iter().enumerate() {
         if types[id] != 1 {
@@ -313,7 +379,13 @@ fn sentencepiece_merges(tokens: &[String], types: &[u64], scores: Option<&[f64]>
 }
 
 fn end_of_turn_ids(vocab: &[String]) -> Vec<u32> {
-    const END_OF_TURN: [&str; 5] = ["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>"];
+    const END_OF_TURN: [&str; 5] = [
+        "<|im_end|>",
+        "<|eot_id|>",
+        "<|end|>",
+        "<end_of_turn>",
+        "<|endoftext|>",
+    ];
     vocab
         .iter()
         .enumerate()
@@ -328,11 +400,21 @@ fn string_array(gguf: &Gguf, key: &str) -> Result<Vec<String>, String> {
         .and_then(Value::as_array)
         .ok_or_else(|| format!("metadata `{key}` is missing"))?;
     arr.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| format!("`{key}` holds a non-string")))
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("`{key}` holds a non-string"))
+        })
         .collect()
 }
 
 pub(crate) fn read_json(path: &PathBuf) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|source| Error::Json { path: path.clone(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.clone(),
+        source,
+    })
 }

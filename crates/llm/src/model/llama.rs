@@ -103,7 +103,8 @@ impl RopeScaling {
                 } else if wavelen > low_wavelen {
                     inv_freq / self.factor
                 } else {
-                    let smooth = (original / wavelen - self.low_freq_factor) / (self.high_freq_factor - self.low_freq_factor);
+                    let smooth = (original / wavelen - self.low_freq_factor)
+                        / (self.high_freq_factor - self.low_freq_factor);
                     (1.0 - smooth) * inv_freq / self.factor + smooth * inv_freq
                 }
             }
@@ -128,7 +129,8 @@ impl LlamaConfig {
     }
     /// Per-head width.
     pub fn head_dim(&self) -> usize {
-        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
     /// Output width of each projection, for shape checks: (out, in).
     pub fn proj_dims(&self, proj: Proj) -> (usize, usize) {
@@ -145,17 +147,29 @@ impl LlamaConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         let (h, kv) = (self.num_attention_heads, self.n_kv_heads());
         if h == 0 || kv == 0 || h % kv != 0 {
-            return Err(format!("{h} attention heads cannot share {kv} key/value heads"));
+            return Err(format!(
+                "{h} attention heads cannot share {kv} key/value heads"
+            ));
         }
         if self.head_dim() == 0 || !self.head_dim().is_multiple_of(2) {
-            return Err(format!("head dim {} must be even and positive", self.head_dim()));
+            return Err(format!(
+                "head dim {} must be even and positive",
+                self.head_dim()
+            ));
         }
         if let Some(r) = &self.rope_scaling
             && !matches!(r.rope_type.as_str(), "llama3" | "linear" | "default")
         {
-            return Err(format!("rope scaling `{}` is not supported (llama3, linear are)", r.rope_type));
+            return Err(format!(
+                "rope scaling `{}` is not supported (llama3, linear are)",
+                r.rope_type
+            ));
         }
-        if self.hidden_size == 0 || self.intermediate_size == 0 || self.num_hidden_layers == 0 || self.vocab_size == 0 {
+        if self.hidden_size == 0
+            || self.intermediate_size == 0
+            || self.num_hidden_layers == 0
+            || self.vocab_size == 0
+        {
             return Err("a model dimension is zero".into());
         }
         Ok(())
@@ -229,30 +243,48 @@ struct Rope {
 impl Rope {
     /// `freq_factors`: llama.cpp's `rope_freqs.weight` (Llama 3 scaling baked into a GGUF), which
     /// divides each frequency.
-    fn new(cfg: &LlamaConfig, freq_factors: Option<&[f32]>, max_len: usize, device: &Device) -> Result<Self> {
+    fn new(
+        cfg: &LlamaConfig,
+        freq_factors: Option<&[f32]>,
+        max_len: usize,
+        device: &Device,
+    ) -> Result<Self> {
         let hd = cfg.head_dim();
         let inv: Vec<f32> = (0..hd / 2)
             .map(|i| {
                 let mut f = 1.0 / cfg.rope_theta.powf(2.0 * i as f64 / hd as f64);
                 if let Some(factors) = freq_factors {
                     f /= factors.get(i).copied().unwrap_or(1.0) as f64;
-                } else if let Some(scaling) = cfg.rope_scaling.as_ref().filter(|r| r.rope_type != "default") {
+                } else if let Some(scaling) = cfg
+                    .rope_scaling
+                    .as_ref()
+                    .filter(|r| r.rope_type != "default")
+                {
                     f = scaling.apply(f);
                 }
                 f as f32
             })
             .collect();
         let inv = Tensor::from_vec(inv, (1, hd / 2), device)?;
-        let t = Tensor::arange(0u32, max_len as u32, device)?.to_dtype(DType::F32)?.reshape((max_len, 1))?;
+        let t = Tensor::arange(0u32, max_len as u32, device)?
+            .to_dtype(DType::F32)?
+            .reshape((max_len, 1))?;
         let freqs = t.matmul(&inv)?;
-        Ok(Rope { cos: freqs.cos()?, sin: freqs.sin()? })
+        Ok(Rope {
+            cos: freqs.cos()?,
+            sin: freqs.sin()?,
+        })
     }
 
     fn apply(&self, x: &Tensor, pos: usize, fast: bool) -> Result<Tensor> {
         let l = x.dim(2)?;
         let cos = self.cos.narrow(0, pos, l)?;
         let sin = self.sin.narrow(0, pos, l)?;
-        Ok(if fast { candle_nn::rotary_emb::rope(x, &cos, &sin)? } else { candle_nn::rotary_emb::rope_slow(x, &cos, &sin)? })
+        Ok(if fast {
+            candle_nn::rotary_emb::rope(x, &cos, &sin)?
+        } else {
+            candle_nn::rotary_emb::rope_slow(x, &cos, &sin)?
+        })
     }
 }
 
@@ -270,7 +302,13 @@ pub struct Cache {
 impl Cache {
     /// An empty cache for `model`, for sequences of up to the model's context.
     pub fn new(model: &Llama, batch: usize) -> Self {
-        Cache { layers: vec![None; model.cfg.num_hidden_layers], len: 0, capacity: 0, max_len: model.max_len, batch }
+        Cache {
+            layers: vec![None; model.cfg.num_hidden_layers],
+            len: 0,
+            capacity: 0,
+            max_len: model.max_len,
+            batch,
+        }
     }
 
     /// Positions stored.
@@ -290,13 +328,21 @@ impl Cache {
 
     fn reserve(&mut self, model: &Llama, needed: usize) -> Result<()> {
         if needed > self.max_len {
-            return Err(Error::ContextOverflow { tokens: needed, context: self.max_len });
+            return Err(Error::ContextOverflow {
+                tokens: needed,
+                context: self.max_len,
+            });
         }
         if needed <= self.capacity {
             return Ok(());
         }
         let capacity = needed.max(self.capacity * 2).max(256).min(self.max_len);
-        let shape = (self.batch, model.cfg.n_kv_heads(), capacity, model.cfg.head_dim());
+        let shape = (
+            self.batch,
+            model.cfg.n_kv_heads(),
+            capacity,
+            model.cfg.head_dim(),
+        );
         for layer in &mut self.layers {
             let k = Tensor::zeros(shape, DType::F32, &model.device)?;
             let v = Tensor::zeros(shape, DType::F32, &model.device)?;
@@ -314,7 +360,12 @@ impl Cache {
 }
 
 /// Causal (and sliding-window) mask for `l` new positions after `pos` cached ones: (l, pos + l).
-fn attention_mask(l: usize, pos: usize, window: Option<usize>, device: &Device) -> Result<Option<Tensor>> {
+fn attention_mask(
+    l: usize,
+    pos: usize,
+    window: Option<usize>,
+    device: &Device,
+) -> Result<Option<Tensor>> {
     let t = pos + l;
     let windowed = window.is_some_and(|w| t > w);
     if l == 1 && !windowed {
@@ -333,7 +384,11 @@ fn attention_mask(l: usize, pos: usize, window: Option<usize>, device: &Device) 
 }
 
 fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, fast: bool) -> Result<Tensor> {
-    Ok(if fast { candle_nn::ops::rms_norm(x, w, eps as f32)? } else { candle_nn::ops::rms_norm_slow(x, w, eps as f32)? })
+    Ok(if fast {
+        candle_nn::ops::rms_norm(x, w, eps as f32)?
+    } else {
+        candle_nn::ops::rms_norm_slow(x, w, eps as f32)?
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -361,10 +416,18 @@ impl Attention {
     }
 
     /// One attention step. `lora` looks up the pair for a projection of this layer.
-    fn forward(&self, x: &Tensor, ctx: &StepContext<'_>, kv: Option<&(Tensor, Tensor)>, lora: &LayerLora<'_>) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        ctx: &StepContext<'_>,
+        kv: Option<&(Tensor, Tensor)>,
+        lora: &LayerLora<'_>,
+    ) -> Result<Tensor> {
         let (b, l, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.n_heads, self.n_kv, self.head_dim);
-        let heads = |t: Tensor, n: usize| -> Result<Tensor> { Ok(t.reshape((b, l, n, hd))?.transpose(1, 2)?.contiguous()?) };
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            Ok(t.reshape((b, l, n, hd))?.transpose(1, 2)?.contiguous()?)
+        };
         let q = heads(self.q.forward(x, lora.get(Proj::Q))?, nh)?;
         let k = heads(self.k.forward(x, lora.get(Proj::K))?, nkv)?;
         let v = heads(self.v.forward(x, lora.get(Proj::V))?, nkv)?;
@@ -385,11 +448,22 @@ impl Attention {
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
         let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
         let scores = match ctx.mask {
-            Some(m) => scores.reshape((b, nkv, n_rep, l, t))?.broadcast_add(m)?.reshape((b, nkv, n_rep * l, t))?,
+            Some(m) => scores
+                .reshape((b, nkv, n_rep, l, t))?
+                .broadcast_add(m)?
+                .reshape((b, nkv, n_rep * l, t))?,
             None => scores,
         };
-        let probs = if ctx.fast { candle_nn::ops::softmax_last_dim(&scores)? } else { candle_nn::ops::softmax(&scores, D::Minus1)? };
-        let out = probs.matmul(&v)?.reshape((b, nh, l, hd))?.transpose(1, 2)?.reshape((b, l, nh * hd))?;
+        let probs = if ctx.fast {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        } else {
+            candle_nn::ops::softmax(&scores, D::Minus1)?
+        };
+        let out = probs
+            .matmul(&v)?
+            .reshape((b, nh, l, hd))?
+            .transpose(1, 2)?
+            .reshape((b, l, nh * hd))?;
         self.o.forward(&out, lora.get(Proj::O))
     }
 }
@@ -446,7 +520,12 @@ struct Block {
 }
 
 impl Block {
-    fn load(src: &mut dyn WeightSource, cfg: &LlamaConfig, i: usize, device: &Device) -> Result<Self> {
+    fn load(
+        src: &mut dyn WeightSource,
+        cfg: &LlamaConfig,
+        i: usize,
+        device: &Device,
+    ) -> Result<Self> {
         Ok(Block {
             attn_norm: load_vector(src, cfg, WeightKey::AttnNorm(i), device)?,
             attn: Attention::load(src, cfg, i)?,
@@ -455,7 +534,14 @@ impl Block {
         })
     }
 
-    fn forward(&self, x: &Tensor, ctx: &StepContext<'_>, kv: Option<&(Tensor, Tensor)>, lora: &LayerLora<'_>, eps: f64) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        ctx: &StepContext<'_>,
+        kv: Option<&(Tensor, Tensor)>,
+        lora: &LayerLora<'_>,
+        eps: f64,
+    ) -> Result<Tensor> {
         let h = rms_norm(x, &self.attn_norm, eps, ctx.fast)?;
         let x = (x + self.attn.forward(&h, ctx, kv, lora)?)?;
         let h = rms_norm(&x, &self.ffn_norm, eps, ctx.fast)?;
@@ -476,7 +562,8 @@ impl Embedding {
             Embedding::Quantized(q) => q.embedding(ids)?,
             Embedding::Dense(t) => {
                 let (b, l) = ids.dims2()?;
-                t.index_select(&ids.flatten_all()?, 0)?.reshape((b, l, t.dim(1)?))?
+                t.index_select(&ids.flatten_all()?, 0)?
+                    .reshape((b, l, t.dim(1)?))?
             }
         })
     }
@@ -498,13 +585,31 @@ pub struct Llama {
 
 impl Llama {
     /// Loads every weight from `src`. `max_len` caps the context (and the RoPE table).
-    pub fn load(cfg: LlamaConfig, src: &mut dyn WeightSource, max_len: usize, device: &Device) -> Result<Self> {
-        cfg.validate().map_err(|problem| Error::Config { path: src.path().to_owned(), problem })?;
+    pub fn load(
+        cfg: LlamaConfig,
+        src: &mut dyn WeightSource,
+        max_len: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        cfg.validate().map_err(|problem| Error::Config {
+            path: src.path().to_owned(),
+            problem,
+        })?;
         let embed_w = require(src, WeightKey::Embed)?;
-        check_shape(src, "token embedding", &embed_w, &[cfg.vocab_size, cfg.hidden_size])?;
+        check_shape(
+            src,
+            "token embedding",
+            &embed_w,
+            &[cfg.vocab_size, cfg.hidden_size],
+        )?;
         let lm_head = match src.load(WeightKey::Output)? {
             Some(w) => {
-                check_shape(src, "output projection", &w, &[cfg.vocab_size, cfg.hidden_size])?;
+                check_shape(
+                    src,
+                    "output projection",
+                    &w,
+                    &[cfg.vocab_size, cfg.hidden_size],
+                )?;
                 Linear::new(w.to_matmul()?, cfg.vocab_size, cfg.hidden_size)
             }
             None => Linear::new(embed_w.to_matmul()?, cfg.vocab_size, cfg.hidden_size),
@@ -524,7 +629,17 @@ impl Llama {
             None => None,
         };
         let rope = Rope::new(&cfg, freq_factors.as_deref(), max_len, device)?;
-        Ok(Llama { cfg, embed, layers, norm, lm_head, rope, max_len, fast_ops: true, device: device.clone() })
+        Ok(Llama {
+            cfg,
+            embed,
+            layers,
+            norm,
+            lm_head,
+            rope,
+            max_len,
+            fast_ops: true,
+            device: device.clone(),
+        })
     }
 
     /// The hyper-parameters.
@@ -569,22 +684,44 @@ impl Llama {
 
     /// Final hidden states (after the last norm), shape (batch, len, hidden), for `ids` of shape
     /// (batch, len). With a cache the positions continue after what it holds and it is extended.
-    pub fn forward_hidden(&self, ids: &Tensor, cache: Option<&mut Cache>, lora: Option<&LoraAdapter>) -> Result<Tensor> {
+    pub fn forward_hidden(
+        &self,
+        ids: &Tensor,
+        cache: Option<&mut Cache>,
+        lora: Option<&LoraAdapter>,
+    ) -> Result<Tensor> {
         let (_, l) = ids.dims2()?;
         let pos = cache.as_ref().map_or(0, |c| c.len);
         if pos + l > self.max_len {
-            return Err(Error::ContextOverflow { tokens: pos + l, context: self.max_len });
+            return Err(Error::ContextOverflow {
+                tokens: pos + l,
+                context: self.max_len,
+            });
         }
         let mut cache = cache;
         if let Some(c) = cache.as_deref_mut() {
             c.reserve(self, pos + l)?;
         }
         let mask = attention_mask(l, pos, self.cfg.sliding_window, &self.device)?;
-        let ctx = StepContext { pos, rope: &self.rope, mask: mask.as_ref(), fast: self.fast_ops };
+        let ctx = StepContext {
+            pos,
+            rope: &self.rope,
+            mask: mask.as_ref(),
+            fast: self.fast_ops,
+        };
         let mut x = self.embed.forward(ids)?;
         for (i, block) in self.layers.iter().enumerate() {
             let kv = cache.as_ref().and_then(|c| c.layers[i].as_ref());
-            x = block.forward(&x, &ctx, kv, &LayerLora { adapter: lora, layer: i }, self.cfg.rms_norm_eps)?;
+            x = block.forward(
+                &x,
+                &ctx,
+                kv,
+                &LayerLora {
+                    adapter: lora,
+                    layer: i,
+                },
+                self.cfg.rms_norm_eps,
+            )?;
         }
         if let Some(c) = cache {
             c.len = pos + l;
@@ -593,16 +730,29 @@ impl Llama {
     }
 
     /// Logits for every position of `ids` (one sequence): shape (len, vocab).
-    pub fn forward(&self, ids: &[u32], cache: &mut Cache, lora: Option<&LoraAdapter>) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        ids: &[u32],
+        cache: &mut Cache,
+        lora: Option<&LoraAdapter>,
+    ) -> Result<Tensor> {
         let ids = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let h = self.forward_hidden(&ids, Some(cache), lora)?;
         Ok(self.lm_head.forward(&h, None)?.squeeze(0)?)
     }
 
     /// Logits for the last position only (the cheap path for generation): shape (vocab).
-    pub fn forward_last(&self, ids: &[u32], cache: &mut Cache, lora: Option<&LoraAdapter>) -> Result<Tensor> {
+    pub fn forward_last(
+        &self,
+        ids: &[u32],
+        cache: &mut Cache,
+        lora: Option<&LoraAdapter>,
+    ) -> Result<Tensor> {
         if ids.is_empty() {
-            return Err(Error::ContextOverflow { tokens: 0, context: self.max_len });
+            return Err(Error::ContextOverflow {
+                tokens: 0,
+                context: self.max_len,
+            });
         }
         let ids = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let h = self.forward_hidden(&ids, Some(cache), lora)?;
@@ -613,7 +763,10 @@ impl Llama {
 }
 
 fn require(src: &mut dyn WeightSource, key: WeightKey) -> Result<Weight> {
-    src.load(key)?.ok_or_else(|| Error::Config { path: src.path().to_owned(), problem: format!("weight {key:?} is missing") })
+    src.load(key)?.ok_or_else(|| Error::Config {
+        path: src.path().to_owned(),
+        problem: format!("weight {key:?} is missing"),
+    })
 }
 
 fn check_shape(src: &dyn WeightSource, what: &str, w: &Weight, expected: &[usize]) -> Result<()> {
@@ -627,14 +780,29 @@ fn check_shape(src: &dyn WeightSource, what: &str, w: &Weight, expected: &[usize
     Ok(())
 }
 
-fn load_linear(src: &mut dyn WeightSource, cfg: &LlamaConfig, i: usize, proj: Proj) -> Result<Linear> {
+fn load_linear(
+    src: &mut dyn WeightSource,
+    cfg: &LlamaConfig,
+    i: usize,
+    proj: Proj,
+) -> Result<Linear> {
     let w = require(src, WeightKey::Proj(i, proj))?;
     let (out_dim, in_dim) = cfg.proj_dims(proj);
-    check_shape(src, &format!("layer {i} {}", proj.hf_name()), &w, &[out_dim, in_dim])?;
+    check_shape(
+        src,
+        &format!("layer {i} {}", proj.hf_name()),
+        &w,
+        &[out_dim, in_dim],
+    )?;
     Ok(Linear::new(w.to_matmul()?, out_dim, in_dim))
 }
 
-fn load_vector(src: &mut dyn WeightSource, cfg: &LlamaConfig, key: WeightKey, device: &Device) -> Result<Tensor> {
+fn load_vector(
+    src: &mut dyn WeightSource,
+    cfg: &LlamaConfig,
+    key: WeightKey,
+    device: &Device,
+) -> Result<Tensor> {
     let w = require(src, key)?;
     check_shape(src, &format!("{key:?}"), &w, &[cfg.hidden_size])?;
     w.to_dense(device)
@@ -662,7 +830,10 @@ mod tests {
     fn mask_is_causal_and_windowed() -> Result<()> {
         let m = attention_mask(3, 2, Some(3), &Device::Cpu)?.ok_or(Error::EngineStopped)?;
         let rows = m.to_vec2::<f32>()?;
-        let allowed: Vec<Vec<bool>> = rows.iter().map(|r| r.iter().map(|v| v.is_finite()).collect()).collect();
+        let allowed: Vec<Vec<bool>> = rows
+            .iter()
+            .map(|r| r.iter().map(|v| v.is_finite()).collect())
+            .collect();
         assert_eq!(allowed[0], [true, true, true, false, false]);
         assert_eq!(allowed[1], [false, true, true, true, false]);
         assert_eq!(allowed[2], [false, false, true, true, true]);

@@ -47,7 +47,11 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { format: WeightFormat::Fast, max_context: 8192, device: Device::Cpu }
+        LoadOptions {
+            format: WeightFormat::Fast,
+            max_context: 8192,
+            device: Device::Cpu,
+        }
     }
 }
 
@@ -91,8 +95,15 @@ fn gguf_info(gguf: &Gguf) -> Result<ModelInfo> {
         .get("blk.0.ffn_up.weight")
         .map(|t| format!("{:?}", t.dtype))
         .unwrap_or_else(|| "unknown".into());
-    let parameters = gguf.tensors.values().map(|t| t.shape.iter().product::<usize>() as u64).sum();
-    let name = gguf.string("general.name").map(str::to_owned).unwrap_or_else(|_| file_name(path));
+    let parameters = gguf
+        .tensors
+        .values()
+        .map(|t| t.shape.iter().product::<usize>() as u64)
+        .sum();
+    let name = gguf
+        .string("general.name")
+        .map(str::to_owned)
+        .unwrap_or_else(|_| file_name(path));
     Ok(ModelInfo {
         name,
         architecture: gguf.string("general.architecture")?.to_owned(),
@@ -106,7 +117,9 @@ fn gguf_info(gguf: &Gguf) -> Result<ModelInfo> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn hf_config(dir: &Path) -> Result<(LlamaConfig, serde_json::Value)> {
@@ -121,9 +134,13 @@ fn hf_config(dir: &Path) -> Result<(LlamaConfig, serde_json::Value)> {
         .to_owned();
     let known = ["LlamaForCausalLM", "MistralForCausalLM", "llama", "mistral"];
     if !known.contains(&arch.as_str()) {
-        return Err(Error::UnknownArchitecture { path, architecture: arch });
+        return Err(Error::UnknownArchitecture {
+            path,
+            architecture: arch,
+        });
     }
-    let cfg: LlamaConfig = serde_json::from_value(raw.clone()).map_err(|source| Error::Json { path, source })?;
+    let cfg: LlamaConfig =
+        serde_json::from_value(raw.clone()).map_err(|source| Error::Json { path, source })?;
     Ok((cfg, raw))
 }
 
@@ -131,19 +148,39 @@ fn hf_info(dir: &Path) -> Result<ModelInfo> {
     let (cfg, raw) = hf_config(dir)?;
     let mut size = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {
-        size = entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
+        size = entries
+            .filter_map(|e| e.ok()?.metadata().ok())
+            .map(|m| m.len())
+            .sum();
     }
-    let architecture = raw.get("model_type").and_then(|m| m.as_str()).unwrap_or("llama").to_owned();
+    let architecture = raw
+        .get("model_type")
+        .and_then(|m| m.as_str())
+        .unwrap_or("llama")
+        .to_owned();
     let d = cfg.hidden_size as u64;
-    let per_layer: u64 = crate::lora::Proj::ALL.iter().map(|p| { let (o, i) = cfg.proj_dims(*p); (o * i) as u64 }).sum::<u64>() + 2 * d;
+    let per_layer: u64 = crate::lora::Proj::ALL
+        .iter()
+        .map(|p| {
+            let (o, i) = cfg.proj_dims(*p);
+            (o * i) as u64
+        })
+        .sum::<u64>()
+        + 2 * d;
     let embed = cfg.vocab_size as u64 * d;
-    let parameters = embed * if cfg.tie_word_embeddings { 1 } else { 2 } + per_layer * cfg.num_hidden_layers as u64 + d;
+    let parameters = embed * if cfg.tie_word_embeddings { 1 } else { 2 }
+        + per_layer * cfg.num_hidden_layers as u64
+        + d;
     Ok(ModelInfo {
         name: file_name(dir),
         architecture,
         path: dir.to_owned(),
         size_bytes: size,
-        quantization: raw.get("torch_dtype").and_then(|t| t.as_str()).unwrap_or("float32").to_uppercase(),
+        quantization: raw
+            .get("torch_dtype")
+            .and_then(|t| t.as_str())
+            .unwrap_or("float32")
+            .to_uppercase(),
         context_length: cfg.max_position_embeddings,
         parameters,
         license: None,
@@ -152,7 +189,9 @@ fn hf_info(dir: &Path) -> Result<ModelInfo> {
 
 /// Lists the models (GGUF files and Hugging Face folders) in `dir`; unreadable entries are skipped.
 pub fn list_models(dir: &Path) -> Vec<ModelInfo> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<ModelInfo> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "gguf") || p.join("config.json").exists())
@@ -178,7 +217,11 @@ pub struct Model {
 impl Model {
     /// Loads a GGUF file, or a Hugging Face folder (config.json, *.safetensors, tokenizer.json).
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<Self> {
-        if path.is_dir() { Self::load_hf(path, opts) } else { Self::load_gguf(path, opts) }
+        if path.is_dir() {
+            Self::load_hf(path, opts)
+        } else {
+            Self::load_gguf(path, opts)
+        }
     }
 
     fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<Self> {
@@ -189,14 +232,27 @@ impl Model {
         tokenizer.check_fits(cfg.vocab_size, path)?;
         let template = match gguf.string("tokenizer.chat_template") {
             Ok(source) => {
-                let token = |id: Option<u32>| id.and_then(|i| tokenizer.id_to_token(i)).unwrap_or_default();
+                let token = |id: Option<u32>| {
+                    id.and_then(|i| tokenizer.id_to_token(i))
+                        .unwrap_or_default()
+                };
                 ChatTemplate::new(source, token(tokenizer.bos()), token(tokenizer.eos()))?
             }
             Err(_) => ChatTemplate::chatml(),
         };
-        let mut src = GgufSource { gguf: &mut gguf, cfg: cfg.clone(), format: opts.format, device: opts.device.clone() };
+        let mut src = GgufSource {
+            gguf: &mut gguf,
+            cfg: cfg.clone(),
+            format: opts.format,
+            device: opts.device.clone(),
+        };
         let llama = Llama::load(cfg, &mut src, opts.max_context, &opts.device)?;
-        Ok(Model { llama, tokenizer, template, info })
+        Ok(Model {
+            llama,
+            tokenizer,
+            template,
+            info,
+        })
     }
 
     fn load_hf(dir: &Path, opts: &LoadOptions) -> Result<Self> {
@@ -209,7 +265,10 @@ impl Model {
             let config = read_json(&config_path)?;
             match template_from_config(&config) {
                 Some(source) => {
-                    let token = |id: Option<u32>| id.and_then(|i| tokenizer.id_to_token(i)).unwrap_or_default();
+                    let token = |id: Option<u32>| {
+                        id.and_then(|i| tokenizer.id_to_token(i))
+                            .unwrap_or_default()
+                    };
                     ChatTemplate::new(source, token(tokenizer.bos()), token(tokenizer.eos()))?
                 }
                 None => ChatTemplate::chatml(),
@@ -219,12 +278,22 @@ impl Model {
         };
         let mut src = SafetensorsSource::open(dir, opts.format, &opts.device)?;
         let llama = Llama::load(cfg, &mut src, opts.max_context, &opts.device)?;
-        Ok(Model { llama, tokenizer, template, info })
+        Ok(Model {
+            llama,
+            tokenizer,
+            template,
+            info,
+        })
     }
 
     /// Reads a PEFT LoRA adapter folder and checks it fits this model.
     pub fn load_adapter(&self, dir: &Path) -> Result<LoraAdapter> {
         let cfg = self.llama.config();
-        LoraAdapter::load_peft(dir, cfg.num_hidden_layers, |_, p| cfg.proj_dims(p), self.llama.device())
+        LoraAdapter::load_peft(
+            dir,
+            cfg.num_hidden_layers,
+            |_, p| cfg.proj_dims(p),
+            self.llama.device(),
+        )
     }
 }

@@ -34,7 +34,12 @@ pub enum WeightFormat {
 
 fn convert(w: Weight, format: WeightFormat, device: &Device) -> Result<Weight> {
     let format = match (format, &w) {
-        (WeightFormat::Fast, Weight::Quantized(q)) if matches!(q.dtype(), GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1) => {
+        (WeightFormat::Fast, Weight::Quantized(q))
+            if matches!(
+                q.dtype(),
+                GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
+            ) =>
+        {
             WeightFormat::Quantized(GgmlDType::Q8_0)
         }
         (WeightFormat::Fast, _) => WeightFormat::AsStored,
@@ -48,7 +53,11 @@ fn convert(w: Weight, format: WeightFormat, device: &Device) -> Result<Weight> {
         (WeightFormat::F32, Weight::Dense(t)) => Weight::Dense(t.to_dtype(DType::F32)?),
         (WeightFormat::Quantized(dtype), w) => {
             let (rank, cols, already) = match &w {
-                Weight::Quantized(q) => (q.shape().rank(), q.shape().dims().last().copied(), q.dtype() == dtype),
+                Weight::Quantized(q) => (
+                    q.shape().rank(),
+                    q.shape().dims().last().copied(),
+                    q.dtype() == dtype,
+                ),
                 Weight::Dense(t) => (t.rank(), t.dims().last().copied(), false),
             };
             let blocks_fit = cols.is_some_and(|c| c % dtype.block_size() == 0);
@@ -72,28 +81,49 @@ fn convert(w: Weight, format: WeightFormat, device: &Device) -> Result<Weight> {
 pub fn gguf_config(gguf: &Gguf) -> Result<LlamaConfig> {
     let arch = gguf.string("general.architecture")?.to_owned();
     if !matches!(arch.as_str(), "llama" | "mistral") {
-        return Err(Error::UnknownArchitecture { path: gguf.path().to_owned(), architecture: arch });
+        return Err(Error::UnknownArchitecture {
+            path: gguf.path().to_owned(),
+            architecture: arch,
+        });
     }
     let key = |k: &str| format!("{arch}.{k}");
     let n_heads = gguf.u64(&key("attention.head_count"))? as usize;
     let hidden = gguf.u64(&key("embedding_length"))? as usize;
     let vocab = match gguf.u64(&key("vocab_size")) {
         Ok(v) => v as usize,
-        Err(_) => gguf.tensors.get("token_embd.weight").map(|t| t.shape[0]).unwrap_or(0),
+        Err(_) => gguf
+            .tensors
+            .get("token_embd.weight")
+            .map(|t| t.shape[0])
+            .unwrap_or(0),
     };
     Ok(LlamaConfig {
         hidden_size: hidden,
         intermediate_size: gguf.u64(&key("feed_forward_length"))? as usize,
         num_hidden_layers: gguf.u64(&key("block_count"))? as usize,
         num_attention_heads: n_heads,
-        num_key_value_heads: gguf.u64(&key("attention.head_count_kv")).ok().map(|v| v as usize),
-        head_dim: gguf.u64(&key("attention.key_length")).ok().map(|v| v as usize),
-        rms_norm_eps: gguf.f64_opt(&key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5),
+        num_key_value_heads: gguf
+            .u64(&key("attention.head_count_kv"))
+            .ok()
+            .map(|v| v as usize),
+        head_dim: gguf
+            .u64(&key("attention.key_length"))
+            .ok()
+            .map(|v| v as usize),
+        rms_norm_eps: gguf
+            .f64_opt(&key("attention.layer_norm_rms_epsilon"))
+            .unwrap_or(1e-5),
         rope_theta: gguf.f64_opt(&key("rope.freq_base")).unwrap_or(10_000.0),
-        max_position_embeddings: gguf.u64(&key("context_length")).map(|v| v as usize).unwrap_or(4096),
+        max_position_embeddings: gguf
+            .u64(&key("context_length"))
+            .map(|v| v as usize)
+            .unwrap_or(4096),
         vocab_size: vocab,
         tie_word_embeddings: !gguf.tensors.contains_key("output.weight"),
-        sliding_window: gguf.u64(&key("attention.sliding_window")).ok().map(|v| v as usize),
+        sliding_window: gguf
+            .u64(&key("attention.sliding_window"))
+            .ok()
+            .map(|v| v as usize),
         rope_scaling: None,
     })
 }
@@ -144,12 +174,20 @@ impl WeightSource for GgufSource<'_> {
         if let Some(heads) = heads {
             bytes = unpermute_rows(&bytes, info.shape[0], heads).ok_or_else(|| Error::Config {
                 path: self.gguf.path().to_owned(),
-                problem: format!("`{name}` rows {:?} do not split into {heads} heads", info.shape),
+                problem: format!(
+                    "`{name}` rows {:?} do not split into {heads} heads",
+                    info.shape
+                ),
             })?;
         }
         let storage = QStorage::from_data(Cow::Owned(bytes), &self.device, info.dtype)?;
         let q = QTensor::new(storage, info.shape.clone())?;
-        Some(convert(Weight::Quantized(Arc::new(q)), self.format, &self.device)).transpose()
+        Some(convert(
+            Weight::Quantized(Arc::new(q)),
+            self.format,
+            &self.device,
+        ))
+        .transpose()
     }
 
     fn path(&self) -> &Path {
@@ -161,7 +199,12 @@ impl WeightSource for GgufSource<'_> {
 /// holds Hugging Face row `i·(d/2) + j`. Works on raw bytes, so on any block type, since each row
 /// is a whole number of blocks.
 fn unpermute_rows(bytes: &[u8], rows: usize, heads: usize) -> Option<Vec<u8>> {
-    if heads == 0 || rows == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) || !bytes.len().is_multiple_of(rows) {
+    if heads == 0
+        || rows == 0
+        || !rows.is_multiple_of(heads)
+        || !(rows / heads).is_multiple_of(2)
+        || !bytes.len().is_multiple_of(rows)
+    {
         return None;
     }
     let row_bytes = bytes.len() / rows;
@@ -173,7 +216,8 @@ fn unpermute_rows(bytes: &[u8], rows: usize, heads: usize) -> Option<Vec<u8>> {
             for j in 0..half {
                 let dst = h * hd + i * half + j;
                 let src = h * hd + 2 * j + i;
-                out[dst * row_bytes..(dst + 1) * row_bytes].copy_from_slice(&bytes[src * row_bytes..(src + 1) * row_bytes]);
+                out[dst * row_bytes..(dst + 1) * row_bytes]
+                    .copy_from_slice(&bytes[src * row_bytes..(src + 1) * row_bytes]);
             }
         }
     }
@@ -191,7 +235,10 @@ pub struct SafetensorsSource {
 impl SafetensorsSource {
     /// Maps every `*.safetensors` file in `dir`.
     pub fn open(dir: &Path, format: WeightFormat, device: &Device) -> Result<Self> {
-        let io = |source| Error::Io { path: dir.to_owned(), source };
+        let io = |source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -199,7 +246,10 @@ impl SafetensorsSource {
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(Error::Config { path: dir.to_owned(), problem: "no .safetensors file in the folder".into() });
+            return Err(Error::Config {
+                path: dir.to_owned(),
+                problem: "no .safetensors file in the folder".into(),
+            });
         }
         for f in &files {
             check_safetensors_header(f)?;
@@ -208,35 +258,61 @@ impl SafetensorsSource {
         // file changed by another process while mapped gives wrong weights. Headers and sizes
         // were checked above, so a truncated file is an error here, not a fault later.
         let tensors = unsafe { candle_core::safetensors::MmapedSafetensors::multi(&files) }
-            .map_err(|e| Error::Corrupt { path: dir.to_owned(), problem: e.to_string() })?;
-        Ok(SafetensorsSource { tensors, dir: dir.to_owned(), format, device: device.clone() })
+            .map_err(|e| Error::Corrupt {
+                path: dir.to_owned(),
+                problem: e.to_string(),
+            })?;
+        Ok(SafetensorsSource {
+            tensors,
+            dir: dir.to_owned(),
+            format,
+            device: device.clone(),
+        })
     }
 }
 
 /// Reads the JSON header and checks that every tensor's data lies inside the file.
 fn check_safetensors_header(path: &Path) -> Result<()> {
     use std::io::Read;
-    let corrupt = |problem: String| Error::Corrupt { path: path.to_owned(), problem };
-    let io = |source| Error::Io { path: path.to_owned(), source };
+    let corrupt = |problem: String| Error::Corrupt {
+        path: path.to_owned(),
+        problem,
+    };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let file_len = f.metadata().map_err(io)?.len();
     let mut n = [0u8; 8];
-    f.read_exact(&mut n).map_err(|_| corrupt("shorter than a safetensors header".into()))?;
+    f.read_exact(&mut n)
+        .map_err(|_| corrupt("shorter than a safetensors header".into()))?;
     let n = u64::from_le_bytes(n);
     if n > file_len.saturating_sub(8) || n > 100 << 20 {
-        return Err(corrupt(format!("header length {n} does not fit the file ({file_len} bytes)")));
+        return Err(corrupt(format!(
+            "header length {n} does not fit the file ({file_len} bytes)"
+        )));
     }
     let mut header = vec![0u8; n as usize];
     f.read_exact(&mut header).map_err(io)?;
     let header: serde_json::Value =
         serde_json::from_slice(&header).map_err(|e| corrupt(format!("header is not JSON: {e}")))?;
     let data_len = file_len - 8 - n;
-    let entries = header.as_object().ok_or_else(|| corrupt("header is not an object".into()))?;
+    let entries = header
+        .as_object()
+        .ok_or_else(|| corrupt("header is not an object".into()))?;
     for (name, entry) in entries.iter().filter(|(k, _)| *k != "__metadata__") {
-        let end = entry.get("data_offsets").and_then(|o| o.get(1)).and_then(|v| v.as_u64());
+        let end = entry
+            .get("data_offsets")
+            .and_then(|o| o.get(1))
+            .and_then(|v| v.as_u64());
         match end {
             Some(end) if end <= data_len => {}
-            _ => return Err(corrupt(format!("tensor `{name}` lies past the end of the file: the file is truncated"))),
+            _ => {
+                return Err(corrupt(format!(
+                    "tensor `{name}` lies past the end of the file: the file is truncated"
+                )));
+            }
         }
     }
     Ok(())
@@ -256,7 +332,12 @@ impl WeightSource for SafetensorsSource {
         let t = match self.tensors.load(&name, &self.device) {
             Ok(t) => t,
             Err(_) if self.tensors.get(&name).is_err() => return Ok(None),
-            Err(e) => return Err(Error::Corrupt { path: self.dir.clone(), problem: format!("`{name}`: {e}") }),
+            Err(e) => {
+                return Err(Error::Corrupt {
+                    path: self.dir.clone(),
+                    problem: format!("`{name}`: {e}"),
+                });
+            }
         };
         Some(convert(Weight::Dense(t), self.format, &self.device)).transpose()
     }

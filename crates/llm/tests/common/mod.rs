@@ -22,7 +22,11 @@ pub fn reference_dir() -> PathBuf {
         return PathBuf::from(p);
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/smollm2");
-    assert!(dir.exists(), "reference outputs missing at {}", dir.display());
+    assert!(
+        dir.exists(),
+        "reference outputs missing at {}",
+        dir.display()
+    );
     dir
 }
 
@@ -34,7 +38,11 @@ pub fn reference(name: &str) -> serde_json::Value {
 }
 
 fn load(format: WeightFormat) -> Model {
-    let opts = LoadOptions { format, max_context: 2048, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        format,
+        max_context: 2048,
+        ..LoadOptions::default()
+    };
     Model::load(&model_path(), &opts).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
@@ -58,7 +66,11 @@ pub fn f32() -> &'static Model {
 
 /// Ids of a JSON array.
 pub fn ids(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array().expect("array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
 }
 
 /// Messages of a JSON array.

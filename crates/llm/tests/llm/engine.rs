@@ -5,7 +5,11 @@ use crate::common;
 fn request(text: &str, adapter: Option<&str>) -> ChatRequest {
     ChatRequest {
         messages: vec![Message::user(text)],
-        params: GenerateParams { sampling: SamplingParams::greedy(), max_tokens: 6, stop: vec![] },
+        params: GenerateParams {
+            sampling: SamplingParams::greedy(),
+            max_tokens: 6,
+            stop: vec![],
+        },
         adapter: adapter.map(str::to_owned),
     }
 }
@@ -13,10 +17,16 @@ fn request(text: &str, adapter: Option<&str>) -> ChatRequest {
 #[test]
 fn queued_requests_from_two_callers_both_complete() {
     let engine = Engine::start(common::fast().clone()).expect("engine");
-    engine.load_adapter("eliza", &common::reference_dir().join("peft/adapter")).expect("adapter");
+    engine
+        .load_adapter("eliza", &common::reference_dir().join("peft/adapter"))
+        .expect("adapter");
     assert_eq!(engine.adapters(), ["eliza"]);
-    let a = engine.chat(request("What is your name?", None)).expect("queue");
-    let b = engine.chat(request("What is your name?", Some("eliza"))).expect("queue");
+    let a = engine
+        .chat(request("What is your name?", None))
+        .expect("queue");
+    let b = engine
+        .chat(request("What is your name?", Some("eliza")))
+        .expect("queue");
     let mut chunks = 0;
     let done_a = a.wait(&mut |_| chunks += 1).expect("a");
     let done_b = b.wait(&mut |_| {}).expect("b");
@@ -32,16 +42,32 @@ fn queued_requests_from_two_callers_both_complete() {
 fn adapter_for_another_base_is_refused() {
     let engine = Engine::start(common::fast().clone()).expect("engine");
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("adapter_config.json"), r#"{"r": 4, "lora_alpha": 8, "peft_type": "LORA"}"#).expect("write");
+    std::fs::write(
+        dir.path().join("adapter_config.json"),
+        r#"{"r": 4, "lora_alpha": 8, "peft_type": "LORA"}"#,
+    )
+    .expect("write");
     let dev = grimoire_llm::Device::Cpu;
     let a = grimoire_llm::Tensor::zeros((4, 2048), candle_core::DType::F32, &dev).expect("a");
     let b = grimoire_llm::Tensor::zeros((2048, 4), candle_core::DType::F32, &dev).expect("b");
     let tensors = std::collections::HashMap::from([
-        ("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight".to_owned(), a),
-        ("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight".to_owned(), b),
+        (
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight".to_owned(),
+            a,
+        ),
+        (
+            "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight".to_owned(),
+            b,
+        ),
     ]);
-    candle_core::safetensors::save(&tensors, dir.path().join("adapter_model.safetensors")).expect("save");
-    let e = engine.load_adapter("other", dir.path()).expect_err("mismatched adapter loaded");
+    candle_core::safetensors::save(&tensors, dir.path().join("adapter_model.safetensors"))
+        .expect("save");
+    let e = engine
+        .load_adapter("other", dir.path())
+        .expect_err("mismatched adapter loaded");
     let msg = e.to_string();
-    assert!(msg.contains("adapter_model.safetensors") && msg.contains("another base model"), "{msg}");
+    assert!(
+        msg.contains("adapter_model.safetensors") && msg.contains("another base model"),
+        "{msg}"
+    );
 }

@@ -31,7 +31,11 @@ fn tiny_gguf(kvs: &[(&str, &str)]) -> Vec<u8> {
 fn truncated_files_are_named_errors() {
     let bytes = std::fs::read(common::model_path()).expect("model");
     let dir = tempfile::tempdir().expect("tempdir");
-    for (name, len) in [("header.gguf", 100_000), ("data.gguf", bytes.len() - 1000), ("empty.gguf", 0)] {
+    for (name, len) in [
+        ("header.gguf", 100_000),
+        ("data.gguf", bytes.len() - 1000),
+        ("empty.gguf", 0),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes[..len]).expect("write");
         let e = load_err(&path);
@@ -61,9 +65,13 @@ fn unknown_architecture_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("neox.gguf");
     let mut f = std::fs::File::create(&path).expect("create");
-    f.write_all(&tiny_gguf(&[("general.architecture", "gptneox")])).expect("write");
+    f.write_all(&tiny_gguf(&[("general.architecture", "gptneox")]))
+        .expect("write");
     let e = load_err(&path);
-    assert!(matches!(e, Error::UnknownArchitecture { ref architecture, .. } if architecture == "gptneox"), "{e}");
+    assert!(
+        matches!(e, Error::UnknownArchitecture { ref architecture, .. } if architecture == "gptneox"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -72,6 +80,10 @@ fn model_info_lists_the_built_in_model() {
     assert_eq!(info.architecture, "llama");
     assert_eq!(info.quantization, "Q4_1");
     assert_eq!(info.context_length, 8192);
-    assert!(info.parameters > 130_000_000 && info.parameters < 140_000_000, "{}", info.parameters);
+    assert!(
+        info.parameters > 130_000_000 && info.parameters < 140_000_000,
+        "{}",
+        info.parameters
+    );
     eprintln!("{info:?}");
 }

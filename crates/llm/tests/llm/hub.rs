@@ -9,7 +9,10 @@ fn cached_files_resolve_without_network() {
     std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
     std::fs::write(repo.join("refs").join("main"), "0123abcd").expect("write");
     std::fs::write(snapshot.join("tiny.Q8_0.gguf"), b"GGUF").expect("write");
-    let model = HubModel::Gguf { repo: "someone/tiny-GGUF".into(), file: "tiny.Q8_0.gguf".into() };
+    let model = HubModel::Gguf {
+        repo: "someone/tiny-GGUF".into(),
+        file: "tiny.Q8_0.gguf".into(),
+    };
     let mut calls = 0;
     let path = fetch(&model, Some(cache.path()), &mut |_| calls += 1).expect("cached");
     assert_eq!(path, snapshot.join("tiny.Q8_0.gguf"));

@@ -3,9 +3,17 @@ use grimoire_llm::{Cache, LoraAdapter, Model, Tensor};
 use crate::common;
 
 /// Mean cross-entropy over positions whose label is not -100 (labels shifted as transformers does).
-fn assistant_loss(model: &Model, ids: &[u32], labels: &[i64], adapter: Option<&LoraAdapter>) -> f32 {
+fn assistant_loss(
+    model: &Model,
+    ids: &[u32],
+    labels: &[i64],
+    adapter: Option<&LoraAdapter>,
+) -> f32 {
     let mut cache = Cache::new(&model.llama, 1);
-    let logits = model.llama.forward(ids, &mut cache, adapter).expect("forward");
+    let logits = model
+        .llama
+        .forward(ids, &mut cache, adapter)
+        .expect("forward");
     let logp = candle_nn::ops::log_softmax(&logits, 1).expect("log_softmax");
     let rows: Vec<Vec<f32>> = logp.to_vec2().expect("rows");
     let (mut sum, mut n) = (0f32, 0);
@@ -22,7 +30,12 @@ fn assistant_loss(model: &Model, ids: &[u32], labels: &[i64], adapter: Option<&L
 fn check(model: &Model, expected: &serde_json::Value, adapter: Option<&LoraAdapter>, what: &str) {
     let reference = common::reference("peft/reference.json");
     let ids = common::ids(&reference["full_ids"]);
-    let labels: Vec<i64> = reference["labels"].as_array().expect("labels").iter().map(|v| v.as_i64().expect("label")).collect();
+    let labels: Vec<i64> = reference["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|v| v.as_i64().expect("label"))
+        .collect();
     let loss = assistant_loss(model, &ids, &labels, adapter);
     let want = expected["assistant_only_loss"].as_f64().expect("loss") as f32;
     eprintln!("{what}: loss {loss:.5}, PyTorch {want:.5}");
@@ -30,14 +43,25 @@ fn check(model: &Model, expected: &serde_json::Value, adapter: Option<&LoraAdapt
 
     let prompt = common::ids(&reference["prompt_ids"]);
     let mut cache = Cache::new(&model.llama, 1);
-    let logits: Vec<f32> = model.llama.forward_last(&prompt, &mut cache, adapter).expect("forward").to_vec1().expect("logits");
+    let logits: Vec<f32> = model
+        .llama
+        .forward_last(&prompt, &mut cache, adapter)
+        .expect("forward")
+        .to_vec1()
+        .expect("logits");
     let mut max_diff = 0f32;
-    for pair in expected["prompt_last_logits_top20"].as_array().expect("top20") {
+    for pair in expected["prompt_last_logits_top20"]
+        .as_array()
+        .expect("top20")
+    {
         let id = pair[0].as_u64().expect("id") as usize;
         max_diff = max_diff.max((logits[id] - pair[1].as_f64().expect("logit") as f32).abs());
     }
     eprintln!("{what}: top-20 logits within {max_diff:.4}");
-    assert!(max_diff < 0.05, "{what}: top-20 logits differ by {max_diff}");
+    assert!(
+        max_diff < 0.05,
+        "{what}: top-20 logits differ by {max_diff}"
+    );
 }
 
 #[test]
@@ -49,7 +73,9 @@ fn f32_loss_and_logits_equal_pytorch_without_adapter() {
 #[test]
 fn f32_loss_and_logits_equal_pytorch_with_peft_adapter() {
     let model = common::f32();
-    let adapter = model.load_adapter(&common::reference_dir().join("peft/adapter")).unwrap_or_else(|e| panic!("{e:#}"));
+    let adapter = model
+        .load_adapter(&common::reference_dir().join("peft/adapter"))
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let reference = common::reference("peft/reference.json");
     check(model, &reference["with_adapter"], Some(&adapter), "adapter");
 }
@@ -58,16 +84,30 @@ fn f32_loss_and_logits_equal_pytorch_with_peft_adapter() {
 fn adapter_is_unmerged_and_shared() {
     // The base is untouched by an adapter: without it the logits are the base's again.
     let model = common::f32();
-    let adapter = model.load_adapter(&common::reference_dir().join("peft/adapter")).expect("adapter");
+    let adapter = model
+        .load_adapter(&common::reference_dir().join("peft/adapter"))
+        .expect("adapter");
     let ids = model.tokenizer.encode("Hello world").expect("encode");
     let run = |a: Option<&LoraAdapter>| -> Tensor {
         let mut cache = Cache::new(&model.llama, 1);
-        model.llama.forward_last(&ids, &mut cache, a).expect("forward")
+        model
+            .llama
+            .forward_last(&ids, &mut cache, a)
+            .expect("forward")
     };
     let base1 = run(None);
     let with = run(Some(&adapter));
     let base2 = run(None);
-    let d = |a: &Tensor, b: &Tensor| -> f32 { (a - b).expect("sub").abs().expect("abs").max_all().expect("max").to_scalar().expect("scalar") };
+    let d = |a: &Tensor, b: &Tensor| -> f32 {
+        (a - b)
+            .expect("sub")
+            .abs()
+            .expect("abs")
+            .max_all()
+            .expect("max")
+            .to_scalar()
+            .expect("scalar")
+    };
     assert!(d(&base1, &with) > 1e-3);
     assert_eq!(d(&base1, &base2), 0.0);
 }
@@ -75,11 +115,25 @@ fn adapter_is_unmerged_and_shared() {
 #[test]
 fn adapter_over_quantised_base_keeps_pytorch_top_token() {
     let model = common::fast();
-    let adapter = model.load_adapter(&common::reference_dir().join("peft/adapter")).expect("adapter");
+    let adapter = model
+        .load_adapter(&common::reference_dir().join("peft/adapter"))
+        .expect("adapter");
     let reference = common::reference("peft/reference.json");
     let prompt = common::ids(&reference["prompt_ids"]);
     let mut cache = Cache::new(&model.llama, 1);
-    let logits: Vec<f32> = model.llama.forward_last(&prompt, &mut cache, Some(&adapter)).expect("forward").to_vec1().expect("logits");
-    let top = logits.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u64);
-    assert_eq!(top, reference["with_adapter"]["prompt_last_logits_top20"][0][0].as_u64());
+    let logits: Vec<f32> = model
+        .llama
+        .forward_last(&prompt, &mut cache, Some(&adapter))
+        .expect("forward")
+        .to_vec1()
+        .expect("logits");
+    let top = logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i as u64);
+    assert_eq!(
+        top,
+        reference["with_adapter"]["prompt_last_logits_top20"][0][0].as_u64()
+    );
 }

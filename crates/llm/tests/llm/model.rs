@@ -5,12 +5,18 @@ use crate::common;
 /// Greedy continuation of `prompt` for up to `n` tokens, stopping at a stop id.
 fn greedy(model: &Model, prompt: &[u32], n: usize) -> (Vec<f32>, Vec<u32>) {
     let mut cache = Cache::new(&model.llama, 1);
-    let logits = model.llama.forward_last(prompt, &mut cache, None).expect("forward");
+    let logits = model
+        .llama
+        .forward_last(prompt, &mut cache, None)
+        .expect("forward");
     let first: Vec<f32> = logits.to_vec1().expect("logits");
     let mut next = argmax(&first);
     let mut out = vec![next];
     while out.len() < n && !model.tokenizer.stop_ids().contains(&next) {
-        let logits = model.llama.forward_last(&[next], &mut cache, None).expect("forward");
+        let logits = model
+            .llama
+            .forward_last(&[next], &mut cache, None)
+            .expect("forward");
         next = argmax(&logits.to_vec1().expect("logits"));
         out.push(next);
     }
@@ -18,7 +24,10 @@ fn greedy(model: &Model, prompt: &[u32], n: usize) -> (Vec<f32>, Vec<u32>) {
 }
 
 fn argmax(v: &[f32]) -> u32 {
-    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i as u32)
+    v.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i as u32)
 }
 
 #[test]
@@ -33,16 +42,26 @@ fn default_fast_format_keeps_llama_cpp_tokens() {
 
 fn check_llama_cpp(model: &Model, what: &str) {
     let reference = common::reference("llamacpp_q4_1.json");
-    for (n, case) in reference["cases"].as_array().expect("cases").iter().enumerate() {
+    for (n, case) in reference["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .enumerate()
+    {
         let prompt = common::ids(&case["prompt_ids"]);
         let expected = common::ids(&case["greedy_ids"]);
         let (logits, got) = greedy(model, &prompt, 12);
         let top20 = case["last_logits_top20"].as_array().expect("top20");
         let max_diff = top20
             .iter()
-            .map(|p| (logits[p[0].as_u64().expect("id") as usize] - p[1].as_f64().expect("logit") as f32).abs())
+            .map(|p| {
+                (logits[p[0].as_u64().expect("id") as usize] - p[1].as_f64().expect("logit") as f32)
+                    .abs()
+            })
             .fold(0f32, f32::max);
-        eprintln!("{what} case {n}: top-20 logits within {max_diff:.3} of llama.cpp; greedy {got:?}");
+        eprintln!(
+            "{what} case {n}: top-20 logits within {max_diff:.3} of llama.cpp; greedy {got:?}"
+        );
         assert_eq!(got[0], expected[0], "case {n}: top token");
         let k = 8.min(expected.len());
         assert_eq!(got[..k], expected[..k], "case {n}: first greedy tokens");
@@ -52,18 +71,35 @@ fn check_llama_cpp(model: &Model, what: &str) {
 #[test]
 fn logits_for_all_positions_agree_with_incremental_decoding() {
     let model = common::f32();
-    let prompt = model.tokenizer.encode("It is a truth universally acknowledged").expect("encode");
+    let prompt = model
+        .tokenizer
+        .encode("It is a truth universally acknowledged")
+        .expect("encode");
     let mut cache = Cache::new(&model.llama, 1);
-    let all = model.llama.forward(&prompt, &mut cache, None).expect("forward");
+    let all = model
+        .llama
+        .forward(&prompt, &mut cache, None)
+        .expect("forward");
     assert_eq!(all.dims(), [prompt.len(), model.llama.config().vocab_size]);
     let mut cache = Cache::new(&model.llama, 1);
-    let head = model.llama.forward_last(&prompt[..4], &mut cache, None).expect("forward");
+    let head = model
+        .llama
+        .forward_last(&prompt[..4], &mut cache, None)
+        .expect("forward");
     let mut last = head;
     for id in &prompt[4..] {
-        last = model.llama.forward_last(&[*id], &mut cache, None).expect("forward");
+        last = model
+            .llama
+            .forward_last(&[*id], &mut cache, None)
+            .expect("forward");
     }
     let full_last = all.get(prompt.len() - 1).expect("row");
-    let diff = (full_last - last).expect("sub").abs().expect("abs").max_all().expect("max");
+    let diff = (full_last - last)
+        .expect("sub")
+        .abs()
+        .expect("abs")
+        .max_all()
+        .expect("max");
     let diff: f32 = diff.to_scalar().expect("scalar");
     assert!(diff < 1e-3, "cached decoding differs by {diff}");
 }
@@ -88,22 +124,40 @@ fn tiny_hf_folder_with(dir: &std::path::Path, sliding_window: Option<usize>) {
     let rand = |shape: &[usize]| Tensor::randn(0f32, 0.1, shape, &dev).expect("randn");
     let mut t = std::collections::HashMap::new();
     t.insert("model.embed_tokens.weight".to_owned(), rand(&[vocab, d]));
-    t.insert("model.norm.weight".to_owned(), Tensor::ones(d, DType::F32, &dev).expect("ones"));
+    t.insert(
+        "model.norm.weight".to_owned(),
+        Tensor::ones(d, DType::F32, &dev).expect("ones"),
+    );
     let hd = d / heads;
     for i in 0..layers {
         let p = format!("model.layers.{i}");
-        t.insert(format!("{p}.input_layernorm.weight"), Tensor::ones(d, DType::F32, &dev).expect("ones"));
-        t.insert(format!("{p}.post_attention_layernorm.weight"), Tensor::ones(d, DType::F32, &dev).expect("ones"));
-        t.insert(format!("{p}.self_attn.q_proj.weight"), rand(&[heads * hd, d]));
+        t.insert(
+            format!("{p}.input_layernorm.weight"),
+            Tensor::ones(d, DType::F32, &dev).expect("ones"),
+        );
+        t.insert(
+            format!("{p}.post_attention_layernorm.weight"),
+            Tensor::ones(d, DType::F32, &dev).expect("ones"),
+        );
+        t.insert(
+            format!("{p}.self_attn.q_proj.weight"),
+            rand(&[heads * hd, d]),
+        );
         t.insert(format!("{p}.self_attn.k_proj.weight"), rand(&[kv * hd, d]));
         t.insert(format!("{p}.self_attn.v_proj.weight"), rand(&[kv * hd, d]));
-        t.insert(format!("{p}.self_attn.o_proj.weight"), rand(&[d, heads * hd]));
+        t.insert(
+            format!("{p}.self_attn.o_proj.weight"),
+            rand(&[d, heads * hd]),
+        );
         t.insert(format!("{p}.mlp.gate_proj.weight"), rand(&[ff, d]));
         t.insert(format!("{p}.mlp.up_proj.weight"), rand(&[ff, d]));
         t.insert(format!("{p}.mlp.down_proj.weight"), rand(&[d, ff]));
     }
     candle_core::safetensors::save(&t, dir.join("model.safetensors")).expect("save");
-    common::q4_1().tokenizer.save(&dir.join("tokenizer.json")).expect("tokenizer");
+    common::q4_1()
+        .tokenizer
+        .save(&dir.join("tokenizer.json"))
+        .expect("tokenizer");
     let tc = serde_json::json!({ "chat_template": common::q4_1().template.source(), "eos_token": "<|im_end|>" });
     std::fs::write(dir.join("tokenizer_config.json"), tc.to_string()).expect("tokenizer_config");
 }
@@ -113,24 +167,56 @@ fn hf_folder_loads_dense_and_quantised_at_load() {
     use grimoire_llm::{GgmlDType, LoadOptions, WeightFormat};
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_hf_folder(dir.path());
-    let load = |format| Model::load(dir.path(), &LoadOptions { format, ..LoadOptions::default() }).unwrap_or_else(|e| panic!("{e:#}"));
+    let load = |format| {
+        Model::load(
+            dir.path(),
+            &LoadOptions {
+                format,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e:#}"))
+    };
     let dense = load(WeightFormat::AsStored);
     let q8 = load(WeightFormat::Quantized(GgmlDType::Q8_0));
-    assert!(matches!(q8.llama.linear(0, grimoire_llm::Proj::Up).expect("up").base(), candle_core::quantized::QMatMul::QTensor(_)));
+    assert!(matches!(
+        q8.llama
+            .linear(0, grimoire_llm::Proj::Up)
+            .expect("up")
+            .base(),
+        candle_core::quantized::QMatMul::QTensor(_)
+    ));
     assert_eq!(dense.info.architecture, "llama");
     // The tokenizer.json written from the GGUF tokenizer reads back to the same ids.
     let text = "Numbers 1234567 and <|im_start|>user\nHi<|im_end|>";
-    assert_eq!(dense.tokenizer.encode(text).expect("ids"), common::q4_1().tokenizer.encode(text).expect("ids"));
-    let prompt = dense.template.render(&[grimoire_llm::Message::user("Hi")], true).expect("render");
+    assert_eq!(
+        dense.tokenizer.encode(text).expect("ids"),
+        common::q4_1().tokenizer.encode(text).expect("ids")
+    );
+    let prompt = dense
+        .template
+        .render(&[grimoire_llm::Message::user("Hi")], true)
+        .expect("render");
     let ids = dense.tokenizer.encode_prompt(&prompt).expect("ids");
     let run = |m: &Model| -> Vec<f32> {
         let mut cache = Cache::new(&m.llama, 1);
-        m.llama.forward_last(&ids, &mut cache, None).expect("forward").to_vec1().expect("logits")
+        m.llama
+            .forward_last(&ids, &mut cache, None)
+            .expect("forward")
+            .to_vec1()
+            .expect("logits")
     };
     let (a, b) = (run(&dense), run(&q8));
-    let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+    let max_diff = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
     let scale = a.iter().map(|x| x.abs()).fold(0f32, f32::max);
-    assert!(max_diff < 0.05 * scale, "Q8_0 logits differ by {max_diff} (scale {scale})");
+    assert!(
+        max_diff < 0.05 * scale,
+        "Q8_0 logits differ by {max_diff} (scale {scale})"
+    );
 }
 
 #[test]
@@ -140,9 +226,13 @@ fn truncated_safetensors_is_a_named_error() {
     let path = dir.path().join("model.safetensors");
     let bytes = std::fs::read(&path).expect("read");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("write");
-    let e = Model::load(dir.path(), &grimoire_llm::LoadOptions::default()).expect_err("truncated file loaded");
+    let e = Model::load(dir.path(), &grimoire_llm::LoadOptions::default())
+        .expect_err("truncated file loaded");
     let msg = e.to_string();
-    assert!(msg.contains("model.safetensors") && msg.contains("truncated"), "{msg}");
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("truncated"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -150,25 +240,72 @@ fn sliding_window_cached_decoding_equals_full_forward() {
     use grimoire_llm::{LoadOptions, WeightFormat};
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_hf_folder_with(dir.path(), Some(4));
-    let model = Model::load(dir.path(), &LoadOptions { format: WeightFormat::F32, ..LoadOptions::default() }).expect("load");
+    let model = Model::load(
+        dir.path(),
+        &LoadOptions {
+            format: WeightFormat::F32,
+            ..LoadOptions::default()
+        },
+    )
+    .expect("load");
     let ids: Vec<u32> = (100..112).collect();
     let mut cache = Cache::new(&model.llama, 1);
-    let all: Vec<Vec<f32>> = model.llama.forward(&ids, &mut cache, None).expect("forward").to_vec2().expect("rows");
+    let all: Vec<Vec<f32>> = model
+        .llama
+        .forward(&ids, &mut cache, None)
+        .expect("forward")
+        .to_vec2()
+        .expect("rows");
     let mut cache = Cache::new(&model.llama, 1);
     for (i, id) in ids.iter().enumerate() {
-        let step: Vec<f32> = model.llama.forward_last(&[*id], &mut cache, None).expect("step").to_vec1().expect("row");
-        let diff = step.iter().zip(&all[i]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let step: Vec<f32> = model
+            .llama
+            .forward_last(&[*id], &mut cache, None)
+            .expect("step")
+            .to_vec1()
+            .expect("row");
+        let diff = step
+            .iter()
+            .zip(&all[i])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
         assert!(diff < 1e-4, "position {i}: {diff}");
     }
     // The window matters: the same ids without it give other logits at the end.
     let dir2 = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(dir.path().join("model.safetensors"), dir2.path().join("model.safetensors")).expect("copy");
-    std::fs::copy(dir.path().join("tokenizer.json"), dir2.path().join("tokenizer.json")).expect("copy");
-    let config = std::fs::read_to_string(dir.path().join("config.json")).expect("config").replace("\"sliding_window\":4", "\"sliding_window\":null");
+    std::fs::copy(
+        dir.path().join("model.safetensors"),
+        dir2.path().join("model.safetensors"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        dir.path().join("tokenizer.json"),
+        dir2.path().join("tokenizer.json"),
+    )
+    .expect("copy");
+    let config = std::fs::read_to_string(dir.path().join("config.json"))
+        .expect("config")
+        .replace("\"sliding_window\":4", "\"sliding_window\":null");
     std::fs::write(dir2.path().join("config.json"), config).expect("config");
-    let full = Model::load(dir2.path(), &LoadOptions { format: WeightFormat::F32, ..LoadOptions::default() }).expect("load");
+    let full = Model::load(
+        dir2.path(),
+        &LoadOptions {
+            format: WeightFormat::F32,
+            ..LoadOptions::default()
+        },
+    )
+    .expect("load");
     let mut cache = Cache::new(&full.llama, 1);
-    let last: Vec<f32> = full.llama.forward_last(&ids, &mut cache, None).expect("forward").to_vec1().expect("row");
-    let diff = last.iter().zip(&all[ids.len() - 1]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    let last: Vec<f32> = full
+        .llama
+        .forward_last(&ids, &mut cache, None)
+        .expect("forward")
+        .to_vec1()
+        .expect("row");
+    let diff = last
+        .iter()
+        .zip(&all[ids.len() - 1])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
     assert!(diff > 1e-3, "window had no effect");
 }

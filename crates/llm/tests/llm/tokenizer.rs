@@ -17,7 +17,9 @@ fn rendered_prompts_tokenize_to_llama_cpp_prompt_ids() {
     let tok = &common::q4_1().tokenizer;
     let reference = common::reference("llamacpp_q4_1.json");
     for case in reference["cases"].as_array().expect("cases") {
-        let ids = tok.encode_prompt(case["rendered"].as_str().expect("rendered")).expect("encode");
+        let ids = tok
+            .encode_prompt(case["rendered"].as_str().expect("rendered"))
+            .expect("encode");
         assert_eq!(ids, common::ids(&case["prompt_ids"]));
     }
 }
@@ -47,7 +49,10 @@ fn spm_gguf(path: &std::path::Path) {
         tokens.push(format!("<0x{b:02X}>"));
         types.push(6);
     }
-    let pieces = ["▁", "h", "e", "l", "o", "w", "r", "d", "▁h", "ll", "▁he", "llo", "▁hello", "▁w", "or", "▁wor", "ld", "▁world"];
+    let pieces = [
+        "▁", "h", "e", "l", "o", "w", "r", "d", "▁h", "ll", "▁he", "llo", "▁hello", "▁w", "or",
+        "▁wor", "ld", "▁world",
+    ];
     let mut scores: Vec<f32> = vec![0.0; tokens.len()];
     for (i, p) in pieces.iter().enumerate() {
         tokens.push((*p).into());
@@ -103,9 +108,19 @@ fn sentencepiece_gguf_tokenizer_merges_spaces_and_falls_back_to_bytes() {
     let gguf = grimoire_llm::gguf::Gguf::open(&path).expect("open");
     let tok = grimoire_llm::Tokenizer::from_gguf(&gguf).unwrap_or_else(|e| panic!("{e:#}"));
     let id = |t: &str| tok.token_to_id(t).expect("token");
-    assert_eq!(tok.encode("hello world").expect("ids"), [id("▁hello"), id("▁world")]);
+    assert_eq!(
+        tok.encode("hello world").expect("ids"),
+        [id("▁hello"), id("▁world")]
+    );
     // "é" is not in the vocabulary: its UTF-8 bytes.
-    assert_eq!(tok.encode("hé").expect("ids"), [id("▁h"), id("<0xC3>"), id("<0xA9>")]);
+    assert_eq!(
+        tok.encode("hé").expect("ids"),
+        [id("▁h"), id("<0xC3>"), id("<0xA9>")]
+    );
     assert_eq!(tok.encode_prompt("hello").expect("ids"), [1, id("▁hello")]);
-    assert_eq!(tok.decode(&tok.encode("hello world hé").expect("ids")).expect("text"), "hello world hé");
+    assert_eq!(
+        tok.decode(&tok.encode("hello world hé").expect("ids"))
+            .expect("text"),
+        "hello world hé"
+    );
 }
