@@ -66,6 +66,10 @@ impl Ctx<'_> {
 
     /// The most recently mentioned (in narration) or heard character of this gender before `pos`.
     fn salient(&self, pos: usize, g: Gender, exclude: Option<CharacterId>) -> Option<CharacterId> {
+        // The first-person narrator is "I", never "he" or "she".
+        let narrator = self.narrator;
+        let exclude_one = exclude;
+        let excluded = |c: CharacterId| Some(c) == exclude_one || Some(c) == narrator;
         let ms = &self.chars.mentions;
         let end = ms.partition_point(|m| m.span.start < pos);
         let floor = pos.saturating_sub(3000);
@@ -75,7 +79,7 @@ impl Ctx<'_> {
             if m.span.start < floor {
                 break;
             }
-            if !m.in_quote && Some(m.character) != exclude && self.gender(m.character) == g {
+            if !m.in_quote && !excluded(m.character) && self.gender(m.character) == g {
                 // Recency, with a bonus for sentence subjects (the first word of a sentence).
                 let before = self.book.text[..m.span.start].trim_end();
                 let subject = before.is_empty() || before.ends_with(['.', '!', '?', '\n', '“', '"', ';']);
@@ -91,7 +95,7 @@ impl Ctx<'_> {
             if s.0 < floor {
                 break;
             }
-            if Some(s.1) != exclude && self.gender(s.1) == g {
+            if !excluded(s.1) && self.gender(s.1) == g {
                 if best.is_none_or(|b| s.0 > b.0) {
                     best = Some(*s);
                 }
@@ -100,7 +104,7 @@ impl Ctx<'_> {
         }
         if best.is_none() {
             // Only named inside speech so far (“My dear Mr. Bennet,” said his lady).
-            best = ms[..end].iter().rev().take_while(|m| m.span.start >= floor).find(|m| Some(m.character) != exclude && self.gender(m.character) == g).map(|m| (m.span.start, m.character));
+            best = ms[..end].iter().rev().take_while(|m| m.span.start >= floor).find(|m| !excluded(m.character) && self.gender(m.character) == g).map(|m| (m.span.start, m.character));
         }
         if best.is_none() && g != Gender::Unknown {
             // No one of that gender is known: fall back to a recent character of unknown gender.

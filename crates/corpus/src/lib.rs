@@ -16,6 +16,15 @@
 //!
 //! [`analyze_text`] and [`analyze_book`] run stages 2–4 and give the records the command line
 //! prints ([`QuoteRecord`], [`CharacterRecord`]).
+//!
+//! Offsets: [`Span`]s are byte ranges into [`Book::text`] (cheap to slice); records for the
+//! command line carry Unicode scalar offsets ([`Book::char_map`] converts). For plain text,
+//! `Book::text` is the decoded file as read (a byte order mark is not text and is dropped); for
+//! HTML and EPUB it is the extracted text, paragraphs separated by blank lines.
+//!
+//! Everything is synchronous and allocation-light: Pride and Prejudice imports and attributes in
+//! about 90 ms on one core (`examples/bench.rs`). `examples/score.rs` scores detection and
+//! attribution against LitBank.
 #![warn(missing_docs)]
 
 mod analysis;
