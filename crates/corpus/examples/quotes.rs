@@ -1,6 +1,8 @@
 //! Prints what `grimoire quotes FILE --json` and `grimoire characters FILE --json` print, one JSON
 //! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters|reasons]`.
 
+use std::io::Write;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
@@ -15,10 +17,13 @@ fn main() {
         }
     };
     let mode = args.next();
+    let mut out = std::io::stdout().lock();
     if mode.as_deref() == Some("reasons") {
         for (q, a) in analysis.quotes.iter().zip(&analysis.attributions) {
             let who = a.speaker.and_then(|s| analysis.characters.get(s)).map_or("-", |c| c.name.as_str());
-            println!("{:?} {who} [{}] {:?}", q.role, a.reason, analysis.book.slice(q.inner).chars().take(60).collect::<String>());
+            if writeln!(out, "{:?} {who} [{}] {:?}", q.role, a.reason, analysis.book.slice(q.inner).chars().take(60).collect::<String>()).is_err() {
+                return; // closed pipe
+            }
         }
         return;
     }
@@ -28,6 +33,8 @@ fn main() {
         analysis.quote_records().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
     };
     for l in lines {
-        println!("{l}");
+        if writeln!(out, "{l}").is_err() {
+            return;
+        }
     }
 }

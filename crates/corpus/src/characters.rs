@@ -494,8 +494,13 @@ fn display_name(forms: &[(Form, usize)]) -> String {
     let best = forms
         .iter()
         .filter(|(f, _)| f.names.len() >= 2 && f.title.is_none())
-        .max_by_key(|(_, n)| *n)
-        .or_else(|| forms.iter().filter(|(f, _)| f.names.len() + usize::from(f.title.is_some()) >= 2).max_by_key(|(f, n)| (*n, f.title.is_none())))
+        .max_by_key(|(f, n)| (lexicon::nickname_of(&f.names[0]).is_empty(), *n))
+        .or_else(|| {
+            // "Mr. Darcy" over "Darcy", but "Alice" over a rare "Miss Alice".
+            let top = forms.iter().max_by_key(|(_, n)| *n)?;
+            let titled = forms.iter().filter(|(f, _)| f.names.len() + usize::from(f.title.is_some()) >= 2).max_by_key(|(f, n)| (*n, f.title.is_none()))?;
+            Some(if top.1 >= titled.1 * 5 { top } else { titled })
+        })
         .or_else(|| forms.iter().max_by_key(|(_, n)| *n));
     best.map(|(f, _)| f.display()).unwrap_or_default()
 }
