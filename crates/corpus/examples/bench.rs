@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use grimoire_corpus::{attribute, find_characters, find_quotes, import_text_bytes};
+use grimoire_corpus::{ExampleOptions, analyze_book, attribute, build_examples, find_characters, find_quotes, import_text_bytes};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -47,4 +47,16 @@ fn main() {
     println!("| characters               | {:>6.1} |", ms(t[2]));
     println!("| attribution              | {:>6.1} |", ms(t[3]));
     println!("| total (goal < 200)       | {:>6.1} |", ms(t[0] + t[1] + t[2] + t[3]));
+    // Strategy A for the most quoted character, once.
+    if let Ok((book, _)) = import_text_bytes(&bytes) {
+        let a = analyze_book(book);
+        if let Some(p) = a.top_speaker() {
+            let s = Instant::now();
+            let ex = build_examples(&a, p, &ExampleOptions::default());
+            let el = s.elapsed().as_secs_f64() * 1000.0;
+            let name = a.characters.get(p).map_or("?", |c| c.name.as_str());
+            let scenes = ex.iter().filter(|e| e.scene).count();
+            println!("| examples for {name}: {} lines + {scenes} scenes | {el:>6.1} |", ex.len() - scenes);
+        }
+    }
 }

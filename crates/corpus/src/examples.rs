@@ -54,13 +54,14 @@ pub struct ExampleOptions {
     pub narration: bool,
     /// Also emit whole scenes where the persona speaks at least twice.
     pub scenes: bool,
-    /// Persona lines attributed with less confidence than this are not used.
+    /// Persona lines attributed with less confidence than this are not used (default 0.6: tags,
+    /// beats, continuity and direct alternation; weaker conversation guesses are left out).
     pub min_confidence: f32,
 }
 
 impl Default for ExampleOptions {
     fn default() -> Self {
-        Self { context_turns: 2, min_chars: 10, narration: false, scenes: true, min_confidence: 0.5 }
+        Self { context_turns: 2, min_chars: 10, narration: false, scenes: true, min_confidence: 0.6 }
     }
 }
 
