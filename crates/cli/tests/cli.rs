@@ -300,3 +300,18 @@ fn validate_reports_each_bad_line_with_its_number() {
     assert!(stdout.ends_with("1 of 4 conversations valid, 2 tokens, longest 2\n"), "{stdout}");
     assert!(text(&out.stderr).contains("on 3 line(s)"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn chat_answers_once_with_the_builtin_model() {
+    let env = Env::new();
+    let model = std::env::var("GRIMOIRE_MODEL_PATH").unwrap_or_else(|_| {
+        format!("{}/.local/share/grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf", std::env::var("HOME").unwrap())
+    });
+    assert!(Path::new(&model).exists(), "{model} is missing: run scripts/setup.sh");
+    let out = env.grimoire(&["chat", "--model", &model, "--prompt", "Say hello.", "--temperature", "0", "--max-tokens", "8"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).trim().is_empty());
+    let out = env.grimoire(&["chat", "--model", env.path("nothing.gguf").to_str().unwrap(), "--prompt", "Hi"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+}

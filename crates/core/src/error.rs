@@ -62,6 +62,9 @@ pub enum Error {
     /// A book could not be read or analysed.
     #[error(transparent)]
     Corpus(grimoire_corpus::CorpusError),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Model(grimoire_llm::Error),
     /// The project store failed.
     #[error(transparent)]
     Store(#[from] grimoire_store::Error),
@@ -104,6 +107,7 @@ impl Error {
             Error::HashMismatch { .. } | Error::BadArchive { .. } => ErrorCode::BadFile,
             Error::Io { .. } => ErrorCode::Io,
             Error::Corpus(_) => ErrorCode::BadFile,
+            Error::Model(_) => ErrorCode::Model,
             Error::Store(e) if e.is_read_only() => ErrorCode::ReadOnly,
             Error::Store(S::NotADatabase(_)) => ErrorCode::NotAProject,
             Error::Store(S::Corrupt { .. }) => ErrorCode::ProjectDamaged,
@@ -143,6 +147,8 @@ pub enum ErrorCode {
     Cancelled,
     /// Reading or writing a file failed.
     Io,
+    /// A model could not be loaded or run.
+    Model,
     /// A bug or an unexpected failure.
     Internal,
 }

@@ -6,6 +6,7 @@
 //! project's database. Errors cross the IPC boundary as [`ApiError`] `{ code, message }`.
 
 pub mod bindings;
+mod chat;
 mod config;
 mod corpus;
 mod error;
@@ -18,6 +19,9 @@ mod service;
 
 pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
 pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
+pub use chat::{
+    ChatEvent, ChatInput, ChatMessage, ChatParams, ChatRole, ChatSink, ChatStarted, ConversationRef, ConversationView, SaveConversationInput,
+};
 pub use config::{Dirs, RecentProject, Settings, Theme};
 pub use error::{ApiError, Error, ErrorCode, Result};
 pub use import::{ImportResult, MAX_BOOK_BYTES};

@@ -34,6 +34,8 @@ pub enum ModelStatus {
     Ready,
     /// The file is not installed; the set-up installs it.
     Missing,
+    /// The file is there but cannot be read as a model.
+    Unusable,
 }
 
 /// One model in the list.
@@ -61,6 +63,8 @@ pub struct ModelEntry {
     pub size_bytes: u64,
     /// Whether it can be used.
     pub status: ModelStatus,
+    /// Why it cannot be used.
+    pub problem: Option<String>,
 }
 
 /// Lists the built-in model and every GGUF file in `model_dir`.
@@ -79,7 +83,11 @@ pub fn list_models(model_dir: &Path) -> Result<Vec<ModelEntry>> {
         license: Some("Apache-2.0".into()),
         size_bytes: size.unwrap_or(0),
         status: if size.is_some() { ModelStatus::Ready } else { ModelStatus::Missing },
+        problem: None,
     }];
+    if size.is_some() {
+        describe(&mut models[0], &builtin_path);
+    }
     let entries = match std::fs::read_dir(model_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(models),
@@ -91,7 +99,7 @@ pub fn list_models(model_dir: &Path) -> Result<Vec<ModelEntry>> {
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("gguf")) && p.file_name() != builtin_path.file_name())
         .map(|p| {
             let file = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            ModelEntry {
+            let mut entry = ModelEntry {
                 id: file.clone(),
                 name: file.trim_end_matches(".gguf").to_string(),
                 path: p.display().to_string(),
@@ -103,12 +111,44 @@ pub fn list_models(model_dir: &Path) -> Result<Vec<ModelEntry>> {
                 license: None,
                 size_bytes: std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
                 status: ModelStatus::Ready,
-            }
+                problem: None,
+            };
+            describe(&mut entry, &p);
+            entry
         })
         .collect();
     others.sort_by(|a, b| a.name.cmp(&b.name));
     models.extend(others);
     Ok(models)
+}
+
+/// Fills in what the file's own header says (architecture, quantisation, context, parameters,
+/// license); a file whose header cannot be read is listed as unusable with the reason.
+fn describe(entry: &mut ModelEntry, path: &Path) {
+    match grimoire_llm::ModelInfo::read(path) {
+        Ok(info) => {
+            entry.architecture = Some(info.architecture);
+            entry.quantization = Some(info.quantization);
+            entry.context_length = Some(info.context_length as u32);
+            entry.parameters = Some(human_count(info.parameters));
+            entry.license = info.license.or(entry.license.take());
+            if !entry.builtin && !info.name.trim().is_empty() {
+                entry.name = info.name;
+            }
+        }
+        Err(e) => {
+            entry.status = ModelStatus::Unusable;
+            entry.problem = Some(e.to_string());
+        }
+    }
+}
+
+fn human_count(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1}B", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{}M", n / 1_000_000),
+        n => n.to_string(),
+    }
 }
 
 /// The SHA-256 of a file, hex.

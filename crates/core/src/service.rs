@@ -193,12 +193,13 @@ pub struct Service {
     jobs: Jobs,
     settings_lock: Mutex<()>,
     open: Mutex<HashMap<PathBuf, Arc<Mutex<Store>>>>,
+    pub(crate) chats: crate::chat::Chats,
 }
 
 impl Service {
     /// A service over `dirs`, publishing job events to `sink`.
     pub fn new(dirs: Dirs, sink: EventSink) -> Self {
-        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default() }
+        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default(), chats: Default::default() }
     }
 
     /// The folders in use.

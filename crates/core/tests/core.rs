@@ -180,8 +180,11 @@ fn settings_persist_and_the_builtin_model_is_listed() {
     assert_eq!(env.service.settings().unwrap(), settings);
     let models = env.service.list_models().unwrap();
     assert_eq!(models.len(), 2);
-    assert_eq!(models[0].status, ModelStatus::Ready);
+    // Four bytes are not a model: listed, but unusable, with the reason.
+    assert_eq!(models[0].status, ModelStatus::Unusable);
+    assert!(models[0].problem.is_some());
     assert_eq!(models[1].name, "Mistral-7B.Q4_K_M");
+    assert_eq!(models[1].status, ModelStatus::Unusable);
     let empty = Settings { model_dir: " ".into(), theme: Theme::Light };
     assert_eq!(env.service.update_settings(empty).unwrap_err().code(), ErrorCode::InvalidInput);
 }
@@ -365,4 +368,61 @@ fn corrections_survive_reanalysis() {
     let jane = merged.iter().find(|c| c.name == "Jane Bennet").unwrap();
     assert!(jane.quotes > before, "{jane:?}");
     assert!(!merged.iter().any(|c| c.name == "Miss Bennet"));
+}
+
+/// The built-in model installed by the set-up (`scripts/setup.sh`), as tests find it.
+fn builtin_model_dir() -> std::path::PathBuf {
+    let path = std::env::var_os("GRIMOIRE_MODEL_PATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dirs_data().join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    assert!(path.exists(), "{} is missing: run scripts/setup.sh to install the built-in model", path.display());
+    path.parent().unwrap().to_path_buf()
+}
+
+fn dirs_data() -> std::path::PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"))
+}
+
+#[test]
+fn chat_streams_a_reply_from_the_builtin_model_and_conversations_are_saved() {
+    use grimoire_core::{ChatEvent, ChatInput, ChatMessage, ChatParams, ChatRole, SaveConversationInput};
+    let env = env();
+    let mut settings = env.service.settings().unwrap();
+    settings.model_dir = builtin_model_dir().display().to_string();
+    env.service.update_settings(settings).unwrap();
+    let messages = vec![
+        ChatMessage { role: ChatRole::System, content: "You are Elizabeth Bennet.".into() },
+        ChatMessage { role: ChatRole::User, content: "What do you think of Mr. Darcy?".into() },
+    ];
+    let params = ChatParams { temperature: 0.0, max_tokens: 12, ..Default::default() };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let input = ChatInput { model: "built-in".into(), adapter: None, messages: messages.clone(), params: params.clone() };
+    env.service.chat(input, Box::new(move |e| drop(tx.send(e)))).unwrap();
+    let events: Vec<ChatEvent> = rx.iter().collect();
+    let chunks: String = events.iter().filter_map(|e| if let ChatEvent::Chunk { text } = e { Some(text.as_str()) } else { None }).collect();
+    let Some(ChatEvent::Done { text, tokens, .. }) = events.last() else { panic!("no Done: {events:?}") };
+    assert_eq!(&chunks, text, "the chunks make up the reply");
+    assert!(*tokens > 0 && *tokens <= 12, "{tokens}");
+    // A conversation must end with the person's message.
+    let bad = ChatInput { model: "built-in".into(), adapter: None, messages: messages[..1].to_vec(), params: params.clone() };
+    assert_eq!(env.service.chat(bad, Box::new(|_| {})).unwrap_err().code(), ErrorCode::InvalidInput);
+    // A model file that is not there is a clear error.
+    let missing = ChatInput { model: env.root.join("nope.gguf").display().to_string(), adapter: None, messages: messages.clone(), params: params.clone() };
+    assert_eq!(env.service.chat(missing, Box::new(|_| {})).unwrap_err().code(), ErrorCode::NotFound);
+
+    let project = create(&env, "chats");
+    let mut all = messages.clone();
+    all.push(ChatMessage { role: ChatRole::Assistant, content: text.clone() });
+    let saved = env
+        .service
+        .save_conversation(SaveConversationInput { project: project.clone(), id: 0, model: "built-in".into(), adapter: None, messages: all.clone(), params })
+        .unwrap();
+    assert_eq!(saved.title, "What do you think of Mr. Darcy?");
+    let listed = env.service.list_conversations(ProjectRef { path: project.clone() }).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].messages, all);
+    env.service.delete_conversation(grimoire_core::ConversationRef { project: project.clone(), id: saved.id }).unwrap();
+    assert!(env.service.list_conversations(ProjectRef { path: project }).unwrap().is_empty());
 }

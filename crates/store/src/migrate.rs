@@ -14,6 +14,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::examples::MIGRATION_2],
     // 3: the analysed books: chapters, paragraphs, quotations, characters, corrections.
     &[table::corpus::MIGRATION_3],
+    // 4: saved chats.
+    &[table::conversations::MIGRATION_4],
 ];
 
 /// The schema version this build writes.

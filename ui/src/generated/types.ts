@@ -10,7 +10,7 @@ code: ErrorCode,
  */
 message: string, };
 
-export type ErrorCode = "not_a_project" | "project_damaged" | "newer_version" | "read_only" | "not_found" | "already_exists" | "invalid_input" | "bad_file" | "cancelled" | "io" | "internal";
+export type ErrorCode = "not_a_project" | "project_damaged" | "newer_version" | "read_only" | "not_found" | "already_exists" | "invalid_input" | "bad_file" | "cancelled" | "io" | "model" | "internal";
 
 export type AppInfo = { 
 /**
@@ -326,9 +326,13 @@ size_bytes: number,
 /**
  * Whether it can be used.
  */
-status: ModelStatus, };
+status: ModelStatus, 
+/**
+ * Why it cannot be used.
+ */
+problem: string | null, };
 
-export type ModelStatus = "ready" | "missing";
+export type ModelStatus = "ready" | "missing" | "unusable";
 
 export type InstallOutcome = { 
 /**
@@ -577,6 +581,173 @@ added: number,
  * Examples already there (the same turns from the same passage).
  */
 skipped: number, };
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export type ChatMessage = { 
+/**
+ * Who speaks.
+ */
+role: ChatRole, 
+/**
+ * What is said.
+ */
+content: string, };
+
+export type ChatParams = { 
+/**
+ * 0 is greedy.
+ */
+temperature: number, 
+/**
+ * Nucleus sampling (1: off).
+ */
+top_p: number, 
+/**
+ * Keep the k most likely tokens (0: all).
+ */
+top_k: number, 
+/**
+ * Penalty on recently seen tokens (1: off).
+ */
+repetition_penalty: number, 
+/**
+ * Most tokens in the reply.
+ */
+max_tokens: number, 
+/**
+ * The random seed.
+ */
+seed: number, };
+
+export type ChatInput = { 
+/**
+ * `built-in`, or a model file or folder.
+ */
+model: string, 
+/**
+ * A PEFT adapter folder (a training run's output) to apply on top of the model.
+ */
+adapter: string | null, 
+/**
+ * The conversation so far, ending with the person's message. With no system message the
+ * model's template applies its default.
+ */
+messages: Array<ChatMessage>, 
+/**
+ * How to sample.
+ */
+params: ChatParams, };
+
+export type ChatStarted = { 
+/**
+ * Names the stream, to stop it.
+ */
+stream_id: number, };
+
+export type ChatEvent = { "type": "loading", 
+/**
+ * The model.
+ */
+model: string, } | { "type": "chunk", 
+/**
+ * The text.
+ */
+text: string, } | { "type": "done", 
+/**
+ * The whole reply.
+ */
+text: string, 
+/**
+ * `eos`, `stop_string`, `length` or `cancelled`.
+ */
+finish: string, 
+/**
+ * Prompt tokens read.
+ */
+prompt_tokens: number, 
+/**
+ * Tokens generated.
+ */
+tokens: number, 
+/**
+ * Decode speed.
+ */
+tokens_per_second: number, 
+/**
+ * Oldest messages left out because the conversation was longer than the context.
+ */
+dropped_messages: number, } | { "type": "error", 
+/**
+ * Why.
+ */
+error: ApiError, };
+
+export type SaveConversationInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * 0 for a new conversation.
+ */
+id: number, 
+/**
+ * The model.
+ */
+model: string, 
+/**
+ * The adapter, if any.
+ */
+adapter: string | null, 
+/**
+ * The messages.
+ */
+messages: Array<ChatMessage>, 
+/**
+ * The sampling settings.
+ */
+params: ChatParams, };
+
+export type ConversationView = { 
+/**
+ * Its id.
+ */
+id: number, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * The model.
+ */
+model: string, 
+/**
+ * The adapter, if any.
+ */
+adapter: string | null, 
+/**
+ * The messages.
+ */
+messages: Array<ChatMessage>, 
+/**
+ * The sampling settings.
+ */
+params: ChatParams, 
+/**
+ * When it last changed.
+ */
+updated_at: string, };
+
+export type ConversationRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The conversation.
+ */
+id: number, };
 
 export type ListExamplesInput = { 
 /**

@@ -31,16 +31,3 @@ export function Train() {
     </div>
   );
 }
-
-export function Chat() {
-  return (
-    <div className="workspace" data-testid="workspace-chat">
-      <header className="workspace-header">
-        <h1>Chat</h1>
-      </header>
-      <EmptyState title="No persona to talk to yet" testId="chat-empty">
-        <p>Once a training run finishes, talk to the persona here, side by side with the untuned base model.</p>
-      </EmptyState>
-    </div>
-  );
-}

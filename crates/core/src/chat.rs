@@ -1,0 +1,364 @@
+//! Chat with a model. One [`grimoire_llm::Engine`] per model file, loaded on first use and shared by
+//! every conversation (adapters go on top of the shared base); each reply streams to a callback the
+//! caller passes in (the shell forwards it through a Tauri channel, the CLI prints it).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use grimoire_llm::{ChatRequest, Engine, GenerateParams, LoadOptions, Model, SamplingParams};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{ApiError, Error, Result};
+
+/// Who speaks a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatRole {
+    /// The system prompt.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChatMessage {
+    /// Who speaks.
+    pub role: ChatRole,
+    /// What is said.
+    pub content: String,
+}
+
+/// How to sample a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChatParams {
+    /// 0 is greedy.
+    pub temperature: f32,
+    /// Nucleus sampling (1: off).
+    pub top_p: f32,
+    /// Keep the k most likely tokens (0: all).
+    pub top_k: u32,
+    /// Penalty on recently seen tokens (1: off).
+    pub repetition_penalty: f32,
+    /// Most tokens in the reply.
+    pub max_tokens: u32,
+    /// The random seed.
+    pub seed: u64,
+}
+
+impl Default for ChatParams {
+    fn default() -> Self {
+        let s = SamplingParams::default();
+        Self { temperature: s.temperature, top_p: s.top_p, top_k: s.top_k as u32, repetition_penalty: s.repetition_penalty, max_tokens: 256, seed: s.seed }
+    }
+}
+
+/// Input of [`crate::Service::chat`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ChatInput {
+    /// `built-in`, or a model file or folder.
+    pub model: String,
+    /// A PEFT adapter folder (a training run's output) to apply on top of the model.
+    pub adapter: Option<String>,
+    /// The conversation so far, ending with the person's message. With no system message the
+    /// model's template applies its default.
+    pub messages: Vec<ChatMessage>,
+    /// How to sample.
+    pub params: ChatParams,
+}
+
+/// A reply that was started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChatStarted {
+    /// Names the stream, to stop it.
+    pub stream_id: u64,
+}
+
+/// What a reply stream carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// The model is being loaded (first use only).
+    Loading {
+        /// The model.
+        model: String,
+    },
+    /// The next piece of the reply (whole characters).
+    Chunk {
+        /// The text.
+        text: String,
+    },
+    /// The reply is complete.
+    Done {
+        /// The whole reply.
+        text: String,
+        /// `eos`, `stop_string`, `length` or `cancelled`.
+        finish: String,
+        /// Prompt tokens read.
+        prompt_tokens: u32,
+        /// Tokens generated.
+        tokens: u32,
+        /// Decode speed.
+        tokens_per_second: f32,
+        /// Oldest messages left out because the conversation was longer than the context.
+        dropped_messages: u32,
+    },
+    /// The reply failed.
+    Error {
+        /// Why.
+        error: ApiError,
+    },
+}
+
+/// Where replies go.
+pub type ChatSink = Box<dyn Fn(ChatEvent) + Send>;
+
+/// The engines of the models in use, and the streams running on them.
+#[derive(Default)]
+pub(crate) struct Chats {
+    engines: Mutex<HashMap<PathBuf, Arc<Engine>>>,
+    streams: Arc<Mutex<HashMap<u64, grimoire_llm::CancelToken>>>,
+    next: AtomicU64,
+}
+
+impl From<grimoire_llm::Error> for Error {
+    fn from(e: grimoire_llm::Error) -> Self {
+        Error::Model(e)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Chats {
+    /// The engine of a model, loading it on first use.
+    pub(crate) fn engine(&self, path: &Path) -> Result<Arc<Engine>> {
+        let mut engines = lock(&self.engines);
+        if let Some(e) = engines.get(path) {
+            return Ok(e.clone());
+        }
+        if !path.exists() {
+            return Err(Error::NotFound(path.to_path_buf()));
+        }
+        let model = Model::load(path, &LoadOptions::default())?;
+        let engine = Arc::new(Engine::start(model)?);
+        engines.insert(path.to_path_buf(), engine.clone());
+        Ok(engine)
+    }
+
+    pub(crate) fn start(&self, model_path: &Path, input: ChatInput, sink: ChatSink) -> Result<ChatStarted> {
+        if input.messages.last().is_none_or(|m| m.role != ChatRole::User) {
+            return Err(Error::InvalidInput("a conversation must end with the person's message".into()));
+        }
+        let loaded = lock(&self.engines).contains_key(model_path);
+        if !loaded {
+            sink(ChatEvent::Loading { model: model_path.display().to_string() });
+        }
+        let engine = self.engine(model_path)?;
+        let adapter = match input.adapter.as_deref().filter(|a| !a.trim().is_empty()) {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                let name = dir.display().to_string();
+                if !engine.adapters().contains(&name) {
+                    engine.load_adapter(&name, &dir)?;
+                }
+                Some(name)
+            }
+            None => None,
+        };
+        let p = &input.params;
+        let params = GenerateParams {
+            sampling: SamplingParams {
+                temperature: p.temperature.max(0.0),
+                top_k: p.top_k as usize,
+                top_p: p.top_p.clamp(0.0, 1.0),
+                repetition_penalty: p.repetition_penalty.max(1.0),
+                seed: p.seed,
+                ..SamplingParams::default()
+            },
+            max_tokens: p.max_tokens.clamp(1, 8192) as usize,
+            stop: Vec::new(),
+        };
+        let messages = input
+            .messages
+            .iter()
+            .map(|m| match m.role {
+                ChatRole::System => grimoire_llm::Message::system(m.content.clone()),
+                ChatRole::User => grimoire_llm::Message::user(m.content.clone()),
+                ChatRole::Assistant => grimoire_llm::Message::assistant(m.content.clone()),
+            })
+            .collect();
+        let reply = engine.chat(ChatRequest { messages, params, adapter })?;
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.streams).insert(id, reply.cancel.clone());
+        let streams = self.streams.clone();
+        std::thread::Builder::new()
+            .name(format!("chat-{id}"))
+            .spawn(move || {
+                for event in reply.events.iter() {
+                    match event {
+                        grimoire_llm::Event::Chunk(text) => sink(ChatEvent::Chunk { text }),
+                        grimoire_llm::Event::Done(c) => {
+                            let secs = c.decode_time.as_secs_f32();
+                            sink(ChatEvent::Done {
+                                finish: serde_json::to_value(c.finish).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                                prompt_tokens: c.prompt_tokens as u32,
+                                tokens: c.tokens.len() as u32,
+                                tokens_per_second: if secs > 0.0 { c.tokens.len() as f32 / secs } else { 0.0 },
+                                dropped_messages: c.dropped_messages as u32,
+                                text: c.text,
+                            });
+                            break;
+                        }
+                        grimoire_llm::Event::Error(e) => {
+                            sink(ChatEvent::Error { error: Error::from(e).to_api() });
+                            break;
+                        }
+                    }
+                }
+                lock(&streams).remove(&id);
+            })
+            .map_err(|e| Error::io(model_path, e))?;
+        Ok(ChatStarted { stream_id: id })
+    }
+
+    pub(crate) fn cancel(&self, id: u64) -> bool {
+        match lock(&self.streams).get(&id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Input of [`crate::Service::save_conversation`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SaveConversationInput {
+    /// The project folder.
+    pub project: String,
+    /// 0 for a new conversation.
+    pub id: i64,
+    /// The model.
+    pub model: String,
+    /// The adapter, if any.
+    pub adapter: Option<String>,
+    /// The messages.
+    pub messages: Vec<ChatMessage>,
+    /// The sampling settings.
+    pub params: ChatParams,
+}
+
+/// A conversation as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConversationView {
+    /// Its id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// The model.
+    pub model: String,
+    /// The adapter, if any.
+    pub adapter: Option<String>,
+    /// The messages.
+    pub messages: Vec<ChatMessage>,
+    /// The sampling settings.
+    pub params: ChatParams,
+    /// When it last changed.
+    pub updated_at: String,
+}
+
+/// Input of [`crate::Service::get_conversation`] and [`crate::Service::delete_conversation`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConversationRef {
+    /// The project folder.
+    pub project: String,
+    /// The conversation.
+    pub id: i64,
+}
+
+pub(crate) fn view(c: grimoire_store::table::conversations::Conversation) -> Result<ConversationView> {
+    let bad = |source| Error::Json { what: format!("conversation {}", c.id), source };
+    Ok(ConversationView {
+        id: c.id,
+        messages: serde_json::from_str(&c.messages).map_err(bad)?,
+        params: serde_json::from_str(&c.params).unwrap_or_default(),
+        title: c.title,
+        model: c.model,
+        adapter: c.adapter,
+        updated_at: c.updated_at,
+    })
+}
+
+pub(crate) fn title_of(messages: &[ChatMessage]) -> String {
+    let first = messages.iter().find(|m| m.role == ChatRole::User).map(|m| m.content.trim()).unwrap_or("New conversation");
+    let mut title: String = first.chars().take(60).collect();
+    if first.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
+/// Resolves `built-in` or a path to a model file.
+pub(crate) fn model_path(model: &str, model_dir: &Path) -> PathBuf {
+    match model.trim() {
+        "" | "built-in" | "builtin" => model_dir.join(crate::models::BUILTIN_FILE),
+        other => PathBuf::from(other),
+    }
+}
+
+impl crate::Service {
+    /// Starts a reply; its events go to `sink` until Done or Error.
+    pub fn chat(&self, input: ChatInput, sink: ChatSink) -> Result<ChatStarted> {
+        let path = model_path(&input.model, Path::new(&self.settings()?.model_dir));
+        self.chats.start(&path, input, sink)
+    }
+
+    /// Stops a reply; false when it already ended.
+    pub fn cancel_chat(&self, stream_id: u64) -> bool {
+        self.chats.cancel(stream_id)
+    }
+
+    /// Saves a conversation in the project and returns it as stored.
+    pub fn save_conversation(&self, input: SaveConversationInput) -> Result<ConversationView> {
+        let store = self.store(&crate::service::absolute(&input.project)?)?;
+        let store = crate::service::lock(&store);
+        let row = grimoire_store::table::conversations::Conversation {
+            id: input.id,
+            title: title_of(&input.messages),
+            model: input.model.clone(),
+            adapter: input.adapter.clone(),
+            messages: to_json(&input.messages)?,
+            params: to_json(&input.params)?,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let id = store.conversation_save(&row)?;
+        view(store.conversation(id)?)
+    }
+
+    /// The project's conversations, most recent first.
+    pub fn list_conversations(&self, input: crate::ProjectRef) -> Result<Vec<ConversationView>> {
+        let store = self.store(&crate::service::absolute(&input.path)?)?;
+        let rows = crate::service::lock(&store).conversations()?;
+        rows.into_iter().map(view).collect()
+    }
+
+    /// Deletes a conversation.
+    pub fn delete_conversation(&self, input: ConversationRef) -> Result<()> {
+        let store = self.store(&crate::service::absolute(&input.project)?)?;
+        crate::service::lock(&store).conversation_delete(input.id)?;
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|source| Error::Json { what: "conversation".into(), source })
+}
