@@ -153,7 +153,7 @@ fn main() -> Result<()> {
     let mut default_row = None;
     for (format, label) in [
         ("stored", "Q4_1 (as shipped)"),
-        ("fast", "Q4_1 → Q8_0 at load (default)"),
+        ("q8_0", "Q8_0 (converted at load)"),
         ("q4_0", "Q4_0 (converted at load)"),
         ("f32", "f32 (dequantised)"),
     ] {
@@ -177,7 +177,7 @@ fn main() -> Result<()> {
             "| grimoire-llm (candle) | {label} | {:.0} | {:.1} | {:.0} MB |",
             v[0], v[1], v[2]
         );
-        if format == "fast" {
+        if format == "stored" {
             default_row = Some(v);
         }
     }

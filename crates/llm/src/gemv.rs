@@ -22,6 +22,18 @@ use crate::error::Result;
 /// Output rows per rayon task.
 const ROWS_PER_TASK: usize = 32;
 
+/// Whether one-row Q4_1 matmuls have a SIMD kernel on this CPU.
+pub(crate) fn fast_q4_1() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        q4_1::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `W x` for a quantised W of shape (n, k) and one row x of length k; `None` when this path does
 /// not apply (other storage or type), so the caller falls back to candle.
 pub(crate) fn try_gemv(w: &QTensor, x: &[f32]) -> Result<Option<Vec<f32>>> {
@@ -91,7 +103,9 @@ mod q4_1 {
     const QK: usize = 32;
 
     pub(super) fn available() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
     }
 
     /// The activation row as Q8_1: per block of 32, scale d, s = d·Σq, and the 32 values.
@@ -104,18 +118,26 @@ mod q4_1 {
     /// Rounds through f16 as GGML stores these scales.
     #[target_feature(enable = "f16c")]
     fn f16_round(v: f32) -> f32 {
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm_set_ss(v))))
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
+            _mm_set_ss(v),
+        )))
     }
 
     #[target_feature(enable = "f16c")]
     fn f16_to_f32(lo: u8, hi: u8) -> f32 {
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(u16::from_le_bytes([lo, hi])))))
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+            u16::from_le_bytes([lo, hi]),
+        ))))
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
     fn quantize(x: &[f32]) -> Q8Row {
         let nb = x.len() / QK;
-        let mut row = Q8Row { d: Vec::with_capacity(nb), s: Vec::with_capacity(nb), qs: vec![0; x.len()] };
+        let mut row = Q8Row {
+            d: Vec::with_capacity(nb),
+            s: Vec::with_capacity(nb),
+            qs: vec![0; x.len()],
+        };
         for (b, block) in x.chunks_exact(QK).enumerate() {
             let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
             let d = amax / 127.0;
@@ -153,7 +175,11 @@ mod q4_1 {
             let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), low);
             let xq = _mm256_set_m128i(hi, lo);
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(xq, yq), ones);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * y.d[b]), _mm256_cvtepi32_ps(products), acc);
+            acc = _mm256_fmadd_ps(
+                _mm256_set1_ps(dx * y.d[b]),
+                _mm256_cvtepi32_ps(products),
+                acc,
+            );
             mins += mx * y.s[b];
         }
         let half = _mm_add_ps(_mm256_extractf128_ps::<1>(acc), _mm256_castps256_ps128(acc));
@@ -162,20 +188,26 @@ mod q4_1 {
     }
 
     pub(super) fn gemv(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Option<Vec<f32>> {
-        if !k.is_multiple_of(QK) || bytes.len() != n * (k / QK) * BLOCK_BYTES || x.len() != k || !available() {
+        if !k.is_multiple_of(QK)
+            || bytes.len() != n * (k / QK) * BLOCK_BYTES
+            || x.len() != k
+            || !available()
+        {
             return None;
         }
         let row_bytes = k / QK * BLOCK_BYTES;
         // SAFETY: `available()` checked the CPU features these functions enable.
         let y = unsafe { quantize(x) };
         let mut out = vec![0f32; n];
-        out.par_chunks_mut(super::ROWS_PER_TASK).enumerate().for_each(|(task, chunk)| {
-            for (i, o) in chunk.iter_mut().enumerate() {
-                let row = task * super::ROWS_PER_TASK + i;
-                // SAFETY: as above.
-                *o = unsafe { dot(&bytes[row * row_bytes..(row + 1) * row_bytes], &y) };
-            }
-        });
+        out.par_chunks_mut(super::ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    let row = task * super::ROWS_PER_TASK + i;
+                    // SAFETY: as above.
+                    *o = unsafe { dot(&bytes[row * row_bytes..(row + 1) * row_bytes], &y) };
+                }
+            });
         Some(out)
     }
 }
@@ -203,7 +235,10 @@ mod tests {
                 // Our AVX2 kernel rounds the activation scales through f16 as llama.cpp does,
                 // candle's scalar one keeps them in f32: equal up to that rounding.
                 for (a, b) in ours.iter().zip(&theirs) {
-                    assert!((a - b).abs() < 2e-3 * (1.0 + b.abs()), "{dtype:?}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() < 2e-3 * (1.0 + b.abs()),
+                        "{dtype:?}: {a} vs {b}"
+                    );
                 }
             } else {
                 assert_eq!(ours, theirs, "{dtype:?}");

@@ -17,9 +17,9 @@ use crate::lora::Proj;
 /// How to hold the frozen weights in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WeightFormat {
-    /// As the file stores them, except that block types without a SIMD kernel in candle
-    /// (Q4_1, Q5_0, Q5_1) become Q8_0, which is nearly lossless for them and several times
-    /// faster on CPU.
+    /// As the file stores them, except that block types without a SIMD kernel here (Q5_0, Q5_1,
+    /// and Q4_1 on CPUs without AVX2) become Q8_0, which is nearly lossless for them and several
+    /// times faster.
     #[default]
     Fast,
     /// As the file stores them (a GGUF's blocks; a safetensors folder's tensors widened to f32):
@@ -34,14 +34,13 @@ pub enum WeightFormat {
 
 fn convert(w: Weight, format: WeightFormat, device: &Device) -> Result<Weight> {
     let format = match (format, &w) {
-        (WeightFormat::Fast, Weight::Quantized(q))
-            if matches!(
-                q.dtype(),
-                GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
-            ) =>
-        {
-            WeightFormat::Quantized(GgmlDType::Q8_0)
-        }
+        (WeightFormat::Fast, Weight::Quantized(q)) => match q.dtype() {
+            GgmlDType::Q4_1 if crate::gemv::fast_q4_1() => WeightFormat::AsStored,
+            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1 => {
+                WeightFormat::Quantized(GgmlDType::Q8_0)
+            }
+            _ => WeightFormat::AsStored,
+        },
         (WeightFormat::Fast, _) => WeightFormat::AsStored,
         (f, _) => f,
     };

@@ -16,7 +16,7 @@ fn request(text: &str, adapter: Option<&str>) -> ChatRequest {
 
 #[test]
 fn queued_requests_from_two_callers_both_complete() {
-    let engine = Engine::start(common::fast().clone()).expect("engine");
+    let engine = Engine::start(common::q8_0().clone()).expect("engine");
     engine
         .load_adapter("eliza", &common::reference_dir().join("peft/adapter"))
         .expect("adapter");
@@ -40,7 +40,7 @@ fn queued_requests_from_two_callers_both_complete() {
 
 #[test]
 fn adapter_for_another_base_is_refused() {
-    let engine = Engine::start(common::fast().clone()).expect("engine");
+    let engine = Engine::start(common::q8_0().clone()).expect("engine");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("adapter_config.json"),

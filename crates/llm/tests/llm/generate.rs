@@ -14,7 +14,7 @@ fn greedy(max_tokens: usize) -> GenerateParams {
 
 #[test]
 fn greedy_chat_streams_llama_cpp_text() {
-    let model = common::fast();
+    let model = common::q8_0();
     let reference = common::reference("llamacpp_q4_1.json");
     let case = &reference["cases"][0];
     let mut streamed = String::new();
@@ -43,7 +43,7 @@ fn greedy_chat_streams_llama_cpp_text() {
 
 #[test]
 fn stop_strings_cut_the_reply_and_eos_ends_it() {
-    let model = common::fast();
+    let model = common::q8_0();
     let messages = [Message::user("What is your name?")];
     let params = GenerateParams {
         stop: vec![" is".into()],
@@ -77,7 +77,7 @@ fn stop_strings_cut_the_reply_and_eos_ends_it() {
 
 #[test]
 fn cancel_stops_at_the_next_token() {
-    let model = common::fast();
+    let model = common::q8_0();
     let cancel = CancelToken::new();
     let c = cancel.clone();
     let prompt = model.tokenizer.encode("Once upon a time").expect("encode");
@@ -91,7 +91,7 @@ fn cancel_stops_at_the_next_token() {
 
 #[test]
 fn same_seed_same_text() {
-    let model = common::fast();
+    let model = common::q8_0();
     let prompt = model.tokenizer.encode("The wizard said").expect("encode");
     let params = GenerateParams {
         sampling: SamplingParams {
@@ -112,7 +112,7 @@ fn same_seed_same_text() {
 
 #[test]
 fn long_history_drops_oldest_turns_and_keeps_system() {
-    let model = common::fast(); // context 2048 in tests
+    let model = common::q8_0(); // context 2048 in tests
     let mut messages = vec![Message::system("You are Elizabeth Bennet.")];
     for i in 0..60 {
         messages.push(Message::user(format!(

@@ -114,7 +114,7 @@ fn adapter_is_unmerged_and_shared() {
 
 #[test]
 fn adapter_over_quantised_base_keeps_pytorch_top_token() {
-    let model = common::fast();
+    let model = common::q4_1();
     let adapter = model
         .load_adapter(&common::reference_dir().join("peft/adapter"))
         .expect("adapter");

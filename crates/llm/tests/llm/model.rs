@@ -36,8 +36,8 @@ fn q4_1_top_token_and_first_greedy_tokens_equal_llama_cpp() {
 }
 
 #[test]
-fn default_fast_format_keeps_llama_cpp_tokens() {
-    check_llama_cpp(common::fast(), "Q4_1 as Q8_0");
+fn q8_0_conversion_keeps_llama_cpp_tokens() {
+    check_llama_cpp(common::q8_0(), "Q4_1 as Q8_0");
 }
 
 fn check_llama_cpp(model: &Model, what: &str) {
