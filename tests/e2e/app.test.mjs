@@ -89,7 +89,37 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     await job.waitForExist({ timeout: 30_000 });
     const books = await byTestId("books");
     assert.match(await books.getText(), /Pride And Prejudice/);
+    // The reader colours quotations by speaker; the roster lists who speaks.
+    const firstQuote = await browser.$('[data-testid="quote"]');
+    await firstQuote.waitForDisplayed({ timeout: 15_000 });
+    assert.equal(await firstQuote.getAttribute("data-speaker"), "Mrs. Bennet");
+    const roster = await byTestId("roster");
+    assert.match(await roster.getText(), /Darcy/);
     await shot("sample-project");
+  });
+
+  it("corrects a speaker by clicking the quotation", async () => {
+    await (await browser.$('[data-testid="quote"]')).click();
+    const select = await byTestId("speaker-select");
+    await select.selectByVisibleText("Mr. Bennet");
+    await browser.waitUntil(async () => (await (await browser.$('[data-testid="quote"]')).getAttribute("data-speaker")) === "Mr. Bennet", {
+      timeout: 15_000,
+      timeoutMsg: "the first quotation did not change speaker",
+    });
+  });
+
+  it("extracts dialogue examples for the persona as a job", async () => {
+    await (await byTestId("extract-start")).click();
+    await browser.waitUntil(
+      async () => {
+        for (const job of await browser.$$('[data-testid="job"][data-status="completed"]')) {
+          if ((await job.getText()).includes("Extract dialogue")) return true;
+        }
+        return false;
+      },
+      { timeout: 60_000, timeoutMsg: "the extraction job did not complete" },
+    );
+    await shot("extracted");
   });
 
   it("refuses a folder that is not a project, with a readable message, and writes nothing", async () => {
@@ -172,5 +202,19 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     assert.match(await row.getText(), /SmolLM2-135M-Instruct/);
     if (MODEL_DIR) assert.equal(await row.getAttribute("data-status"), "ready");
     await shot("settings");
+  });
+
+  it("chats with the built-in model, streaming the reply", async () => {
+    await (await byTestId("nav-chat")).click();
+    await byTestId("chat-empty");
+    await setValue("chat-max-tokens", "8");
+    await setValue("chat-input", "Good morning! How are you?");
+    await (await byTestId("chat-send")).click();
+    const reply = await browser.$('[data-testid="message-assistant"]');
+    await reply.waitForDisplayed({ timeout: 120_000 });
+    assert.ok((await reply.getText()).trim().length > 0);
+    assert.match(await (await byTestId("chat-stats")).getText(), /tokens/);
+    assert.match(await (await byTestId("conversations")).getText(), /Good morning/);
+    await shot("chat");
   });
 });
