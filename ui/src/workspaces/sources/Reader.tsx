@@ -5,6 +5,9 @@ import { speakerColor } from "./colors";
 
 type Piece = { text: string; quote?: StoredQuote };
 
+/** Joins the hard-wrapped lines of a paragraph for display (offsets were taken before this). */
+const unwrap = (text: string) => text.replace(/([^\n])\n(?=[^\n])/g, "$1 ");
+
 /** Splits a chapter into narration and quotations (offsets are Unicode scalar values). */
 function pieces(view: ChapterView): Piece[] {
   const chars = Array.from(view.text);
@@ -88,10 +91,10 @@ export function Reader({
               title={`${p.quote.speaker ?? "unattributed"} · ${p.quote.kind} · ${(p.quote.confidence * 100).toFixed(0)}%\n${p.quote.reason}\n(click to change the speaker)`}
               onClick={() => setEditing(p.quote!)}
             >
-              {p.text}
+              {unwrap(p.text)}
             </span>
           ) : (
-            <span key={i}>{p.text}</span>
+            <span key={i}>{unwrap(p.text)}</span>
           ),
         )}
       </article>
