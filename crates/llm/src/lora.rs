@@ -80,7 +80,7 @@ impl Proj {
 }
 
 /// Rows from which a quantised weight is widened to f32 for one matmul.
-const DEQUANTIZE_MIN_ROWS: usize = 16;
+const DEQUANTIZE_MIN_ROWS: usize = 2;
 /// Largest weight widened that way (keeps the temporary under 64 MB).
 const DEQUANTIZE_MAX_ELEMS: usize = 16 << 20;
 
