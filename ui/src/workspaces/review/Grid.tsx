@@ -112,7 +112,21 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
     setRange(`${first}-${last}`);
   }, [first, last, props.generation, loadPage]);
 
-  useImperativeHandle(ref, () => ({ scrollTo: (index: number) => virtual.scrollToIndex(index, { align: "auto" }) }), [virtual]);
+  // Rows have a fixed height, so keeping the cursor in view is plain arithmetic; the virtualiser's own
+  // scrollToIndex keeps re-measuring and froze the WebKit window when called on every click.
+  useImperativeHandle(
+    ref,
+    () => ({
+      scrollTo: (index: number) => {
+        const el = scroller.current;
+        if (!el) return;
+        const top = index * ROW_HEIGHT;
+        if (top < el.scrollTop) el.scrollTop = top;
+        else if (top + ROW_HEIGHT > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_HEIGHT - el.clientHeight;
+      },
+    }),
+    [],
+  );
 
   const widths = table.getVisibleLeafColumns().map((c) => `${c.getSize()}px`);
   const template = `28px ${widths.join(" ")}`;
