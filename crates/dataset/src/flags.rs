@@ -202,6 +202,9 @@ pub fn text_flags(
         if has_narration(&m.content) {
             add(QualityFlag::Narration);
         }
+        if crate::faithful::is_meta_talk(&m.content) {
+            add(QualityFlag::MetaTalk);
+        }
     }
     if messages.iter().any(|m| m.role == Role::Assistant) && assistant < rules.min_assistant_tokens {
         add(QualityFlag::TooShort);

@@ -3,7 +3,9 @@
 //! - [`Review`] adds and edits examples with their quality flags computed ([`flags`]): exact and near
 //!   duplicates (a normalised hash and MinHash with LSH bands, [`fingerprint`]), too short or too
 //!   long, the persona named in the third person or addressed by name in their own turn, leftover
-//!   narration, empty turns, turns in an order Mistral refuses.
+//!   narration, empty turns, turns in an order Mistral refuses; for what a teacher model wrote from a
+//!   passage, details the passage lacks, answers far longer than it, the third person left in, and
+//!   talk about the task ([`faithful`]).
 //! - [`export_dir`] writes Mistral fine-tuning JSONL from the approved examples, with an optional
 //!   system prompt and a seeded train/validation split made by chapter ([`split_by_chapter`]).
 //! - [`validate_jsonl`] checks a file against Mistral's rules and reports each failure by line;
@@ -17,6 +19,7 @@
 
 mod error;
 pub mod export;
+pub mod faithful;
 pub mod filter_expr;
 pub mod fingerprint;
 pub mod flags;

@@ -2,9 +2,10 @@
 //! computed, so that the store never holds an example whose flags are stale.
 
 use grimoire_store::Store;
-use grimoire_store::table::examples::{Body, Example, ExampleEdit, Message, NewExample, Status};
+use grimoire_store::table::examples::{Body, Example, ExampleEdit, Message, NewExample, QualityFlag, SourceSpan, Status, Strategy};
 
 use crate::Result;
+use crate::faithful::source_flags;
 use crate::flags::{FlagRules, Persona, derive};
 use crate::tokens::TokenCounter;
 
@@ -69,7 +70,10 @@ impl<'a> Review<'a> {
                     new.persona = self.persona.as_ref().map(|p| p.name.clone());
                 }
                 let persona = self.persona_for(new.persona.as_deref());
+                // Flags measured against the source passage come from the caller, who has the passage.
+                let from_source: Vec<_> = new.derived.flags.iter().copied().filter(|f| f.needs_source()).collect();
                 new.derived = derive(store, &new.messages, persona.as_ref(), None, &self.rules, self.counter)?;
+                merge_flags(&mut new.derived.flags, from_source);
                 ids.push(store.example_insert(&new)?);
             }
             Ok(ids)
@@ -88,8 +92,13 @@ impl<'a> Review<'a> {
         self.store.write_transaction(|store| {
             let body = match messages {
                 Some(messages) => {
-                    let persona = self.persona_for(store.example(id)?.persona.as_deref());
-                    let derived = derive(store, &messages, persona.as_ref(), Some(id), &self.rules, self.counter)?;
+                    let current = store.example(id)?;
+                    let persona = self.persona_for(current.persona.as_deref());
+                    let mut derived = derive(store, &messages, persona.as_ref(), Some(id), &self.rules, self.counter)?;
+                    if matches!(current.strategy, Strategy::B | Strategy::C) && !current.spans.is_empty() {
+                        let source = source_text(store, &current.spans)?;
+                        merge_flags(&mut derived.flags, source_flags(&messages, &source, persona.as_ref()));
+                    }
                     Some(Body { messages, derived })
                 }
                 None => None,
@@ -110,4 +119,29 @@ impl<'a> Review<'a> {
         let current = self.store.example(id)?;
         self.edit(id, Some(current.messages), None, None, "Recheck flags")
     }
+}
+
+fn merge_flags(flags: &mut Vec<QualityFlag>, more: Vec<QualityFlag>) {
+    for f in more {
+        if !flags.contains(&f) {
+            flags.push(f);
+        }
+    }
+    flags.sort_by_key(|f| f.bit());
+}
+
+/// The text an example was drawn from: its spans' text, in order, a blank line between them.
+pub fn source_text(store: &Store, spans: &[SourceSpan]) -> Result<String> {
+    let mut out = Vec::with_capacity(spans.len());
+    let mut book: Option<(i64, Vec<char>)> = None;
+    for span in spans {
+        if book.as_ref().is_none_or(|(id, _)| *id != span.book_id) {
+            book = Some((span.book_id, store.book(span.book_id)?.text.chars().collect()));
+        }
+        if let Some((_, chars)) = &book {
+            let (start, end) = (span.start.max(0) as usize, (span.end.max(0) as usize).min(chars.len()));
+            out.push(chars.get(start..end.max(start)).map(|c| c.iter().collect::<String>()).unwrap_or_default());
+        }
+    }
+    Ok(out.join("\n\n"))
 }

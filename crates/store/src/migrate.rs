@@ -16,6 +16,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::corpus::MIGRATION_3],
     // 4: saved chats.
     &[table::conversations::MIGRATION_4],
+    // 5: teacher answers (cache) and the work lists of generation jobs.
+    &[table::generation::MIGRATION_5],
 ];
 
 /// The schema version this build writes.

@@ -259,11 +259,17 @@ pub enum QualityFlag {
     EmptyTurn,
     /// The turns are not in an order Mistral accepts (see the validator).
     BadTurnOrder,
+    /// A teacher wrote names, places or numbers that the source passage does not have.
+    UnsupportedDetail,
+    /// A teacher's answer is much longer than the passage it retells.
+    LongerThanSource,
+    /// A teacher's refusal or talk about the task ("As an AI...", "Here is the rewritten passage:").
+    MetaTalk,
 }
 
 impl QualityFlag {
     /// Every flag, in display order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 12] = [
         Self::ExactDuplicate,
         Self::NearDuplicate,
         Self::TooShort,
@@ -273,6 +279,9 @@ impl QualityFlag {
         Self::Narration,
         Self::EmptyTurn,
         Self::BadTurnOrder,
+        Self::UnsupportedDetail,
+        Self::LongerThanSource,
+        Self::MetaTalk,
     ];
 
     /// Its bit in the stored mask.
@@ -288,6 +297,12 @@ impl QualityFlag {
     /// The flags of a stored mask.
     pub fn from_mask(mask: i64) -> Vec<Self> {
         Self::ALL.into_iter().filter(|f| mask & f.bit() != 0).collect()
+    }
+
+    /// Flags that need the source passage to compute (a teacher's faithfulness), which the text of the
+    /// turns alone cannot give.
+    pub fn needs_source(self) -> bool {
+        matches!(self, Self::UnsupportedDetail | Self::LongerThanSource)
     }
 
     /// Flags that keep an approved example out of the export, because Mistral would refuse it.

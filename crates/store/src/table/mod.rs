@@ -4,5 +4,6 @@ pub mod books;
 pub mod conversations;
 pub mod corpus;
 pub mod examples;
+pub mod generation;
 pub mod jobs;
 pub mod meta;
