@@ -676,6 +676,41 @@ impl Llama {
         &self.lm_head
     }
 
+    /// Token embeddings of `ids` (batch, len) as (batch, len, hidden): the frozen lookup a trainer
+    /// starts from.
+    pub fn embed(&self, ids: &Tensor) -> Result<Tensor> {
+        self.embed.forward(ids)
+    }
+
+    /// The token embedding matrix (vocab, hidden) widened to f32 (for merging and exporting).
+    pub fn embedding_weight(&self) -> Result<Tensor> {
+        Ok(match &self.embed {
+            Embedding::Quantized(q) => q.dequantize(&self.device)?,
+            Embedding::Dense(t) => t.clone(),
+        })
+    }
+
+    /// Whether the file had its own output projection (else it is the embedding).
+    pub fn has_output_weight(&self) -> bool {
+        !self.cfg.tie_word_embeddings
+    }
+
+    /// The RMSNorm weights of layer `layer`: (before attention, before the MLP).
+    pub fn layer_norms(&self, layer: usize) -> Option<(&Tensor, &Tensor)> {
+        let b = self.layers.get(layer)?;
+        Some((&b.attn_norm, &b.ffn_norm))
+    }
+
+    /// The final RMSNorm weight.
+    pub fn final_norm(&self) -> &Tensor {
+        &self.norm
+    }
+
+    /// The RoPE tables (max_len, head_dim / 2): cos and sin, rotate-half convention.
+    pub fn rope_tables(&self) -> (&Tensor, &Tensor) {
+        (&self.rope.cos, &self.rope.sin)
+    }
+
     /// Chooses candle's fused norm / softmax / RoPE kernels (fast, default) or plain tensor ops
     /// that carry gradients (the fused ones silently drop them).
     pub fn set_fast_ops(&mut self, fast: bool) {

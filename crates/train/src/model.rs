@@ -1,0 +1,442 @@
+//! The network as training sees it: the runtime's frozen weights, trainable LoRA pairs, a forward
+//! pass made of operations that carry gradients, and the backward pass, optionally recomputing
+//! each layer's activations (activation checkpointing).
+
+use std::sync::OnceLock;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use grimoire_llm::{Llama, LlamaConfig, Proj};
+use rayon::prelude::*;
+
+use crate::config::LoraConfig;
+use crate::data::Batch;
+use crate::error::Result;
+use crate::ops::{Frozen, cross_entropy_rows, frozen_linear};
+use crate::rng::Rng;
+
+/// Rows of logits formed at once by the loss.
+const CE_CHUNK: usize = 256;
+
+fn proj_index(p: Proj) -> usize {
+    Proj::ALL.iter().position(|q| *q == p).unwrap_or(0)
+}
+
+/// Trainable LoRA pairs: per layer, per projection, A (r, in) and B (out, r).
+#[derive(Debug)]
+pub struct Lora {
+    /// `pairs[layer][proj]`.
+    pub pairs: Vec<[Option<(Var, Var)>; 7]>,
+    /// `alpha / r` (or `alpha / √r`).
+    pub scale: f64,
+    /// Dropout probability on the branch input.
+    pub dropout: f32,
+}
+
+impl Lora {
+    /// PEFT's initialisation: A kaiming-uniform with a = √5 (uniform in ±1/√in), B zero.
+    pub fn init(cfg: &LlamaConfig, lora: &LoraConfig, seed: u64, device: &Device) -> Result<Self> {
+        let mut pairs = Vec::with_capacity(cfg.num_hidden_layers);
+        for layer in 0..cfg.num_hidden_layers {
+            let mut row: [Option<(Var, Var)>; 7] = Default::default();
+            for t in &lora.targets {
+                let p = t.proj();
+                let (out_dim, in_dim) = cfg.proj_dims(p);
+                let bound = 1.0 / (in_dim as f32).sqrt();
+                let mut rng = Rng::new(seed, &[4, layer as u64, proj_index(p) as u64]);
+                let a: Vec<f32> = (0..lora.r * in_dim)
+                    .map(|_| (rng.next_f32() * 2.0 - 1.0) * bound)
+                    .collect();
+                let a = Var::from_tensor(&Tensor::from_vec(a, (lora.r, in_dim), device)?)?;
+                let b = Var::zeros((out_dim, lora.r), DType::F32, device)?;
+                row[proj_index(p)] = Some((a, b));
+            }
+            pairs.push(row);
+        }
+        Ok(Lora {
+            pairs,
+            scale: lora.scale(),
+            dropout: lora.dropout as f32,
+        })
+    }
+
+    /// Trainable copies of a loaded adapter's pairs (to continue training one, or to score it).
+    pub fn from_adapter(adapter: &grimoire_llm::LoraAdapter, dropout: f32) -> Result<Self> {
+        let mut pairs = Vec::with_capacity(adapter.n_layers());
+        let mut scale = None;
+        for layer in 0..adapter.n_layers() {
+            let mut row: [Option<(Var, Var)>; 7] = Default::default();
+            for p in Proj::ALL {
+                if let Some(pair) = adapter.get(layer, p) {
+                    scale.get_or_insert(pair.scale);
+                    row[proj_index(p)] = Some((Var::from_tensor(&pair.a)?, Var::from_tensor(&pair.b)?));
+                }
+            }
+            pairs.push(row);
+        }
+        Ok(Lora {
+            pairs,
+            scale: scale.unwrap_or(1.0),
+            dropout,
+        })
+    }
+
+    /// Every trainable tensor in a fixed order (layer, projection, A then B), with its name in
+    /// the PEFT file.
+    pub fn named_vars(&self) -> Vec<(String, &Var)> {
+        let mut out = Vec::new();
+        for (layer, row) in self.pairs.iter().enumerate() {
+            for p in Proj::ALL {
+                if let Some((a, b)) = &row[proj_index(p)] {
+                    let base = format!("base_model.model.model.layers.{layer}.{}", p.hf_path());
+                    out.push((format!("{base}.lora_A.weight"), a));
+                    out.push((format!("{base}.lora_B.weight"), b));
+                }
+            }
+        }
+        out
+    }
+
+    /// The vars only, in [`named_vars`](Self::named_vars) order.
+    pub fn vars(&self) -> Vec<&Var> {
+        self.named_vars().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Trainable parameter count.
+    pub fn n_params(&self) -> usize {
+        self.vars().iter().map(|v| v.elem_count()).sum()
+    }
+
+    fn tensors(&self, layer: usize, detached: bool) -> [Option<(Tensor, Tensor)>; 7] {
+        let mut out: [Option<(Tensor, Tensor)>; 7] = Default::default();
+        for (slot, pair) in out.iter_mut().zip(&self.pairs[layer]) {
+            *slot = pair.as_ref().map(|(a, b)| {
+                if detached {
+                    (a.as_tensor().detach(), b.as_tensor().detach())
+                } else {
+                    (a.as_tensor().clone(), b.as_tensor().clone())
+                }
+            });
+        }
+        out
+    }
+
+    /// Where layer `layer`'s vars start in [`vars`](Self::vars).
+    fn layer_offset(&self, layer: usize) -> usize {
+        self.pairs[..layer]
+            .iter()
+            .map(|r| 2 * r.iter().filter(|p| p.is_some()).count())
+            .sum()
+    }
+}
+
+struct Layer {
+    attn_norm: Tensor,
+    ffn_norm: Tensor,
+    w: [Frozen; 7],
+}
+
+/// Which dropout masks a forward pass draws: a pure function of the run's seed and position, so
+/// recomputation and resumption draw the same ones.
+#[derive(Debug, Clone, Copy)]
+pub struct DropoutKey {
+    /// Run seed.
+    pub seed: u64,
+    /// Optimizer step.
+    pub step: u64,
+    /// Micro-batch within the step.
+    pub micro: u64,
+}
+
+struct Ctx<'a> {
+    cos: Tensor,
+    sin: Tensor,
+    mask: Tensor,
+    lora: &'a Lora,
+    dropout: Option<DropoutKey>,
+}
+
+/// The frozen network, borrowed from a loaded runtime model.
+pub struct Net {
+    llama: Llama,
+    cfg: LlamaConfig,
+    layers: Vec<Layer>,
+    head: Frozen,
+    head_dense: OnceLock<Tensor>,
+}
+
+impl Net {
+    /// Takes the frozen weights of `llama` (cheap: the tensors are shared).
+    pub fn new(llama: &Llama) -> Result<Self> {
+        let cfg = llama.config().clone();
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let (attn_norm, ffn_norm) = llama
+                .layer_norms(i)
+                .ok_or_else(|| crate::Error::Config(format!("layer {i} missing")))?;
+            let mut w: Vec<Frozen> = Vec::with_capacity(7);
+            for p in Proj::ALL {
+                let lin = llama
+                    .linear(i, p)
+                    .ok_or_else(|| crate::Error::Config(format!("layer {i} missing")))?;
+                w.push(Frozen::from_qmatmul(lin.base())?);
+            }
+            let w: [Frozen; 7] = w
+                .try_into()
+                .map_err(|_| crate::Error::Config("seven projections expected".into()))?;
+            layers.push(Layer {
+                attn_norm: attn_norm.clone(),
+                ffn_norm: ffn_norm.clone(),
+                w,
+            });
+        }
+        Ok(Net {
+            head: Frozen::from_qmatmul(llama.lm_head().base())?,
+            llama: llama.clone(),
+            cfg,
+            layers,
+            head_dense: OnceLock::new(),
+        })
+    }
+
+    /// Hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.cfg
+    }
+
+    /// Bytes of frozen weights held.
+    pub fn frozen_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| l.w.iter())
+            .map(Frozen::bytes)
+            .sum::<usize>()
+            + self.head.bytes()
+    }
+
+    fn device(&self) -> &Device {
+        self.llama.device()
+    }
+
+    fn head(&self) -> Result<&Tensor> {
+        if let Some(t) = self.head_dense.get() {
+            return Ok(t);
+        }
+        let t = self.head.dense(self.device())?;
+        Ok(self.head_dense.get_or_init(|| t))
+    }
+
+    fn ctx<'a>(&self, l: usize, lora: &'a Lora, dropout: Option<DropoutKey>) -> Result<Ctx<'a>> {
+        let (cos, sin) = self.llama.rope_tables();
+        let mut mask = vec![0f32; l * l];
+        for i in 0..l {
+            for j in i + 1..l {
+                mask[i * l + j] = f32::NEG_INFINITY;
+            }
+            if let Some(w) = self.cfg.sliding_window {
+                for j in 0..i {
+                    if i - j >= w {
+                        mask[i * l + j] = f32::NEG_INFINITY;
+                    }
+                }
+            }
+        }
+        Ok(Ctx {
+            cos: cos.narrow(0, 0, l)?,
+            sin: sin.narrow(0, 0, l)?,
+            mask: Tensor::from_vec(mask, (l, l), self.device())?,
+            lora,
+            dropout: dropout.filter(|_| lora.dropout > 0.0),
+        })
+    }
+
+    fn dropout_mask(&self, key: DropoutKey, p: f32, layer: usize, proj: Proj, shape: (usize, usize)) -> Result<Tensor> {
+        let n = shape.0 * shape.1;
+        let keep = 1.0 / (1.0 - p);
+        let mut data = vec![0f32; n];
+        data.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
+            let mut rng = Rng::new(
+                key.seed,
+                &[3, key.step, key.micro, layer as u64, proj_index(proj) as u64, c as u64],
+            );
+            for v in chunk {
+                *v = if rng.next_f32() < p { 0.0 } else { keep };
+            }
+        });
+        Ok(Tensor::from_vec(data, shape, self.device())?)
+    }
+
+    /// One projection of layer `layer` on x (rows, in): frozen part plus the LoRA branch.
+    fn proj(
+        &self,
+        x: &Tensor,
+        layer: usize,
+        p: Proj,
+        lora: &[Option<(Tensor, Tensor)>; 7],
+        ctx: &Ctx<'_>,
+    ) -> Result<Tensor> {
+        let (out_dim, _) = self.cfg.proj_dims(p);
+        let y = frozen_linear(x, &self.layers[layer].w[proj_index(p)], out_dim)?;
+        let Some((a, b)) = &lora[proj_index(p)] else {
+            return Ok(y);
+        };
+        let xd = match ctx.dropout {
+            Some(key) => {
+                let m = self.dropout_mask(key, ctx.lora.dropout, layer, p, x.dims2()?)?;
+                (x * m)?
+            }
+            None => x.clone(),
+        };
+        let delta = xd.matmul(&a.t()?)?.matmul(&b.t()?)?;
+        Ok((y + (delta * ctx.lora.scale)?)?)
+    }
+
+    /// One decoder layer on x (b, l, d).
+    fn layer(&self, x: &Tensor, i: usize, ctx: &Ctx<'_>, detached: bool) -> Result<Tensor> {
+        let lora = ctx.lora.tensors(i, detached);
+        let (b, l, d) = x.dims3()?;
+        let cfg = &self.cfg;
+        let (nh, nkv, hd) = (cfg.num_attention_heads, cfg.n_kv_heads(), cfg.head_dim());
+        let eps = cfg.rms_norm_eps as f32;
+        let w = &self.layers[i];
+
+        let h = candle_nn::ops::rms_norm_slow(x, &w.attn_norm, eps)?.reshape((b * l, d))?;
+        let heads = |t: Tensor, n: usize| -> Result<Tensor> {
+            Ok(t.reshape((b, l, n, hd))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = heads(self.proj(&h, i, Proj::Q, &lora, ctx)?, nh)?;
+        let k = heads(self.proj(&h, i, Proj::K, &lora, ctx)?, nkv)?;
+        let v = heads(self.proj(&h, i, Proj::V, &lora, ctx)?, nkv)?;
+        let q = candle_nn::rotary_emb::rope_slow(&q, &ctx.cos, &ctx.sin)?;
+        let k = candle_nn::rotary_emb::rope_slow(&k, &ctx.cos, &ctx.sin)?;
+        let n_rep = nh / nkv;
+        let q = q.reshape((b, nkv, n_rep * l, hd))?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
+        let scores = scores
+            .reshape((b, nkv, n_rep, l, l))?
+            .broadcast_add(&ctx.mask)?
+            .reshape((b, nkv, n_rep * l, l))?;
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let att = probs
+            .matmul(&v)?
+            .reshape((b, nh, l, hd))?
+            .transpose(1, 2)?
+            .reshape((b * l, nh * hd))?;
+        let x = (x + self.proj(&att, i, Proj::O, &lora, ctx)?.reshape((b, l, d))?)?;
+
+        let h = candle_nn::ops::rms_norm_slow(&x, &w.ffn_norm, eps)?.reshape((b * l, d))?;
+        let gate = self.proj(&h, i, Proj::Gate, &lora, ctx)?.silu()?;
+        let up = self.proj(&h, i, Proj::Up, &lora, ctx)?;
+        let down = self.proj(&(gate * up)?, i, Proj::Down, &lora, ctx)?;
+        Ok((x + down.reshape((b, l, d))?)?)
+    }
+
+    fn head_loss(&self, x: &Tensor, batch: &Batch, want_grad: bool) -> Result<Tensor> {
+        let (b, l, d) = x.dims3()?;
+        let h = candle_nn::ops::rms_norm_slow(x, self.llama.final_norm(), self.cfg.rms_norm_eps as f32)?
+            .reshape((b * l, d))?;
+        let rows = Tensor::new(batch.rows.as_slice(), self.device())?;
+        let hs = h.index_select(&rows, 0)?;
+        Ok(cross_entropy_rows(&hs, self.head()?, &batch.targets, CE_CHUNK, want_grad)?)
+    }
+
+    fn embed(&self, batch: &Batch) -> Result<Tensor> {
+        let ids = Tensor::from_vec(batch.ids.clone(), (batch.b, batch.l), self.device())?;
+        Ok(self.llama.embed(&ids)?)
+    }
+
+    /// Summed cross-entropy of the batch's trained tokens, no gradients.
+    pub fn eval_loss(&self, lora: &Lora, batch: &Batch) -> Result<f64> {
+        if batch.rows.is_empty() {
+            return Ok(0.0);
+        }
+        let ctx = self.ctx(batch.l, lora, None)?;
+        let mut x = self.embed(batch)?;
+        for i in 0..self.layers.len() {
+            x = self.layer(&x, i, &ctx, true)?;
+        }
+        let ce = self.head_loss(&x, batch, false)?;
+        Ok(ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?)
+    }
+
+    /// Summed cross-entropy of the batch and the gradient of `sum / norm` with respect to every
+    /// LoRA tensor, in [`Lora::vars`] order.
+    pub fn loss_and_grads(
+        &self,
+        lora: &Lora,
+        batch: &Batch,
+        norm: f64,
+        dropout: Option<DropoutKey>,
+        checkpointing: bool,
+    ) -> Result<(f64, Vec<Tensor>)> {
+        let vars = lora.vars();
+        let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+        if batch.rows.is_empty() {
+            return Ok((0.0, zeros_like(&vars, grads)?));
+        }
+        let ctx = self.ctx(batch.l, lora, dropout)?;
+        let x0 = self.embed(batch)?;
+        let n_layers = self.layers.len();
+        let loss_sum;
+        if !checkpointing {
+            let mut x = x0;
+            for i in 0..n_layers {
+                x = self.layer(&x, i, &ctx, false)?;
+            }
+            let ce = self.head_loss(&x, batch, true)?;
+            loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+            let store = (ce.sum_all()? / norm)?.backward()?;
+            for (g, v) in grads.iter_mut().zip(&vars) {
+                *g = store.get(v.as_tensor()).cloned();
+            }
+        } else {
+            // Forward without a graph, keeping only each layer's input.
+            let mut xs = Vec::with_capacity(n_layers + 1);
+            xs.push(x0);
+            for i in 0..n_layers {
+                let y = self.layer(&xs[i], i, &ctx, true)?;
+                xs.push(y);
+            }
+            let top = Var::from_tensor(&xs[n_layers])?;
+            let ce = self.head_loss(top.as_tensor(), batch, true)?;
+            loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+            let store = (ce.sum_all()? / norm)?.backward()?;
+            let mut g_out = store
+                .get(top.as_tensor())
+                .cloned()
+                .ok_or_else(|| crate::Error::Config("no gradient reached the last layer".into()))?;
+            for i in (0..n_layers).rev() {
+                // Recompute layer i with a graph and push the output gradient through it.
+                let input = if i == 0 {
+                    None
+                } else {
+                    Some(Var::from_tensor(&xs[i])?)
+                };
+                let x_in = input.as_ref().map_or(&xs[0], |v| v.as_tensor());
+                let y = self.layer(x_in, i, &ctx, false)?;
+                let store = (y * &g_out)?.sum_all()?.backward()?;
+                let off = lora.layer_offset(i);
+                let n = 2 * lora.pairs[i].iter().filter(|p| p.is_some()).count();
+                for k in off..off + n {
+                    grads[k] = store.get(vars[k].as_tensor()).cloned();
+                }
+                if let Some(v) = &input {
+                    g_out = store
+                        .get(v.as_tensor())
+                        .cloned()
+                        .ok_or_else(|| crate::Error::Config(format!("no gradient reached layer {i}")))?;
+                }
+            }
+        }
+        Ok((loss_sum, zeros_like(&vars, grads)?))
+    }
+}
+
+fn zeros_like(vars: &[&Var], grads: Vec<Option<Tensor>>) -> Result<Vec<Tensor>> {
+    vars.iter()
+        .zip(grads)
+        .map(|(v, g)| match g {
+            Some(g) => Ok(g),
+            None => Ok(v.as_tensor().zeros_like()?),
+        })
+        .collect()
+}

@@ -1,0 +1,230 @@
+//! Custom operations with explicit backward passes.
+//!
+//! candle 0.11 drops gradients through `QMatMul` and its fused norm / softmax / RoPE kernels
+//! (`apply_op1_no_bwd`), and computes the weight gradient of every matmul, frozen or not. The ops
+//! here carry gradients to their input only:
+//!
+//! - [`frozen_linear`]: `x Wᵀ` with W frozen (quantised blocks widened per call, or dense); the
+//!   backward is `grad · W`, no weight gradient.
+//! - [`cross_entropy_rows`]: the per-row cross-entropy of `h Eᵀ` against targets, computed
+//!   `chunk` rows at a time; the gradient with respect to `h` is formed in the same pass, so the
+//!   (rows × vocabulary) logits never live longer than one chunk.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::backend::BackendStorage;
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+/// A frozen weight (out, in): quantised blocks or a dense f32 tensor.
+#[derive(Debug, Clone)]
+pub enum Frozen {
+    /// GGML blocks, widened to f32 for each use.
+    Quantized(Arc<QTensor>),
+    /// Dense f32.
+    Dense(Tensor),
+}
+
+impl Frozen {
+    /// From the runtime's matmul.
+    pub fn from_qmatmul(w: &QMatMul) -> candle_core::Result<Self> {
+        Ok(match w {
+            QMatMul::QTensor(q) => Frozen::Quantized(q.clone()),
+            QMatMul::Tensor(t) => Frozen::Dense(t.to_dtype(DType::F32)?),
+            QMatMul::TensorF16(t) => Frozen::Dense(t.to_dtype(DType::F32)?),
+        })
+    }
+
+    /// The weight as dense f32 (out, in).
+    pub fn dense(&self, device: &Device) -> candle_core::Result<Tensor> {
+        match self {
+            Frozen::Quantized(q) => q.dequantize(device),
+            Frozen::Dense(t) => Ok(t.clone()),
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Frozen::Quantized(q) => q.storage_size_in_bytes(),
+            Frozen::Dense(t) => t.elem_count() * 4,
+        }
+    }
+}
+
+fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("custom op input must be contiguous"),
+    }
+}
+
+struct FrozenLinear {
+    w: Frozen,
+    out_dim: usize,
+}
+
+impl CustomOp1 for FrozenLinear {
+    fn name(&self) -> &'static str {
+        "frozen-linear"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let dims = l.dims();
+        let k = *dims.last().unwrap_or(&1);
+        let m = l.shape().elem_count() / k.max(1);
+        let w = self.w.dense(&Device::Cpu)?;
+        let wt = w.t()?;
+        let (ws, wl) = wt.storage_and_layout();
+        let Storage::Cpu(ws) = &*ws else {
+            candle_core::bail!("expected a CPU weight")
+        };
+        let Some((start, _)) = l.contiguous_offsets() else {
+            candle_core::bail!("frozen-linear input must be contiguous")
+        };
+        let xl = Layout::contiguous_with_offset((m, k), start);
+        let out = s.matmul(ws, (1, m, self.out_dim, k), &xl, wl)?;
+        let mut shape = dims.to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = self.out_dim;
+        }
+        Ok((out, Shape::from(shape)))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let w = self.w.dense(grad.device())?;
+        let m = grad.elem_count() / self.out_dim;
+        let g = grad
+            .contiguous()?
+            .reshape((m, self.out_dim))?
+            .matmul(&w)?
+            .reshape(arg.shape())?;
+        Ok(Some(g))
+    }
+}
+
+/// `x Wᵀ` for a frozen W of shape (out, in); `x` of shape (..., in). Gradients flow to `x` only.
+pub fn frozen_linear(x: &Tensor, w: &Frozen, out_dim: usize) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        let wd = w.dense(x.device())?;
+        // On an accelerator the plain matmul is fine; the weight is not a variable, so only the
+        // input gradient is used.
+        return x.broadcast_matmul(&wd.t()?);
+    }
+    x.contiguous()?.apply_op1(FrozenLinear {
+        w: w.clone(),
+        out_dim,
+    })
+}
+
+struct CrossEntropy {
+    w: Tensor,
+    targets: Vec<u32>,
+    chunk: usize,
+    want_grad: bool,
+    grad: Mutex<Option<Tensor>>,
+}
+
+impl CustomOp1 for CrossEntropy {
+    fn name(&self) -> &'static str {
+        "chunked-cross-entropy"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, d) = l.shape().dims2()?;
+        let h = Tensor::from_slice(cpu_slice(s, l)?, (n, d), &Device::Cpu)?;
+        let vocab = self.w.dim(0)?;
+        let mut losses = vec![0f32; n];
+        let mut grads = Vec::new();
+        let wt = self.w.t()?;
+        for start in (0..n).step_by(self.chunk.max(1)) {
+            let rows = self.chunk.min(n - start);
+            let logits = h.narrow(0, start, rows)?.matmul(&wt)?;
+            let mut data = logits.flatten_all()?.to_vec1::<f32>()?;
+            let targets = &self.targets[start..start + rows];
+            let want_grad = self.want_grad;
+            losses[start..start + rows]
+                .par_iter_mut()
+                .zip(data.par_chunks_mut(vocab))
+                .zip(targets.par_iter())
+                .for_each(|((loss, row), &target)| {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f64 = row.iter().map(|&v| ((v - max) as f64).exp()).sum();
+                    let lse = max as f64 + sum.ln();
+                    *loss = (lse - row[target as usize] as f64) as f32;
+                    if want_grad {
+                        for v in row.iter_mut() {
+                            *v = ((*v as f64 - lse).exp()) as f32;
+                        }
+                        row[target as usize] -= 1.0;
+                    }
+                });
+            if want_grad {
+                let dlogits = Tensor::from_vec(data, (rows, vocab), &Device::Cpu)?;
+                grads.push(dlogits.matmul(&self.w)?);
+            }
+        }
+        if self.want_grad && !grads.is_empty() {
+            let g = Tensor::cat(&grads, 0)?;
+            if let Ok(mut slot) = self.grad.lock() {
+                *slot = Some(g);
+            }
+        }
+        Ok((CpuStorage::F32(losses), Shape::from(n)))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let g = match self.grad.lock() {
+            Ok(slot) => slot.clone(),
+            Err(_) => None,
+        };
+        let Some(g) = g else {
+            candle_core::bail!("cross-entropy was run without want_grad")
+        };
+        Ok(Some(g.broadcast_mul(&grad.unsqueeze(1)?)?))
+    }
+}
+
+/// Per-row cross-entropy of the logits `h Eᵀ` (h: (n, d), E: (vocab, d) dense f32) against
+/// `targets`, `chunk` rows at a time. With `want_grad` the input gradient is formed in the same
+/// pass (and the op can be backpropagated); without it the op is evaluation only.
+pub fn cross_entropy_rows(
+    h: &Tensor,
+    e: &Tensor,
+    targets: &[u32],
+    chunk: usize,
+    want_grad: bool,
+) -> candle_core::Result<Tensor> {
+    if !h.device().is_cpu() {
+        let logits = h.matmul(&e.t()?)?;
+        let logp = candle_nn::ops::log_softmax(&logits, 1)?;
+        let idx = Tensor::new(targets, h.device())?.unsqueeze(1)?;
+        return logp.gather(&idx, 1)?.squeeze(1)?.neg();
+    }
+    let h = h.contiguous()?;
+    let op = CrossEntropy {
+        w: e.clone(),
+        targets: targets.to_vec(),
+        chunk,
+        want_grad,
+        grad: Mutex::new(None),
+    };
+    if want_grad {
+        h.apply_op1(op)
+    } else {
+        h.apply_op1_no_bwd(&op)
+    }
+}
+
