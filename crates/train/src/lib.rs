@@ -14,14 +14,23 @@
 //!   and writes a Hugging Face folder.
 #![warn(missing_docs)]
 
+mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod error;
+mod files;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod optim;
+pub mod peft;
 mod rng;
+mod trainer;
 
 pub use config::{BaseFormat, LoraConfig, PRESETS, Schedule, Target, TrainConfig};
 pub use data::{DataSource, DataStats, Example, encode_example, encode_messages, read_jsonl};
 pub use error::{Error, Result};
+pub use files::peak_rss_bytes;
+pub use metrics::{Metric, read_metrics, render_plot};
+pub use peft::{merge, save_adapter};
+pub use trainer::{Progress, RunStatus, RunSummary, TrainEvent, Trainer};

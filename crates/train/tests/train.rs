@@ -7,4 +7,5 @@ mod common;
 mod train {
     mod data;
     mod model;
+    mod trainer;
 }
