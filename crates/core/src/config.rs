@@ -91,6 +91,12 @@ pub(crate) struct SettingsFile {
     /// Set once the sample project has been created, so a deleted sample is not forced back.
     #[serde(default)]
     pub sample_created: bool,
+    /// Teacher models (their keys are in the OS keyring).
+    #[serde(default)]
+    pub teachers: Vec<crate::teachers::TeacherConfig>,
+    /// Edited prompt templates, every version.
+    #[serde(default)]
+    pub prompts: Vec<grimoire_teacher::PromptTemplate>,
 }
 
 const MAX_RECENT: usize = 10;

@@ -68,6 +68,9 @@ pub enum Error {
     /// The project store failed.
     #[error(transparent)]
     Store(#[from] grimoire_store::Error),
+    /// A teacher model could not be reached, refused, or its settings cannot work.
+    #[error(transparent)]
+    Teacher(grimoire_teacher::Error),
     /// A stored or received document is not valid JSON of the expected shape.
     #[error("{what}: {source}")]
     Json {
@@ -108,6 +111,8 @@ impl Error {
             Error::Io { .. } => ErrorCode::Io,
             Error::Corpus(_) => ErrorCode::BadFile,
             Error::Model(_) => ErrorCode::Model,
+            Error::Teacher(grimoire_teacher::Error::Template(_) | grimoire_teacher::Error::Invalid(_)) => ErrorCode::InvalidInput,
+            Error::Teacher(_) => ErrorCode::Teacher,
             Error::Store(e) if e.is_read_only() => ErrorCode::ReadOnly,
             Error::Store(S::NotADatabase(_)) => ErrorCode::NotAProject,
             Error::Store(S::Corrupt { .. }) => ErrorCode::ProjectDamaged,
@@ -149,6 +154,9 @@ pub enum ErrorCode {
     Io,
     /// A model could not be loaded or run.
     Model,
+    /// A teacher's server could not be reached or refused (wrong address, key or model), or no
+    /// keyring: the teacher's settings are where to look.
+    Teacher,
     /// A bug or an unexpected failure.
     Internal,
 }

@@ -166,6 +166,26 @@ impl Jobs {
         F: FnOnce(&mut JobContext) -> Result<serde_json::Value> + Send + 'static,
     {
         let id = store.job_insert(kind, title, &params.to_string())?;
+        self.start(store, project, id, kind, title, work)
+    }
+
+    /// Runs a stopped job (interrupted, cancelled, failed) again under its own id and row.
+    pub fn resume<F>(&self, store: &Store, project: &Path, id: i64, work: F) -> Result<JobHandle>
+    where
+        F: FnOnce(&mut JobContext) -> Result<serde_json::Value> + Send + 'static,
+    {
+        if lock(&self.running).contains_key(&(project.to_path_buf(), id)) {
+            return Err(Error::InvalidInput(format!("job {id} is running already")));
+        }
+        let job = store.job(id)?;
+        store.job_requeue(id)?;
+        self.start(store, project, id, &job.kind, &job.title, work)
+    }
+
+    fn start<F>(&self, store: &Store, project: &Path, id: i64, kind: &str, title: &str, work: F) -> Result<JobHandle>
+    where
+        F: FnOnce(&mut JobContext) -> Result<serde_json::Value> + Send + 'static,
+    {
         let cancel = CancelToken::default();
         let key = (project.to_path_buf(), id);
         lock(&self.running).insert(key.clone(), cancel.clone());

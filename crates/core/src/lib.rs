@@ -10,12 +10,14 @@ mod chat;
 mod config;
 mod corpus;
 mod error;
+mod generation;
 mod import;
 pub mod jobs;
 pub mod models;
 mod project;
 mod review;
 mod service;
+mod teachers;
 
 pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
 pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
@@ -35,6 +37,13 @@ pub use service::{
 
 pub use grimoire_store::table::corpus::{StoredChapter, StoredCharacter, StoredQuote};
 pub use grimoire_store::{BookSummary, Job, JobStatus};
+pub use teachers::{
+    BUILTIN_TEACHER, GenerateInput, GenerationItemsInput, GenerationOptions, GenerationRef, GenerationStatus, ListPassagesInput, PassageList,
+    PassageView, PreviewExample, PreviewInput, PreviewOutput, SetTeacherKeyInput, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
+    TeacherView, TestTeacherOutput,
+};
+pub use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};
+pub use grimoire_teacher::{KeySource, Price, Progress as GenerationProgress, PromptTemplate, Repair};
 pub use review::{
     BulkInput, EditExampleInput, ExampleDetail, ExportInput, ExportOutput, GetExampleInput, ImportJsonlInput, ImportJsonlOutput, LineProblem,
     ListExamplesInput, MAX_PAGE, Passage, PassagePart, StatsInput, ValidateInput, ValidateOutput, parse_filter,

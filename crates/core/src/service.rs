@@ -190,16 +190,17 @@ pub struct SetPersonaInput {
 /// The service layer: owns the folders, the settings and the job runner.
 pub struct Service {
     dirs: Dirs,
-    jobs: Jobs,
+    pub(crate) jobs: Jobs,
     settings_lock: Mutex<()>,
     open: Mutex<HashMap<PathBuf, Arc<Mutex<Store>>>>,
     pub(crate) chats: crate::chat::Chats,
+    pub(crate) generation: crate::generation::Live,
 }
 
 impl Service {
     /// A service over `dirs`, publishing job events to `sink`.
     pub fn new(dirs: Dirs, sink: EventSink) -> Self {
-        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default(), chats: Default::default() }
+        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default(), chats: Default::default(), generation: Default::default() }
     }
 
     /// The folders in use.
@@ -267,10 +268,15 @@ impl Service {
     pub fn open_project(&self, input: ProjectRef) -> Result<ProjectInfo> {
         let path = absolute(&input.path)?;
         let store = project::open(&path)?;
-        if !self.jobs.any_running(&path) {
+        let resume = !self.jobs.any_running(&path);
+        if resume {
             store.jobs_mark_interrupted()?;
         }
-        self.remember(&path, store)
+        let info = self.remember(&path, store)?;
+        if resume {
+            self.resume_on_open(&path);
+        }
+        Ok(info)
     }
 
     /// Describes an open project.
@@ -467,12 +473,12 @@ impl Service {
         Ok(info)
     }
 
-    fn load_settings(&self) -> Result<SettingsFile> {
+    pub(crate) fn load_settings(&self) -> Result<SettingsFile> {
         let _guard = lock(&self.settings_lock);
         SettingsFile::load(&self.dirs)
     }
 
-    fn edit_settings(&self, edit: impl FnOnce(&mut SettingsFile)) -> Result<()> {
+    pub(crate) fn edit_settings(&self, edit: impl FnOnce(&mut SettingsFile)) -> Result<()> {
         let _guard = lock(&self.settings_lock);
         let mut file = SettingsFile::load(&self.dirs)?;
         edit(&mut file);

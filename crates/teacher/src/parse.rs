@@ -18,7 +18,7 @@ pub struct Pair {
 }
 
 /// What was done to an answer to read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Repair {
     /// The JSON was inside a Markdown code fence.

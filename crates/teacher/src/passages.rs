@@ -47,8 +47,31 @@ pub struct Cast {
     pub persona: Persona,
     /// `male`, `female` or `unknown` (no pronoun is then followed).
     pub gender: String,
+    /// The names that mark a passage as the persona's ([`Cast::new`] leaves out a surname the family
+    /// shares).
+    pub names: Vec<String>,
     /// Every name of the other characters of the persona's gender.
     pub rivals: Vec<String>,
+}
+
+impl Cast {
+    /// The persona among `others`: each other character's names (name and aliases) and gender.
+    pub fn new(persona: Persona, gender: &str, others: &[(Vec<String>, String)]) -> Self {
+        let all = persona.names();
+        // "Bennet" alone names Mr. and Mrs. Bennet as often as Elizabeth.
+        let shared = |n: &String| others.iter().flat_map(|(names, _)| names).any(|o| o != n && last_word(o, n).is_some());
+        let mut names: Vec<String> = all.iter().filter(|n| !shared(n)).cloned().collect();
+        if names.is_empty() {
+            names = all.into_iter().take(1).collect();
+        }
+        let rivals = others
+            .iter()
+            .filter(|(_, g)| gender == "unknown" || g == gender)
+            .flat_map(|(names, _)| names.iter().cloned())
+            .filter(|n| !names.contains(n))
+            .collect();
+        Self { persona, gender: gender.to_string(), names, rivals }
+    }
 }
 
 /// One book, as the store has it.
@@ -97,7 +120,7 @@ pub fn select(book: &BookText<'_>, cast: &Cast, options: &SelectOptions) -> Vec<
     // Character offsets to byte offsets, once per book.
     let bytes: Vec<usize> = book.text.char_indices().map(|(b, _)| b).chain(std::iter::once(book.text.len())).collect();
     let byte = |c: i64| bytes.get(c.max(0) as usize).copied().unwrap_or(book.text.len());
-    let names = cast.persona.names();
+    let names = &cast.names;
     let pronouns = pronouns(&cast.gender);
     let mut selected: Vec<&StoredParagraph> = Vec::new();
     let mut focus = false;
@@ -223,11 +246,11 @@ mod tests {
     }
 
     fn cast() -> Cast {
-        Cast {
-            persona: Persona { name: "Elizabeth Bennet".into(), aliases: vec!["Lizzy".into()] },
-            gender: "female".into(),
-            rivals: vec!["Jane".into()],
-        }
+        let others = [(vec!["Jane".to_string(), "Jane Bennet".to_string()], "female".to_string()), (vec!["Mr. Bennet".into()], "male".into())];
+        let cast = Cast::new(Persona { name: "Elizabeth Bennet".into(), aliases: vec!["Lizzy".into()] }, "female", &others);
+        assert_eq!(cast.names, vec!["Elizabeth Bennet", "Elizabeth", "Lizzy"], "the family name is not hers alone");
+        assert_eq!(cast.rivals, vec!["Jane", "Jane Bennet"]);
+        cast
     }
 
     #[test]

@@ -187,6 +187,7 @@ pub trait Sink {
 
 /// Where a generation stands.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+#[ts(rename = "GenerationProgress")]
 pub struct Progress {
     /// Passages finished (answered, rejected or failed).
     pub done: u64,

@@ -10,7 +10,7 @@ code: ErrorCode,
  */
 message: string, };
 
-export type ErrorCode = "not_a_project" | "project_damaged" | "newer_version" | "read_only" | "not_found" | "already_exists" | "invalid_input" | "bad_file" | "cancelled" | "io" | "model" | "internal";
+export type ErrorCode = "not_a_project" | "project_damaged" | "newer_version" | "read_only" | "not_found" | "already_exists" | "invalid_input" | "bad_file" | "cancelled" | "io" | "model" | "teacher" | "internal";
 
 export type AppInfo = { 
 /**
@@ -1173,7 +1173,7 @@ offset: number,
  */
 rows: Array<Example>, };
 
-export type QualityFlag = "exact_duplicate" | "near_duplicate" | "too_short" | "too_long" | "third_person" | "addressed_by_name" | "narration" | "empty_turn" | "bad_turn_order";
+export type QualityFlag = "exact_duplicate" | "near_duplicate" | "too_short" | "too_long" | "third_person" | "addressed_by_name" | "narration" | "empty_turn" | "bad_turn_order" | "unsupported_detail" | "longer_than_source" | "meta_talk";
 
 export type Sort = { 
 /**
@@ -1340,3 +1340,507 @@ undo: Action | null,
  * The action that redo would apply again.
  */
 redo: Action | null, };
+
+export type TeacherKind = "mistral" | "open_ai_compatible" | "built_in";
+
+export type TeacherConfig = { 
+/**
+ * Its unique name (`mistral`, `local-vllm`...).
+ */
+name: string, 
+/**
+ * What kind of server.
+ */
+kind: TeacherKind, 
+/**
+ * The API's base URL including the version (`https://api.mistral.ai/v1`); unused for built-in.
+ */
+base_url: string, 
+/**
+ * The model to ask (`mistral-large-latest`; for built-in: `built-in` or a model file).
+ */
+model: string, 
+/**
+ * Requests in flight at once.
+ */
+max_in_flight: number, 
+/**
+ * Requests per minute (0: no limit).
+ */
+requests_per_minute: number, 
+/**
+ * Tokens per minute (0: no limit).
+ */
+tokens_per_minute: number, 
+/**
+ * Prices per million tokens, for the cost estimate (0 for local models).
+ */
+price: Price, 
+/**
+ * How long one request may take.
+ */
+timeout_seconds: number, 
+/**
+ * Most tokens per answer.
+ */
+max_tokens: number, 
+/**
+ * Sampling temperature.
+ */
+temperature: number, 
+/**
+ * Ask for JSON output (`response_format`); turn off for servers that refuse it.
+ */
+json_mode: boolean, };
+
+export type TeacherView = { 
+/**
+ * Its settings.
+ */
+config: TeacherConfig, 
+/**
+ * Where its key was found.
+ */
+key: KeySource, 
+/**
+ * Whether it cannot work without a key.
+ */
+needs_key: boolean, 
+/**
+ * Why the keyring could not be asked, when it could not.
+ */
+keyring_error: string | null, };
+
+export type TeacherRef = { 
+/**
+ * Its name.
+ */
+name: string, };
+
+export type SetTeacherKeyInput = { 
+/**
+ * The teacher.
+ */
+name: string, 
+/**
+ * The key; none removes it from the keyring.
+ */
+key: string | null, };
+
+export type TestTeacherOutput = { 
+/**
+ * Whether the server answered with its model list.
+ */
+ok: boolean, 
+/**
+ * The models it offers.
+ */
+models: Array<string>, 
+/**
+ * Whether the configured model is among them.
+ */
+model_found: boolean, 
+/**
+ * The exact error, when it failed.
+ */
+error: string | null, 
+/**
+ * How long it took.
+ */
+millis: number, };
+
+export type KeySource = { "kind": "keyring" } | { "kind": "environment", 
+/**
+ * Its name.
+ */
+variable: string, } | { "kind": "none" };
+
+export type Price = { 
+/**
+ * Per million prompt tokens.
+ */
+input_per_million: number, 
+/**
+ * Per million completion tokens.
+ */
+output_per_million: number, };
+
+export type PromptTemplate = { 
+/**
+ * `rewrite`, `qa`, or a name of the person's own.
+ */
+name: string, 
+/**
+ * Goes up by one each time the text changes.
+ */
+version: number, 
+/**
+ * The system message.
+ */
+system: string, 
+/**
+ * The user message.
+ */
+user: string, };
+
+export type TeacherStrategy = "rewrite" | "qa";
+
+export type GenerationOptions = { 
+/**
+ * B or C.
+ */
+strategy: TeacherStrategy, 
+/**
+ * The persona (none: the project's).
+ */
+persona: string | null, 
+/**
+ * Question–answer pairs per passage (strategy C).
+ */
+pairs: number, 
+/**
+ * The most characters in a passage.
+ */
+max_chars: number, 
+/**
+ * Paragraphs with less narration than this many characters are skipped.
+ */
+min_narration: number, 
+/**
+ * Only the first N passages (none: all).
+ */
+limit: number | null, 
+/**
+ * The prompt template (none: the newest saved one of the strategy, or the default).
+ */
+prompt: PromptTemplate | null, 
+/**
+ * A system prompt for every example made.
+ */
+system_prompt: string | null, };
+
+export type GenerateInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The teacher's name.
+ */
+teacher: string, 
+/**
+ * How to generate.
+ */
+options: GenerationOptions, };
+
+export type ListPassagesInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Who and how (strategy, persona, sizes; the rest is ignored).
+ */
+options: GenerationOptions, 
+/**
+ * The first passage wanted.
+ */
+offset: number, 
+/**
+ * How many.
+ */
+limit: number, };
+
+export type PassageView = { 
+/**
+ * Its place among the persona's passages.
+ */
+index: number, 
+/**
+ * The book.
+ */
+book_id: number, 
+/**
+ * Its title.
+ */
+book_title: string, 
+/**
+ * The chapter, from 0.
+ */
+chapter: number, 
+/**
+ * The chapter's title.
+ */
+chapter_title: string | null, 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Where it lies in the book.
+ */
+spans: Array<SourceSpan>, };
+
+export type PassageList = { 
+/**
+ * The page asked for.
+ */
+passages: Array<PassageView>, 
+/**
+ * Passages in all.
+ */
+total: number, };
+
+export type PreviewInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The teacher's name.
+ */
+teacher: string, 
+/**
+ * How to generate.
+ */
+options: GenerationOptions, 
+/**
+ * The passage, by its index in [`Service::list_passages`].
+ */
+passage: number, };
+
+export type PreviewExample = { 
+/**
+ * The turns.
+ */
+messages: Array<Message>, 
+/**
+ * The flags the review grid would show (duplicates aside).
+ */
+flags: Array<QualityFlag>, };
+
+export type PreviewOutput = { 
+/**
+ * The passage.
+ */
+passage: PassageView, 
+/**
+ * The prompt as sent.
+ */
+prompt: Array<Message>, 
+/**
+ * The teacher's answer, as it came.
+ */
+raw: string, 
+/**
+ * The examples it makes.
+ */
+examples: Array<PreviewExample>, 
+/**
+ * Why the answer was unusable, when it was.
+ */
+rejected: string | null, 
+/**
+ * What was repaired to read it.
+ */
+repairs: Array<Repair>, 
+/**
+ * Prompt tokens.
+ */
+prompt_tokens: number, 
+/**
+ * Completion tokens.
+ */
+completion_tokens: number, 
+/**
+ * The estimated cost.
+ */
+cost: number, 
+/**
+ * Whether the answer came from the cache (a generation will not pay for this passage again).
+ */
+cached: boolean, };
+
+export type Repair = "fenced" | "text_before" | "text_after" | "truncated" | "syntax" | "incomplete_items" | "too_many";
+
+export type GenerationRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The job.
+ */
+job_id: number, };
+
+export type GenerationStatus = { 
+/**
+ * The job row.
+ */
+job: Job, 
+/**
+ * Counts over its passages, as stored.
+ */
+totals: ItemTotals, 
+/**
+ * The estimated cost so far.
+ */
+cost: number, 
+/**
+ * The running job's latest progress (ETA, retries), while it runs in this process.
+ */
+live: GenerationProgress | null, };
+
+export type GenerationProgress = { 
+/**
+ * Passages finished (answered, rejected or failed).
+ */
+done: number, 
+/**
+ * Passages in all.
+ */
+total: number, 
+/**
+ * Passages that made examples.
+ */
+accepted: number, 
+/**
+ * Passages whose answer was unusable.
+ */
+rejected: number, 
+/**
+ * Passages whose requests failed.
+ */
+failed: number, 
+/**
+ * Examples made.
+ */
+examples: number, 
+/**
+ * Passages answered from the cache.
+ */
+cached: number, 
+/**
+ * Prompt tokens paid for.
+ */
+prompt_tokens: number, 
+/**
+ * Completion tokens paid for.
+ */
+completion_tokens: number, 
+/**
+ * The estimated cost of those tokens.
+ */
+cost: number, 
+/**
+ * Requests that were retried.
+ */
+retries: number, 
+/**
+ * Seconds since this run started.
+ */
+elapsed_seconds: number, 
+/**
+ * Seconds left at the current pace, once there is one.
+ */
+eta_seconds: number | null, };
+
+export type GenerationItemsInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The job.
+ */
+job_id: number, 
+/**
+ * Only items in these states (all when empty).
+ */
+states: Array<ItemState>, };
+
+export type GenerationItem = { 
+/**
+ * The job.
+ */
+job_id: number, 
+/**
+ * Its place in the job's work list.
+ */
+idx: number, 
+/**
+ * The passage, as JSON owned by the service layer.
+ */
+passage: string, 
+/**
+ * The key of the request in `teacher_cache`.
+ */
+cache_key: string, 
+/**
+ * Where it stands.
+ */
+state: ItemState, 
+/**
+ * How many examples it made.
+ */
+examples: number, 
+/**
+ * Why it was rejected or failed.
+ */
+reason: string | null, 
+/**
+ * Prompt tokens paid for it (0 when answered from the cache).
+ */
+prompt_tokens: number, 
+/**
+ * Completion tokens paid for it.
+ */
+completion_tokens: number, 
+/**
+ * Whether the answer came from the cache.
+ */
+cached: boolean, 
+/**
+ * How many requests it took.
+ */
+attempts: number, };
+
+export type ItemState = "pending" | "done" | "rejected" | "failed";
+
+export type ItemTotals = { 
+/**
+ * Passages in all.
+ */
+total: number, 
+/**
+ * Still to ask.
+ */
+pending: number, 
+/**
+ * Answered with examples.
+ */
+done: number, 
+/**
+ * Answered unusably.
+ */
+rejected: number, 
+/**
+ * Failed after retries.
+ */
+failed: number, 
+/**
+ * Examples made.
+ */
+examples: number, 
+/**
+ * Prompt tokens paid.
+ */
+prompt_tokens: number, 
+/**
+ * Completion tokens paid.
+ */
+completion_tokens: number, 
+/**
+ * Passages answered from the cache.
+ */
+cached: number, };
