@@ -1,6 +1,8 @@
 //! `grimoire`: the command-line face of Grimoire. Every command maps its arguments onto the same
 //! `grimoire-core` operation the desktop app calls.
 
+mod generate;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -150,6 +152,11 @@ enum Command {
         /// The JSONL file.
         file: PathBuf,
     },
+    /// Write examples with a teacher model: narration retold in the persona's first person (B) or
+    /// questions answered in their voice (C).
+    Generate(generate::GenerateArgs),
+    /// List teacher models; add, test and remove them, store their keys.
+    Teachers(generate::TeachersArgs),
 }
 
 #[derive(Subcommand)]
@@ -257,6 +264,8 @@ fn print_event(event: JobEvent) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let service = Service::new(Dirs::from_env(), Arc::new(print_event));
+    // A command that opens a project must not start paid requests behind the person's back.
+    service.set_resume_generations_on_open(false);
     let path = |p: &PathBuf| p.display().to_string();
     match cli.command {
         Command::Project(ProjectCommand::New { dir, name, persona }) => {
@@ -396,6 +405,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Review(ReviewCommand::Approve(args)) => bulk_status(&service, args, Status::Approved)?,
         Command::Review(ReviewCommand::Reject(args)) => bulk_status(&service, args, Status::Rejected)?,
+        Command::Generate(args) => generate::generate(&service, args)?,
+        Command::Teachers(args) => generate::teachers(&service, args)?,
         Command::Validate { file } => {
             let report = service.validate_jsonl(ValidateInput { file: path(&file) })?;
             for p in &report.problems {

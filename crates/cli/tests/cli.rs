@@ -315,3 +315,43 @@ fn chat_answers_once_with_the_builtin_model() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn teachers_add_test_and_generate_with_a_loopback_server() {
+    use grimoire_teacher::loopback::{Reply, Server};
+    let server = Server::start(|req| {
+        if req.path.ends_with("/models") {
+            return Reply::models(&["m"]);
+        }
+        Reply::chat(r#"{"pairs": [{"question": "How did you feel?", "answer": "I felt quite cross."}, {"question": "And then?", "answer": "I laughed at myself."}]}"#)
+    })
+    .unwrap();
+    let env = Env::new();
+    let out = env.grimoire(&["teachers"]);
+    assert!(out.status.success() && text(&out.stdout).contains("built-in"), "{}", text(&out.stdout));
+    let url = server.base_url();
+    let out = env.grimoire(&["teachers", "add", "loop", "--kind", "openai", "--base-url", &url, "--model", "m", "--concurrency", "4"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = env.grimoire(&["teachers", "test", "loop"]);
+    assert!(out.status.success() && text(&out.stdout).trim() == "m", "{} {}", text(&out.stdout), text(&out.stderr));
+    let out = env.grimoire(&["teachers", "add", "nowhere", "--kind", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]);
+    assert!(out.status.success());
+    let out = env.grimoire(&["teachers", "test", "nowhere"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("nowhere:"), "{}", text(&out.stderr));
+
+    let dir = env.path("pp");
+    let dir_s = dir.to_str().unwrap();
+    assert!(env.grimoire(&["project", "new", dir_s, "--persona", "Elizabeth Bennet"]).status.success());
+    assert!(env.grimoire(&["import", "--project", dir_s, sample().to_str().unwrap()]).status.success());
+    let out = env.grimoire(&["generate", "--project", dir_s, "--strategy", "qa", "--teacher", "loop", "--limit", "3", "--pairs", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((result["passages"].as_u64(), result["examples"].as_u64()), (Some(3), Some(6)), "{result}");
+    assert_eq!(server.requests(), 1 + 3);
+    let out = env.grimoire(&["review", "stats", "--project", dir_s, "--json"]);
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["by_strategy"]["c"], 6, "{stats}");
+    // An unknown teacher is a clear error.
+    let out = env.grimoire(&["generate", "--project", dir_s, "--teacher", "nobody"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("no teacher called \"nobody\""), "{}", text(&out.stderr));
+}
