@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use grimoire_core::{
-    GenerateInput, GenerationOptions, GenerationRef, PreviewInput, Price, Service, SetTeacherKeyInput, TeacherConfig, TeacherKind,
-    TeacherRef, TeacherStrategy,
+    GenerateInput, GenerationOptions, GenerationRef, PreviewInput, Price, Service,
+    SetTeacherKeyInput, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
 };
 
 /// `grimoire generate`.
@@ -137,7 +137,10 @@ fn out(line: impl std::fmt::Display) -> anyhow::Result<()> {
 pub(crate) fn generate(service: &Service, args: GenerateArgs) -> anyhow::Result<()> {
     let project = args.project.display().to_string();
     if let Some(job_id) = args.resume {
-        let handle = service.resume_generation(GenerationRef { project: project.clone(), job_id })?;
+        let handle = service.resume_generation(GenerationRef {
+            project: project.clone(),
+            job_id,
+        })?;
         return crate::finish_job(service, &args.project, handle);
     }
     let options = GenerationOptions {
@@ -153,11 +156,20 @@ pub(crate) fn generate(service: &Service, args: GenerateArgs) -> anyhow::Result<
         ..Default::default()
     };
     if let Some(passage) = args.preview {
-        let preview = service.preview_generation(PreviewInput { project, teacher: args.teacher, options, passage })?;
+        let preview = service.preview_generation(PreviewInput {
+            project,
+            teacher: args.teacher,
+            options,
+            passage,
+        })?;
         out(serde_json::to_string_pretty(&preview)?)?;
         return Ok(());
     }
-    let handle = service.generate(GenerateInput { project, teacher: args.teacher, options })?;
+    let handle = service.generate(GenerateInput {
+        project,
+        teacher: args.teacher,
+        options,
+    })?;
     crate::finish_job(service, &args.project, handle)
 }
 
@@ -169,7 +181,10 @@ pub(crate) fn teachers(service: &Service, args: TeachersArgs) -> anyhow::Result<
             if args.json {
                 return out(serde_json::to_string_pretty(&list)?);
             }
-            out(format_args!("{:<16} {:<18} {:<32} {:<36} key", "name", "kind", "model", "address"))?;
+            out(format_args!(
+                "{:<16} {:<18} {:<32} {:<36} key",
+                "name", "kind", "model", "address"
+            ))?;
             for t in list {
                 let c = &t.config;
                 let kind = match c.kind {
@@ -183,7 +198,10 @@ pub(crate) fn teachers(service: &Service, args: TeachersArgs) -> anyhow::Result<
                     grimoire_core::KeySource::None if t.needs_key => "missing".to_string(),
                     grimoire_core::KeySource::None => "-".to_string(),
                 };
-                out(format_args!("{:<16} {:<18} {:<32} {:<36} {key}", c.name, kind, c.model, c.base_url))?;
+                out(format_args!(
+                    "{:<16} {:<18} {:<32} {:<36} {key}",
+                    c.name, kind, c.model, c.base_url
+                ))?;
             }
         }
         Some(TeachersCommand::Add {
@@ -214,14 +232,20 @@ pub(crate) fn teachers(service: &Service, args: TeachersArgs) -> anyhow::Result<
                 max_in_flight: concurrency,
                 requests_per_minute: rpm,
                 tokens_per_minute: tpm,
-                price: Price { input_per_million: price_in, output_per_million: price_out },
+                price: Price {
+                    input_per_million: price_in,
+                    output_per_million: price_out,
+                },
                 timeout_seconds: timeout,
                 max_tokens,
                 temperature,
                 json_mode: !no_json_mode,
             };
             let saved = service.save_teacher(config)?;
-            out(format_args!("saved teacher {} ({} at {})", saved.config.name, saved.config.model, saved.config.base_url))?;
+            out(format_args!(
+                "saved teacher {} ({} at {})",
+                saved.config.name, saved.config.model, saved.config.base_url
+            ))?;
         }
         Some(TeachersCommand::Test { name }) => {
             let result = service.test_teacher(TeacherRef { name: name.clone() })?;
@@ -233,15 +257,25 @@ pub(crate) fn teachers(service: &Service, args: TeachersArgs) -> anyhow::Result<
             }
             let config = service.teacher(&name)?;
             if !result.model_found {
-                eprintln!("warning: the server does not list the model {:?}", config.model);
+                eprintln!(
+                    "warning: the server does not list the model {:?}",
+                    config.model
+                );
             }
-            eprintln!("{name}: {} models in {} ms", result.models.len(), result.millis);
+            eprintln!(
+                "{name}: {} models in {} ms",
+                result.models.len(),
+                result.millis
+            );
         }
         Some(TeachersCommand::SetKey { name }) => {
             eprintln!("API key for {name} (read from standard input):");
             let mut key = String::new();
             std::io::stdin().read_line(&mut key)?;
-            service.set_teacher_key(SetTeacherKeyInput { name: name.clone(), key: Some(key.trim().to_string()) })?;
+            service.set_teacher_key(SetTeacherKeyInput {
+                name: name.clone(),
+                key: Some(key.trim().to_string()),
+            })?;
             out(format_args!("key for {name} stored in the OS keyring"))?;
         }
         Some(TeachersCommand::Remove { name }) => {

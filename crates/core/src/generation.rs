@@ -14,13 +14,17 @@ use grimoire_store::Store;
 use grimoire_store::table::examples::{Message, NewExample, Role, Strategy};
 use grimoire_store::table::generation::{CachedAnswer, ItemState, ItemUpdate};
 use grimoire_teacher::{
-    BoxFuture, CallError, CallErrorKind, Cast, Completion, Evaluator, ItemResult, Outcome, Passage, PipelineError, Progress, PromptContext,
-    PromptTemplate, Provider, Request, Sink, Usage, WorkItem,
+    BoxFuture, CallError, CallErrorKind, Cast, Completion, Evaluator, ItemResult, Outcome, Passage,
+    PipelineError, Progress, PromptContext, PromptTemplate, Provider, Request, Sink, Usage,
+    WorkItem,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::JobContext;
-use crate::teachers::{GenerationOptions, PassageView, PreviewExample, PreviewInput, PreviewOutput, TeacherConfig, TeacherStrategy};
+use crate::teachers::{
+    GenerationOptions, PassageView, PreviewExample, PreviewInput, PreviewOutput, TeacherConfig,
+    TeacherStrategy,
+};
 use crate::{Error, Result};
 
 /// The `kind` of generation jobs.
@@ -42,11 +46,28 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn new(store: &Store, teacher: TeacherConfig, options: GenerationOptions, template: PromptTemplate) -> Result<Self> {
+    pub(crate) fn new(
+        store: &Store,
+        teacher: TeacherConfig,
+        options: GenerationOptions,
+        template: PromptTemplate,
+    ) -> Result<Self> {
         let persona = persona_name(store, &options)?;
-        let probe = PromptContext { persona: &persona, aliases: &[], book: "B", chapter: None, passage: "T", pairs: 1 };
+        let probe = PromptContext {
+            persona: &persona,
+            aliases: &[],
+            book: "B",
+            chapter: None,
+            passage: "T",
+            pairs: 1,
+        };
         grimoire_teacher::render(&template, &probe)?;
-        Ok(Self { teacher, options, template, persona })
+        Ok(Self {
+            teacher,
+            options,
+            template,
+            persona,
+        })
     }
 
     pub(crate) fn title(&self) -> String {
@@ -78,14 +99,27 @@ fn persona_name(store: &Store, options: &GenerationOptions) -> Result<String> {
 /// The persona with their aliases and gender from the character list, and the others of their gender.
 fn cast(store: &Store, persona: &str) -> Result<Cast> {
     let characters = store.characters()?;
-    let me = characters.iter().find(|c| c.name == persona || c.aliases.iter().any(|a| a == persona));
-    let gender = me.map(|c| c.gender.clone()).unwrap_or_else(|| "unknown".into());
-    let name = me.map(|c| c.name.clone()).unwrap_or_else(|| persona.to_string());
+    let me = characters
+        .iter()
+        .find(|c| c.name == persona || c.aliases.iter().any(|a| a == persona));
+    let gender = me
+        .map(|c| c.gender.clone())
+        .unwrap_or_else(|| "unknown".into());
+    let name = me
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| persona.to_string());
     let aliases = me.map(|c| c.aliases.clone()).unwrap_or_default();
     let others: Vec<(Vec<String>, String)> = characters
         .iter()
         .filter(|c| c.name != name)
-        .map(|c| (std::iter::once(c.name.clone()).chain(c.aliases.iter().cloned()).collect(), c.gender.clone()))
+        .map(|c| {
+            (
+                std::iter::once(c.name.clone())
+                    .chain(c.aliases.iter().cloned())
+                    .collect(),
+                c.gender.clone(),
+            )
+        })
         .collect();
     Ok(Cast::new(Persona { name, aliases }, &gender, &others))
 }
@@ -93,11 +127,16 @@ fn cast(store: &Store, persona: &str) -> Result<Cast> {
 /// The persona's passages in every book, in series order.
 pub(crate) fn passages(store: &Store, options: &GenerationOptions) -> Result<(Cast, Vec<Passage>)> {
     let cast = cast(store, &persona_name(store, options)?)?;
-    let select = grimoire_teacher::SelectOptions { max_chars: options.max_chars.max(200) as usize, min_narration: options.min_narration as usize };
+    let select = grimoire_teacher::SelectOptions {
+        max_chars: options.max_chars.max(200) as usize,
+        min_narration: options.min_narration as usize,
+    };
     let mut out = Vec::new();
     let books = store.books()?;
     if books.is_empty() {
-        return Err(Error::InvalidInput("the project has no books yet: import one first".into()));
+        return Err(Error::InvalidInput(
+            "the project has no books yet: import one first".into(),
+        ));
     }
     for summary in books {
         let book = store.book(summary.id)?;
@@ -109,14 +148,29 @@ pub(crate) fn passages(store: &Store, options: &GenerationOptions) -> Result<(Ca
             titles.resize(titles.len().max(i + 1), String::new());
             titles[i] = c.title;
         }
-        let text = grimoire_teacher::BookText { id: summary.id, title: &summary.title, text: &book.text, paragraphs: &paragraphs, quotes: &quotes, chapter_titles: &titles };
+        let text = grimoire_teacher::BookText {
+            id: summary.id,
+            title: &summary.title,
+            text: &book.text,
+            paragraphs: &paragraphs,
+            quotes: &quotes,
+            chapter_titles: &titles,
+        };
         out.extend(grimoire_teacher::select(&text, &cast, &select));
     }
     Ok((cast, out))
 }
 
 pub(crate) fn passage_view(index: u32, p: Passage) -> PassageView {
-    PassageView { index, book_id: p.book_id, book_title: p.book_title, chapter: p.chapter, chapter_title: p.chapter_title, text: p.text, spans: p.spans }
+    PassageView {
+        index,
+        book_id: p.book_id,
+        book_title: p.book_title,
+        chapter: p.chapter,
+        chapter_title: p.chapter_title,
+        text: p.text,
+        spans: p.spans,
+    }
 }
 
 /// One row of `generation_items.passage`.
@@ -148,11 +202,18 @@ fn request(plan: &Plan, cast: &Cast, passage: &Passage) -> Result<Request> {
 }
 
 fn evaluator(plan: &Plan, cast: &Cast) -> Arc<Evaluator> {
-    Arc::new(Evaluator { task: plan.options.task(), persona: cast.persona.clone(), system_prompt: plan.options.system_prompt.clone() })
+    Arc::new(Evaluator {
+        task: plan.options.task(),
+        persona: cast.persona.clone(),
+        system_prompt: plan.options.system_prompt.clone(),
+    })
 }
 
 fn json_error(what: &str) -> impl Fn(serde_json::Error) -> Error + '_ {
-    move |source| Error::Json { what: what.to_string(), source }
+    move |source| Error::Json {
+        what: what.to_string(),
+        source,
+    }
 }
 
 fn pipeline_error(e: PipelineError<Error>) -> Error {
@@ -164,23 +225,42 @@ fn pipeline_error(e: PipelineError<Error>) -> Error {
 }
 
 /// Runs (or resumes) a generation job.
-pub(crate) fn run(ctx: &mut JobContext, plan: &Plan, provider: Arc<dyn Provider>, live: &Live, project: &Path) -> Result<serde_json::Value> {
+pub(crate) fn run(
+    ctx: &mut JobContext,
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    live: &Live,
+    project: &Path,
+) -> Result<serde_json::Value> {
     let identity = provider.identity();
     let cast = cast(ctx.store(), &plan.persona)?;
     if ctx.store().generation_totals(ctx.id())?.total == 0 {
         ctx.progress(0, 0, "choosing passages")?;
-        let (_, mut chosen) = passages(ctx.store(), &GenerationOptions { persona: Some(plan.persona.clone()), ..plan.options.clone() })?;
+        let (_, mut chosen) = passages(
+            ctx.store(),
+            &GenerationOptions {
+                persona: Some(plan.persona.clone()),
+                ..plan.options.clone()
+            },
+        )?;
         if let Some(limit) = plan.options.limit {
             chosen.truncate(limit as usize);
         }
         if chosen.is_empty() {
-            return Err(Error::InvalidInput(format!("no narration about {} was found in the books", plan.persona)));
+            return Err(Error::InvalidInput(format!(
+                "no narration about {} was found in the books",
+                plan.persona
+            )));
         }
         let mut rows = Vec::with_capacity(chosen.len());
         for passage in chosen {
             let request = request(plan, &cast, &passage)?;
             let key = grimoire_teacher::cache_key(&identity, &request);
-            rows.push((serde_json::to_string(&StoredItem { passage, request }).map_err(json_error("generation item"))?, key));
+            rows.push((
+                serde_json::to_string(&StoredItem { passage, request })
+                    .map_err(json_error("generation item"))?,
+                key,
+            ));
         }
         let store = ctx.store();
         store.write_transaction(|s| s.generation_items_insert(ctx.id(), &rows))?;
@@ -188,9 +268,18 @@ pub(crate) fn run(ctx: &mut JobContext, plan: &Plan, provider: Arc<dyn Provider>
     let totals = ctx.store().generation_totals(ctx.id())?;
     let mut items = Vec::new();
     let mut passages = HashMap::new();
-    for row in ctx.store().generation_items(ctx.id(), &[ItemState::Pending, ItemState::Failed])? {
-        let stored: StoredItem = serde_json::from_str(&row.passage).map_err(json_error("generation item"))?;
-        items.push(WorkItem { index: row.idx, key: row.cache_key, source: stored.passage.text.clone(), request: stored.request });
+    for row in ctx
+        .store()
+        .generation_items(ctx.id(), &[ItemState::Pending, ItemState::Failed])?
+    {
+        let stored: StoredItem =
+            serde_json::from_str(&row.passage).map_err(json_error("generation item"))?;
+        items.push(WorkItem {
+            index: row.idx,
+            key: row.cache_key,
+            source: stored.passage.text.clone(),
+            request: stored.request,
+        });
         passages.insert(row.idx, stored.passage);
     }
     let price = plan.teacher.pipeline().price;
@@ -220,7 +309,14 @@ pub(crate) fn run(ctx: &mut JobContext, plan: &Plan, provider: Arc<dyn Provider>
         live: live.clone(),
         project: project.to_path_buf(),
     };
-    let outcome = grimoire_teacher::run(provider, evaluator(plan, &cast), &plan.teacher.pipeline(), items, start, &mut sink);
+    let outcome = grimoire_teacher::run(
+        provider,
+        evaluator(plan, &cast),
+        &plan.teacher.pipeline(),
+        items,
+        start,
+        &mut sink,
+    );
     live.remove(project, sink.id);
     let last = outcome.map_err(pipeline_error)?;
     let totals = sink.ctx.store().generation_totals(sink.id)?;
@@ -256,7 +352,13 @@ impl Sink for StoreSink<'_> {
 
     fn cached(&mut self, item: &WorkItem) -> Result<Option<(String, Usage)>> {
         Ok(self.ctx.store().teacher_cache_get(&item.key)?.map(|c| {
-            (c.response, Usage { prompt_tokens: c.prompt_tokens as u32, completion_tokens: c.completion_tokens as u32 })
+            (
+                c.response,
+                Usage {
+                    prompt_tokens: c.prompt_tokens as u32,
+                    completion_tokens: c.completion_tokens as u32,
+                },
+            )
         }))
     }
 
@@ -280,7 +382,8 @@ impl Sink for StoreSink<'_> {
                             let news: Vec<NewExample> = examples
                                 .iter()
                                 .map(|g| {
-                                    let mut new = NewExample::new(self.strategy, g.messages.clone());
+                                    let mut new =
+                                        NewExample::new(self.strategy, g.messages.clone());
                                     new.persona = Some(self.persona.name.clone());
                                     if let Some(p) = passage {
                                         new.spans = p.spans.clone();
@@ -294,10 +397,14 @@ impl Sink for StoreSink<'_> {
                                 })
                                 .collect();
                             let n = news.len() as i64;
-                            Review::new(s, &WhitespaceCounter).with_persona(self.persona.clone()).insert_many(news)?;
+                            Review::new(s, &WhitespaceCounter)
+                                .with_persona(self.persona.clone())
+                                .insert_many(news)?;
                             (ItemState::Done, n, None)
                         }
-                        Outcome::Rejected { reason } => (ItemState::Rejected, 0, Some(reason.as_str())),
+                        Outcome::Rejected { reason } => {
+                            (ItemState::Rejected, 0, Some(reason.as_str()))
+                        }
                     };
                     ItemUpdate {
                         state,
@@ -363,27 +470,74 @@ pub(crate) fn preview(
 ) -> Result<PreviewOutput> {
     let (cast, mut passages) = passages(store, &input.options)?;
     if input.passage as usize >= passages.len() {
-        return Err(Error::InvalidInput(format!("there are {} passages; passage {} does not exist", passages.len(), input.passage)));
+        return Err(Error::InvalidInput(format!(
+            "there are {} passages; passage {} does not exist",
+            passages.len(),
+            input.passage
+        )));
     }
     let passage = passages.swap_remove(input.passage as usize);
-    let plan = Plan { teacher: teacher.clone(), options: input.options.clone(), template, persona: cast.persona.name.clone() };
+    let plan = Plan {
+        teacher: teacher.clone(),
+        options: input.options.clone(),
+        template,
+        persona: cast.persona.name.clone(),
+    };
     let request = request(&plan, &cast, &passage)?;
     let identity = provider.identity();
-    let item = WorkItem { index: 0, key: grimoire_teacher::cache_key(&identity, &request), source: passage.text.clone(), request: request.clone() };
-    let mut sink = PreviewSink { store, identity, model: provider.model().to_string(), result: None };
-    let config = grimoire_teacher::PipelineConfig { max_in_flight: 1, ..teacher.pipeline() };
-    grimoire_teacher::run(provider, evaluator(&plan, &cast), &config, vec![item], Progress::default(), &mut sink).map_err(pipeline_error)?;
+    let item = WorkItem {
+        index: 0,
+        key: grimoire_teacher::cache_key(&identity, &request),
+        source: passage.text.clone(),
+        request: request.clone(),
+    };
+    let mut sink = PreviewSink {
+        store,
+        identity,
+        model: provider.model().to_string(),
+        result: None,
+    };
+    let config = grimoire_teacher::PipelineConfig {
+        max_in_flight: 1,
+        ..teacher.pipeline()
+    };
+    grimoire_teacher::run(
+        provider,
+        evaluator(&plan, &cast),
+        &config,
+        vec![item],
+        Progress::default(),
+        &mut sink,
+    )
+    .map_err(pipeline_error)?;
     let prompt = request
         .messages
         .iter()
-        .map(|t| Message::new(if t.role == "system" { Role::System } else { Role::User }, t.content.clone()))
+        .map(|t| {
+            Message::new(
+                if t.role == "system" {
+                    Role::System
+                } else {
+                    Role::User
+                },
+                t.content.clone(),
+            )
+        })
         .collect();
     match sink.result {
         Some(ItemResult::Answered { answer, outcome }) => {
             let (examples, rejected, repairs) = match outcome {
-                Outcome::Accepted { examples, repairs } => {
-                    (examples.into_iter().map(|g| PreviewExample { messages: g.messages, flags: g.flags }).collect(), None, repairs)
-                }
+                Outcome::Accepted { examples, repairs } => (
+                    examples
+                        .into_iter()
+                        .map(|g| PreviewExample {
+                            messages: g.messages,
+                            flags: g.flags,
+                        })
+                        .collect(),
+                    None,
+                    repairs,
+                ),
                 Outcome::Rejected { reason } => (Vec::new(), Some(reason), Vec::new()),
             };
             let price = teacher.pipeline().price;
@@ -396,11 +550,16 @@ pub(crate) fn preview(
                 repairs,
                 prompt_tokens: answer.usage.prompt_tokens,
                 completion_tokens: answer.usage.completion_tokens,
-                cost: price.cost(u64::from(answer.usage.prompt_tokens), u64::from(answer.usage.completion_tokens)),
+                cost: price.cost(
+                    u64::from(answer.usage.prompt_tokens),
+                    u64::from(answer.usage.completion_tokens),
+                ),
                 cached: answer.cached,
             })
         }
-        Some(ItemResult::Failed { error, .. }) => Err(Error::Teacher(grimoire_teacher::Error::Call(error))),
+        Some(ItemResult::Failed { error, .. }) => {
+            Err(Error::Teacher(grimoire_teacher::Error::Call(error)))
+        }
         None => Err(Error::Cancelled),
     }
 }
@@ -417,7 +576,13 @@ impl Sink for PreviewSink<'_> {
 
     fn cached(&mut self, item: &WorkItem) -> Result<Option<(String, Usage)>> {
         Ok(self.store.teacher_cache_get(&item.key)?.map(|c| {
-            (c.response, Usage { prompt_tokens: c.prompt_tokens as u32, completion_tokens: c.completion_tokens as u32 })
+            (
+                c.response,
+                Usage {
+                    prompt_tokens: c.prompt_tokens as u32,
+                    completion_tokens: c.completion_tokens as u32,
+                },
+            )
         }))
     }
 
@@ -430,7 +595,8 @@ impl Sink for PreviewSink<'_> {
                 prompt_tokens: i64::from(answer.usage.prompt_tokens),
                 completion_tokens: i64::from(answer.usage.completion_tokens),
             };
-            self.store.teacher_cache_put(&item.key, &self.identity, &self.model, &cached)?;
+            self.store
+                .teacher_cache_put(&item.key, &self.identity, &self.model, &cached)?;
         }
         self.result = Some(result.clone());
         Ok(())
@@ -449,7 +615,10 @@ pub(crate) struct LocalProvider {
 
 impl LocalProvider {
     pub(crate) fn new(engine: Arc<Engine>, path: &Path) -> Self {
-        Self { engine, path: path.display().to_string() }
+        Self {
+            engine,
+            path: path.display().to_string(),
+        }
     }
 }
 
@@ -463,7 +632,10 @@ impl Drop for CancelOnDrop {
 }
 
 impl Provider for LocalProvider {
-    fn complete<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, std::result::Result<Completion, CallError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a Request,
+    ) -> BoxFuture<'a, std::result::Result<Completion, CallError>> {
         Box::pin(async move {
             let messages = request
                 .messages
@@ -475,20 +647,45 @@ impl Provider for LocalProvider {
                 })
                 .collect();
             let params = GenerateParams {
-                sampling: SamplingParams { temperature: request.temperature.max(0.0), ..SamplingParams::default() },
+                sampling: SamplingParams {
+                    temperature: request.temperature.max(0.0),
+                    ..SamplingParams::default()
+                },
                 max_tokens: request.max_tokens.clamp(1, 8192) as usize,
                 stop: Vec::new(),
             };
-            let engine_error = |e: grimoire_llm::Error| CallError::new(CallErrorKind::Engine, format!("the local model failed: {e}"));
-            let reply = self.engine.chat(ChatRequest { messages, params, adapter: None }).map_err(engine_error)?;
+            let engine_error = |e: grimoire_llm::Error| {
+                CallError::new(
+                    CallErrorKind::Engine,
+                    format!("the local model failed: {e}"),
+                )
+            };
+            let reply = self
+                .engine
+                .chat(ChatRequest {
+                    messages,
+                    params,
+                    adapter: None,
+                })
+                .map_err(engine_error)?;
             let _cancel = CancelOnDrop(reply.cancel.clone());
             let done = tokio::task::spawn_blocking(move || reply.wait(&mut |_| {}))
                 .await
-                .map_err(|e| CallError::new(CallErrorKind::Engine, format!("the local model stopped: {e}")))?
+                .map_err(|e| {
+                    CallError::new(
+                        CallErrorKind::Engine,
+                        format!("the local model stopped: {e}"),
+                    )
+                })?
                 .map_err(engine_error)?;
-            let finish = serde_json::to_value(done.finish).ok().and_then(|v| v.as_str().map(str::to_owned));
+            let finish = serde_json::to_value(done.finish)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
             Ok(Completion {
-                usage: Usage { prompt_tokens: done.prompt_tokens as u32, completion_tokens: done.tokens.len() as u32 },
+                usage: Usage {
+                    prompt_tokens: done.prompt_tokens as u32,
+                    completion_tokens: done.tokens.len() as u32,
+                },
                 text: done.text,
                 finish_reason: finish,
             })
@@ -520,7 +717,10 @@ struct LiveInner {
 
 impl Default for Live {
     fn default() -> Self {
-        Self(Arc::new(LiveInner { progress: Mutex::default(), resume_on_open: AtomicBool::new(true) }))
+        Self(Arc::new(LiveInner {
+            progress: Mutex::default(),
+            resume_on_open: AtomicBool::new(true),
+        }))
     }
 }
 
@@ -534,7 +734,9 @@ impl Live {
     }
 
     pub(crate) fn get(&self, project: &Path, id: i64) -> Option<Progress> {
-        crate::service::lock(&self.0.progress).get(&(project.to_path_buf(), id)).cloned()
+        crate::service::lock(&self.0.progress)
+            .get(&(project.to_path_buf(), id))
+            .cloned()
     }
 
     pub(crate) fn set_resume_on_open(&self, on: bool) {

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use grimoire_store::Job;
 use grimoire_store::table::examples::{Message, QualityFlag, SourceSpan};
 use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};
-use grimoire_teacher::{HttpConfig, HttpProvider, KeySource, Price, Progress, PromptTemplate, Provider, Repair, Task, keys};
+use grimoire_teacher::{
+    HttpConfig, HttpProvider, KeySource, Price, Progress, PromptTemplate, Provider, Repair, Task,
+    keys,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -104,7 +107,9 @@ impl TeacherConfig {
     fn fallback_key_var(&self) -> Option<&'static str> {
         match self.kind {
             TeacherKind::Mistral => Some("MISTRAL_API_KEY"),
-            TeacherKind::OpenAiCompatible if self.base_url.contains("api.openai.com") => Some("OPENAI_API_KEY"),
+            TeacherKind::OpenAiCompatible if self.base_url.contains("api.openai.com") => {
+                Some("OPENAI_API_KEY")
+            }
             _ => None,
         }
     }
@@ -115,7 +120,11 @@ impl TeacherConfig {
             requests_per_minute: self.requests_per_minute,
             tokens_per_minute: self.tokens_per_minute,
             retry: grimoire_teacher::RetryPolicy::default(),
-            price: if self.kind == TeacherKind::BuiltIn { Price::default() } else { self.price },
+            price: if self.kind == TeacherKind::BuiltIn {
+                Price::default()
+            } else {
+                self.price
+            },
         }
     }
 }
@@ -216,7 +225,9 @@ impl GenerationOptions {
     pub(crate) fn task(&self) -> Task {
         match self.strategy {
             TeacherStrategy::Rewrite => Task::Rewrite,
-            TeacherStrategy::Qa => Task::Qa { pairs: self.pairs.clamp(1, 20) },
+            TeacherStrategy::Qa => Task::Qa {
+                pairs: self.pairs.clamp(1, 20),
+            },
         }
     }
 }
@@ -364,7 +375,11 @@ impl Service {
         self.teacher_configs()?
             .into_iter()
             .find(|t| t.name == name.trim())
-            .ok_or_else(|| Error::InvalidInput(format!("no teacher called {name:?}; `grimoire teachers` lists them")))
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "no teacher called {name:?}; `grimoire teachers` lists them"
+                ))
+            })
     }
 
     pub(crate) fn teacher_configs(&self) -> Result<Vec<TeacherConfig>> {
@@ -372,7 +387,11 @@ impl Service {
         if !list.iter().any(|t| t.name == BUILTIN_TEACHER) {
             list.push(TeacherConfig::builtin());
         }
-        list.sort_by(|a, b| (a.name != BUILTIN_TEACHER).cmp(&(b.name != BUILTIN_TEACHER)).then(a.name.cmp(&b.name)));
+        list.sort_by(|a, b| {
+            (a.name != BUILTIN_TEACHER)
+                .cmp(&(b.name != BUILTIN_TEACHER))
+                .then(a.name.cmp(&b.name))
+        });
         Ok(list)
     }
 
@@ -381,12 +400,20 @@ impl Service {
         config.name = config.name.trim().to_string();
         config.base_url = config.base_url.trim().trim_end_matches('/').to_string();
         config.model = config.model.trim().to_string();
-        let name_ok = !config.name.is_empty() && config.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let name_ok = !config.name.is_empty()
+            && config
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if !name_ok {
-            return Err(Error::InvalidInput("a teacher's name is letters, digits, '-', '_' or '.' (like local-vllm)".into()));
+            return Err(Error::InvalidInput(
+                "a teacher's name is letters, digits, '-', '_' or '.' (like local-vllm)".into(),
+            ));
         }
         if (config.name == BUILTIN_TEACHER) != (config.kind == TeacherKind::BuiltIn) {
-            return Err(Error::InvalidInput(format!("only the teacher called {BUILTIN_TEACHER} runs the built-in model")));
+            return Err(Error::InvalidInput(format!(
+                "only the teacher called {BUILTIN_TEACHER} runs the built-in model"
+            )));
         }
         match config.kind {
             TeacherKind::BuiltIn => {
@@ -398,19 +425,25 @@ impl Service {
                 if config.kind == TeacherKind::Mistral && config.base_url.is_empty() {
                     config.base_url = grimoire_teacher::MISTRAL_BASE_URL.into();
                 }
-                if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
+                if !(config.base_url.starts_with("http://")
+                    || config.base_url.starts_with("https://"))
+                {
                     return Err(Error::InvalidInput(format!(
                         "{:?} is not a server address; give the base URL with its version, like http://localhost:8000/v1",
                         config.base_url
                     )));
                 }
                 if config.model.is_empty() {
-                    return Err(Error::InvalidInput("name the model the teacher should use".into()));
+                    return Err(Error::InvalidInput(
+                        "name the model the teacher should use".into(),
+                    ));
                 }
             }
         }
         if config.max_in_flight == 0 || config.max_tokens == 0 {
-            return Err(Error::InvalidInput("requests in flight and tokens per answer must be at least 1".into()));
+            return Err(Error::InvalidInput(
+                "requests in flight and tokens per answer must be at least 1".into(),
+            ));
         }
         let saved = config.clone();
         self.edit_settings(move |f| {
@@ -438,7 +471,12 @@ impl Service {
     /// error says which environment variable to set instead.
     pub fn set_teacher_key(&self, input: SetTeacherKeyInput) -> Result<TeacherView> {
         let config = self.teacher(&input.name)?;
-        match input.key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        match input
+            .key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+        {
             Some(key) => keys::set_key(&config.name, key)?,
             None => keys::delete_key(&config.name)?,
         }
@@ -451,23 +489,49 @@ impl Service {
         let started = Instant::now();
         let provider = match self.provider(&config) {
             Ok(p) => p,
-            Err(e) => return Ok(TestTeacherOutput { ok: false, models: vec![], model_found: false, error: Some(e.to_string()), millis: 0 }),
+            Err(e) => {
+                return Ok(TestTeacherOutput {
+                    ok: false,
+                    models: vec![],
+                    model_found: false,
+                    error: Some(e.to_string()),
+                    millis: 0,
+                });
+            }
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::io(Path::new("tokio"), e))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io(Path::new("tokio"), e))?;
         let listed = runtime.block_on(provider.models());
         let millis = started.elapsed().as_millis() as u64;
         Ok(match listed {
             Ok(models) => {
                 let model_found = models.iter().any(|m| m == provider.model());
-                TestTeacherOutput { ok: true, models, model_found, error: None, millis }
+                TestTeacherOutput {
+                    ok: true,
+                    models,
+                    model_found,
+                    error: None,
+                    millis,
+                }
             }
-            Err(e) => TestTeacherOutput { ok: false, models: vec![], model_found: false, error: Some(e.message), millis },
+            Err(e) => TestTeacherOutput {
+                ok: false,
+                models: vec![],
+                model_found: false,
+                error: Some(e.message),
+                millis,
+            },
         })
     }
 
     /// The prompt templates: the default of each strategy, then the saved ones (every version).
     pub fn prompt_templates(&self) -> Result<Vec<PromptTemplate>> {
-        let mut list = vec![grimoire_teacher::default_template(&Task::Rewrite), grimoire_teacher::default_template(&Task::Qa { pairs: 3 })];
+        let mut list = vec![
+            grimoire_teacher::default_template(&Task::Rewrite),
+            grimoire_teacher::default_template(&Task::Qa { pairs: 3 }),
+        ];
         list.extend(self.load_settings()?.prompts);
         Ok(list)
     }
@@ -475,12 +539,24 @@ impl Service {
     /// Saves an edited template as the next version of its name (unchanged text keeps its version).
     pub fn save_prompt(&self, template: PromptTemplate) -> Result<PromptTemplate> {
         if template.name.trim().is_empty() || template.user.trim().is_empty() {
-            return Err(Error::InvalidInput("a prompt needs a name and a user message".into()));
+            return Err(Error::InvalidInput(
+                "a prompt needs a name and a user message".into(),
+            ));
         }
-        let probe = grimoire_teacher::PromptContext { persona: "P", aliases: &[], book: "B", chapter: None, passage: "T", pairs: 1 };
+        let probe = grimoire_teacher::PromptContext {
+            persona: "P",
+            aliases: &[],
+            book: "B",
+            chapter: None,
+            passage: "T",
+            pairs: 1,
+        };
         grimoire_teacher::render(&template, &probe)?;
         let all = self.prompt_templates()?;
-        let same_name: Vec<&PromptTemplate> = all.iter().filter(|t| t.name == template.name.trim()).collect();
+        let same_name: Vec<&PromptTemplate> = all
+            .iter()
+            .filter(|t| t.name == template.name.trim())
+            .collect();
         if let Some(latest) = same_name.iter().max_by_key(|t| t.version)
             && latest.system == template.system
             && latest.user == template.user
@@ -488,7 +564,12 @@ impl Service {
             return Ok((*latest).clone());
         }
         let version = same_name.iter().map(|t| t.version).max().unwrap_or(0) + 1;
-        let saved = PromptTemplate { name: template.name.trim().to_string(), version, system: template.system, user: template.user };
+        let saved = PromptTemplate {
+            name: template.name.trim().to_string(),
+            version,
+            system: template.system,
+            user: template.user,
+        };
         let stored = saved.clone();
         self.edit_settings(move |f| f.prompts.push(stored))?;
         Ok(saved)
@@ -518,12 +599,20 @@ impl Service {
         let path = absolute(&input.project)?;
         let store = self.store(&path)?;
         let store = lock(&store).reopen()?;
-        crate::generation::preview(&store, &config, provider, self.prompt_for(&input.options)?, &input)
+        crate::generation::preview(
+            &store,
+            &config,
+            provider,
+            self.prompt_for(&input.options)?,
+            &input,
+        )
     }
 
     /// Starts a generation job (for the UI).
     pub fn start_generation(&self, input: GenerateInput) -> Result<JobStarted> {
-        Ok(JobStarted { job_id: self.generate(input)?.id })
+        Ok(JobStarted {
+            job_id: self.generate(input)?.id,
+        })
     }
 
     /// Starts a generation job and returns its handle (the CLI waits on it).
@@ -535,12 +624,20 @@ impl Service {
         let store = self.store(&path)?;
         let store = lock(&store);
         let plan = crate::generation::Plan::new(&store, config, input.options.clone(), template)?;
-        let params = serde_json::to_value(&plan).map_err(|source| Error::Json { what: "generation plan".into(), source })?;
+        let params = serde_json::to_value(&plan).map_err(|source| Error::Json {
+            what: "generation plan".into(),
+            source,
+        })?;
         let live = self.generation.clone();
         let project = path.clone();
-        self.jobs.spawn(&store, &path, crate::generation::JOB_KIND, &plan.title(), &params, move |ctx| {
-            crate::generation::run(ctx, &plan, provider, &live, &project)
-        })
+        self.jobs.spawn(
+            &store,
+            &path,
+            crate::generation::JOB_KIND,
+            &plan.title(),
+            &params,
+            move |ctx| crate::generation::run(ctx, &plan, provider, &live, &project),
+        )
     }
 
     /// Resumes a generation job that was interrupted, cancelled or failed, under the same job: the
@@ -551,16 +648,26 @@ impl Service {
         let store = lock(&store);
         let job = store.job(input.job_id)?;
         if job.kind != crate::generation::JOB_KIND {
-            return Err(Error::InvalidInput(format!("job {} is not a generation", job.id)));
+            return Err(Error::InvalidInput(format!(
+                "job {} is not a generation",
+                job.id
+            )));
         }
         let plan: crate::generation::Plan =
-            serde_json::from_str(&job.params).map_err(|source| Error::Json { what: format!("job {} parameters", job.id), source })?;
+            serde_json::from_str(&job.params).map_err(|source| Error::Json {
+                what: format!("job {} parameters", job.id),
+                source,
+            })?;
         // The teacher's current settings and key, in case they were fixed since.
-        let config = self.teacher(&plan.teacher.name).unwrap_or_else(|_| plan.teacher.clone());
+        let config = self
+            .teacher(&plan.teacher.name)
+            .unwrap_or_else(|_| plan.teacher.clone());
         let provider = self.provider(&config)?;
         let live = self.generation.clone();
         let project = path.clone();
-        self.jobs.resume(&store, &path, job.id, move |ctx| crate::generation::run(ctx, &plan, provider, &live, &project))
+        self.jobs.resume(&store, &path, job.id, move |ctx| {
+            crate::generation::run(ctx, &plan, provider, &live, &project)
+        })
     }
 
     /// Resumes every interrupted generation job of a project (called when it opens).
@@ -569,11 +676,22 @@ impl Service {
         let interrupted: Vec<i64> = {
             let store = self.store(&path)?;
             let store = lock(&store);
-            store.jobs(1000)?.into_iter().filter(|j| j.kind == crate::generation::JOB_KIND && j.status == grimoire_store::JobStatus::Interrupted).map(|j| j.id).collect()
+            store
+                .jobs(1000)?
+                .into_iter()
+                .filter(|j| {
+                    j.kind == crate::generation::JOB_KIND
+                        && j.status == grimoire_store::JobStatus::Interrupted
+                })
+                .map(|j| j.id)
+                .collect()
         };
         let mut started = Vec::new();
         for job_id in interrupted {
-            let handle = self.resume_generation(GenerationRef { project: input.path.clone(), job_id })?;
+            let handle = self.resume_generation(GenerationRef {
+                project: input.path.clone(),
+                job_id,
+            })?;
             started.push(JobStarted { job_id: handle.id });
         }
         Ok(started)
@@ -588,7 +706,9 @@ impl Service {
     pub(crate) fn resume_on_open(&self, path: &Path) {
         if self.generation.resume_on_open() {
             // A teacher that cannot be reached now leaves the job interrupted, to resume by hand.
-            let _ = self.resume_interrupted_generations(ProjectRef { path: path.display().to_string() });
+            let _ = self.resume_interrupted_generations(ProjectRef {
+                path: path.display().to_string(),
+            });
         }
     }
 
@@ -599,9 +719,19 @@ impl Service {
         let store = lock(&store);
         let job = store.job(input.job_id)?;
         let totals = store.generation_totals(job.id)?;
-        let price = serde_json::from_str::<crate::generation::Plan>(&job.params).map(|p| p.teacher.pipeline().price).unwrap_or_default();
-        let live = self.generation.get(&path, job.id).filter(|_| !job.status.is_finished());
-        Ok(GenerationStatus { cost: price.cost(totals.prompt_tokens, totals.completion_tokens), job, totals, live })
+        let price = serde_json::from_str::<crate::generation::Plan>(&job.params)
+            .map(|p| p.teacher.pipeline().price)
+            .unwrap_or_default();
+        let live = self
+            .generation
+            .get(&path, job.id)
+            .filter(|_| !job.status.is_finished());
+        Ok(GenerationStatus {
+            cost: price.cost(totals.prompt_tokens, totals.completion_tokens),
+            job,
+            totals,
+            live,
+        })
     }
 
     /// A generation job's passages with their state and, for the rejected and failed, the reason.
@@ -616,7 +746,12 @@ impl Service {
             return Ok(t.clone());
         }
         let task = options.task();
-        let saved = self.load_settings()?.prompts.into_iter().filter(|t| t.name == task.name()).max_by_key(|t| t.version);
+        let saved = self
+            .load_settings()?
+            .prompts
+            .into_iter()
+            .filter(|t| t.name == task.name())
+            .max_by_key(|t| t.version);
         Ok(saved.unwrap_or_else(|| grimoire_teacher::default_template(&task)))
     }
 
@@ -624,14 +759,20 @@ impl Service {
     pub(crate) fn provider(&self, config: &TeacherConfig) -> Result<std::sync::Arc<dyn Provider>> {
         match config.kind {
             TeacherKind::BuiltIn => {
-                let path = crate::chat::model_path(&config.model, Path::new(&self.settings()?.model_dir));
+                let path =
+                    crate::chat::model_path(&config.model, Path::new(&self.settings()?.model_dir));
                 let engine = self.chats.engine(&path)?;
-                Ok(std::sync::Arc::new(crate::generation::LocalProvider::new(engine, &path)))
+                Ok(std::sync::Arc::new(crate::generation::LocalProvider::new(
+                    engine, &path,
+                )))
             }
             TeacherKind::Mistral | TeacherKind::OpenAiCompatible => {
                 let lookup = keys::find_key(&config.name, config.fallback_key_var());
                 if config.kind == TeacherKind::Mistral && lookup.key.is_none() {
-                    let why = lookup.keyring_error.map(|e| format!(" ({e})")).unwrap_or_default();
+                    let why = lookup
+                        .keyring_error
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default();
                     return Err(Error::InvalidInput(format!(
                         "the teacher {:?} has no API key{why}: set it with `grimoire teachers set-key {}` or in the environment as {} or MISTRAL_API_KEY",
                         config.name,
@@ -645,7 +786,9 @@ impl Service {
                     api_key: lookup.key,
                     timeout: Duration::from_secs(u64::from(config.timeout_seconds.max(1))),
                 };
-                Ok(std::sync::Arc::new(HttpProvider::new(http).map_err(grimoire_teacher::Error::from)?))
+                Ok(std::sync::Arc::new(
+                    HttpProvider::new(http).map_err(grimoire_teacher::Error::from)?,
+                ))
             }
         }
     }
@@ -659,5 +802,10 @@ fn view(config: TeacherConfig) -> TeacherView {
             (lookup.source, lookup.keyring_error)
         }
     };
-    TeacherView { needs_key: config.kind == TeacherKind::Mistral, key, keyring_error, config }
+    TeacherView {
+        needs_key: config.kind == TeacherKind::Mistral,
+        key,
+        keyring_error,
+        config,
+    }
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use grimoire_core::{
-    CancelJobInput, CreateProjectInput, Dirs, ErrorCode, ExampleFilter, GenerateInput, GenerationItemsInput, GenerationOptions, GenerationRef,
-    ImportBooksInput, ItemState, JobStatus, ListExamplesInput, ListPassagesInput, PreviewInput, ProjectRef, QualityFlag, Service,
+    CancelJobInput, CreateProjectInput, Dirs, ErrorCode, ExampleFilter, GenerateInput,
+    GenerationItemsInput, GenerationOptions, GenerationRef, ImportBooksInput, ItemState, JobStatus,
+    ListExamplesInput, ListPassagesInput, PreviewInput, ProjectRef, QualityFlag, Service,
     SetTeacherKeyInput, Sort, Strategy, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
 };
 use grimoire_teacher::loopback::{Reply, Server};
@@ -22,21 +23,44 @@ struct Env {
 fn env() -> Env {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
-    let service = Service::new(Dirs { data: root.join("data"), config: root.join("config") }, Arc::new(|_| {}));
-    Env { _tmp: tmp, root, service }
+    let service = Service::new(
+        Dirs {
+            data: root.join("data"),
+            config: root.join("config"),
+        },
+        Arc::new(|_| {}),
+    );
+    Env {
+        _tmp: tmp,
+        root,
+        service,
+    }
 }
 
 fn sample_book() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/sample/PrideAndPrejudice.txt").display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/sample/PrideAndPrejudice.txt")
+        .display()
+        .to_string()
 }
 
 /// A project with the sample book imported and analysed, persona Elizabeth Bennet.
 fn project(env: &Env, name: &str) -> String {
     let path = env.root.join(name).display().to_string();
     env.service
-        .create_project(CreateProjectInput { path: path.clone(), name: name.into(), persona: Some("Elizabeth Bennet".into()) })
+        .create_project(CreateProjectInput {
+            path: path.clone(),
+            name: name.into(),
+            persona: Some("Elizabeth Bennet".into()),
+        })
         .unwrap();
-    let handle = env.service.import_books_handle(ImportBooksInput { project: path.clone(), files: vec![sample_book()] }).unwrap();
+    let handle = env
+        .service
+        .import_books_handle(ImportBooksInput {
+            project: path.clone(),
+            files: vec![sample_book()],
+        })
+        .unwrap();
     assert_eq!(handle.wait(), JobStatus::Completed);
     path
 }
@@ -55,7 +79,11 @@ fn teacher(env: &Env, name: &str, server: &Server) -> TeacherConfig {
 }
 
 fn rewrite(limit: u32) -> GenerationOptions {
-    GenerationOptions { strategy: TeacherStrategy::Rewrite, limit: Some(limit), ..Default::default() }
+    GenerationOptions {
+        strategy: TeacherStrategy::Rewrite,
+        limit: Some(limit),
+        ..Default::default()
+    }
 }
 
 const GOOD: &str = r#"{"question": "What did you feel that morning?", "account": "I felt my spirits rise as I walked on alone."}"#;
@@ -67,19 +95,33 @@ fn unreliable(req: &grimoire_teacher::loopback::Incoming) -> Reply {
         return Reply::models(&["loopback-model", "other"]);
     }
     match req.number % 12 {
-        1 => Reply::status(429, r#"{"message":"Requests rate limit exceeded"}"#).header("retry-after", "0.1"),
+        1 => Reply::status(429, r#"{"message":"Requests rate limit exceeded"}"#)
+            .header("retry-after", "0.1"),
         3 => Reply::status(503, "overloaded"),
         5 => Reply::drop_connection(),
         7 => Reply::chat("I'd rather not do that."),
-        9 => Reply::chat(&format!("Of course! Here it is:\n```json\n{GOOD}\n```\nLet me know if you need more.")),
-        11 => Reply::chat(r#"{"question": "Where were you?", "account": "Here is the rewritten passage: I was at Pemberley, thinking."}"#),
+        9 => Reply::chat(&format!(
+            "Of course! Here it is:\n```json\n{GOOD}\n```\nLet me know if you need more."
+        )),
+        11 => Reply::chat(
+            r#"{"question": "Where were you?", "account": "Here is the rewritten passage: I was at Pemberley, thinking."}"#,
+        ),
         _ => Reply::chat(GOOD).after(Duration::from_millis(5)),
     }
 }
 
 fn examples(env: &Env, project: &str, strategy: Strategy) -> Vec<grimoire_core::Example> {
-    let filter = ExampleFilter { strategy: vec![strategy], ..Default::default() };
-    let input = ListExamplesInput { project: project.into(), filter, sort: Sort::default(), offset: 0, limit: 1000 };
+    let filter = ExampleFilter {
+        strategy: vec![strategy],
+        ..Default::default()
+    };
+    let input = ListExamplesInput {
+        project: project.into(),
+        filter,
+        sort: Sort::default(),
+        offset: 0,
+        limit: 1000,
+    };
     env.service.list_examples(input).unwrap().rows
 }
 
@@ -93,29 +135,66 @@ fn a_generation_retries_records_rejections_with_reasons_and_stores_only_good_exa
     // The passages: narration about Elizabeth, with exact spans.
     let list = env
         .service
-        .list_passages(ListPassagesInput { project: project.clone(), options: rewrite(12), offset: 0, limit: 3 })
+        .list_passages(ListPassagesInput {
+            project: project.clone(),
+            options: rewrite(12),
+            offset: 0,
+            limit: 3,
+        })
         .unwrap();
     assert!(list.total > 50, "{}", list.total);
     let first = &list.passages[0];
-    assert!(first.text.contains("Elizabeth") || first.text.contains("Lizzy") || first.text.contains("Eliza"), "{}", first.text);
+    assert!(
+        first.text.contains("Elizabeth")
+            || first.text.contains("Lizzy")
+            || first.text.contains("Eliza"),
+        "{}",
+        first.text
+    );
     assert!(!first.spans.is_empty() && first.text.chars().count() <= 1500);
 
-    let handle = env.service.generate(GenerateInput { project: project.clone(), teacher: "loop".into(), options: rewrite(12) }).unwrap();
+    let handle = env
+        .service
+        .generate(GenerateInput {
+            project: project.clone(),
+            teacher: "loop".into(),
+            options: rewrite(12),
+        })
+        .unwrap();
     let job_id = handle.id;
     assert_eq!(handle.wait(), JobStatus::Completed);
-    let status = env.service.generation_status(GenerationRef { project: project.clone(), job_id }).unwrap();
+    let status = env
+        .service
+        .generation_status(GenerationRef {
+            project: project.clone(),
+            job_id,
+        })
+        .unwrap();
     let t = status.totals;
     assert_eq!((t.total, t.pending, t.failed), (12, 0, 0), "{t:?}");
     assert!(t.rejected >= 1, "the garbage answer is rejected: {t:?}");
     assert_eq!(t.done + t.rejected, 12);
     assert!(t.prompt_tokens > 0 && status.cost == 0.0);
-    assert!(server.requests() > 12, "errors were retried: {}", server.requests());
+    assert!(
+        server.requests() > 12,
+        "errors were retried: {}",
+        server.requests()
+    );
 
     let rejected = env
         .service
-        .generation_items(GenerationItemsInput { project: project.clone(), job_id, states: vec![ItemState::Rejected] })
+        .generation_items(GenerationItemsInput {
+            project: project.clone(),
+            job_id,
+            states: vec![ItemState::Rejected],
+        })
         .unwrap();
-    assert!(rejected.iter().all(|i| i.reason.as_deref().is_some_and(|r| r.contains("no JSON"))), "{rejected:?}");
+    assert!(
+        rejected
+            .iter()
+            .all(|i| i.reason.as_deref().is_some_and(|r| r.contains("no JSON"))),
+        "{rejected:?}"
+    );
 
     let stored = examples(&env, &project, Strategy::B);
     assert_eq!(stored.len() as u64, t.examples);
@@ -123,23 +202,51 @@ fn a_generation_retries_records_rejections_with_reasons_and_stores_only_good_exa
     for ex in &stored {
         assert_eq!(ex.persona.as_deref(), Some("Elizabeth Bennet"));
         assert_eq!(ex.teacher.as_deref(), Some("loop (loopback-model)"));
-        assert!(ex.prompt.as_deref().is_some_and(|p| p.contains("\"version\":1") && p.contains("first person")));
+        assert!(
+            ex.prompt
+                .as_deref()
+                .is_some_and(|p| p.contains("\"version\":1") && p.contains("first person"))
+        );
         assert!(!ex.spans.is_empty() && ex.book_id.is_some() && ex.chapter.is_some());
         assert_eq!(ex.messages.len(), 2);
     }
-    let odd = stored.iter().find(|e| e.messages[1].content.contains("Pemberley"));
+    let odd = stored
+        .iter()
+        .find(|e| e.messages[1].content.contains("Pemberley"));
     if let Some(odd) = odd {
-        assert!(odd.flags.contains(&QualityFlag::MetaTalk) && odd.flags.contains(&QualityFlag::UnsupportedDetail), "{:?}", odd.flags);
+        assert!(
+            odd.flags.contains(&QualityFlag::MetaTalk)
+                && odd.flags.contains(&QualityFlag::UnsupportedDetail),
+            "{:?}",
+            odd.flags
+        );
     }
 
     // The same generation again is answered from the cache: not one request.
     let before = server.requests();
-    let again = env.service.generate(GenerateInput { project: project.clone(), teacher: "loop".into(), options: rewrite(12) }).unwrap();
+    let again = env
+        .service
+        .generate(GenerateInput {
+            project: project.clone(),
+            teacher: "loop".into(),
+            options: rewrite(12),
+        })
+        .unwrap();
     let again_id = again.id;
     assert_eq!(again.wait(), JobStatus::Completed);
     assert_eq!(server.requests(), before);
-    let t2 = env.service.generation_status(GenerationRef { project: project.clone(), job_id: again_id }).unwrap().totals;
-    assert_eq!((t2.cached, t2.prompt_tokens, t2.rejected), (12, 0, t.rejected));
+    let t2 = env
+        .service
+        .generation_status(GenerationRef {
+            project: project.clone(),
+            job_id: again_id,
+        })
+        .unwrap()
+        .totals;
+    assert_eq!(
+        (t2.cached, t2.prompt_tokens, t2.rejected),
+        (12, 0, t.rejected)
+    );
 }
 
 #[test]
@@ -148,27 +255,68 @@ fn a_cancelled_or_crashed_generation_resumes_where_it_stopped_and_never_pays_twi
     let project = project(&env, "resume");
     let server = Server::start(|_| Reply::chat(GOOD).after(Duration::from_millis(60))).unwrap();
     teacher(&env, "slow", &server);
-    let input = GenerateInput { project: project.clone(), teacher: "slow".into(), options: rewrite(40) };
+    let input = GenerateInput {
+        project: project.clone(),
+        teacher: "slow".into(),
+        options: rewrite(40),
+    };
     let handle = env.service.generate(input).unwrap();
     let job_id = handle.id;
-    let gref = GenerationRef { project: project.clone(), job_id };
-    while env.service.generation_status(gref.clone()).unwrap().totals.done < 8 {
+    let gref = GenerationRef {
+        project: project.clone(),
+        job_id,
+    };
+    while env
+        .service
+        .generation_status(gref.clone())
+        .unwrap()
+        .totals
+        .done
+        < 8
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(env.service.cancel_job(CancelJobInput { project: project.clone(), job_id }).unwrap());
+    assert!(
+        env.service
+            .cancel_job(CancelJobInput {
+                project: project.clone(),
+                job_id
+            })
+            .unwrap()
+    );
     assert_eq!(handle.wait(), JobStatus::Cancelled);
     let t = env.service.generation_status(gref.clone()).unwrap().totals;
     assert!(t.done >= 8 && t.pending > 0, "{t:?}");
-    assert_eq!(examples(&env, &project, Strategy::B).len() as u64, t.done, "what was finished is kept");
+    assert_eq!(
+        examples(&env, &project, Strategy::B).len() as u64,
+        t.done,
+        "what was finished is kept"
+    );
 
     // The machine stops mid-job: the row says running; reopening marks it interrupted and resumes it.
     {
         let store = grimoire_store::Store::open(&Path::new(&project).join("grimoire.db")).unwrap();
-        store.conn().execute("UPDATE jobs SET status = 'running', finished_at = NULL WHERE id = ?1", [job_id]).unwrap();
+        store
+            .conn()
+            .execute(
+                "UPDATE jobs SET status = 'running', finished_at = NULL WHERE id = ?1",
+                [job_id],
+            )
+            .unwrap();
     }
     let asked_before = server.requests();
-    let reopened = Service::new(Dirs { data: env.root.join("data"), config: env.root.join("config") }, Arc::new(|_| {}));
-    let info = reopened.open_project(ProjectRef { path: project.clone() }).unwrap();
+    let reopened = Service::new(
+        Dirs {
+            data: env.root.join("data"),
+            config: env.root.join("config"),
+        },
+        Arc::new(|_| {}),
+    );
+    let info = reopened
+        .open_project(ProjectRef {
+            path: project.clone(),
+        })
+        .unwrap();
     assert_eq!(info.interrupted_jobs, 1);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let finished = loop {
@@ -178,12 +326,29 @@ fn a_cancelled_or_crashed_generation_resumes_where_it_stopped_and_never_pays_twi
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(finished.job.status, JobStatus::Completed, "{:?}", finished.job);
+    assert_eq!(
+        finished.job.status,
+        JobStatus::Completed,
+        "{:?}",
+        finished.job
+    );
     assert_eq!((finished.totals.done, finished.totals.pending), (40, 0));
-    assert_eq!(server.requests() - asked_before, t.pending as usize, "only the passages left were asked");
+    assert_eq!(
+        server.requests() - asked_before,
+        t.pending as usize,
+        "only the passages left were asked"
+    );
     assert_eq!(examples(&env, &project, Strategy::B).len(), 40);
-    let jobs = reopened.list_jobs(ProjectRef { path: project.clone() }).unwrap();
-    assert_eq!(jobs.iter().filter(|j| j.kind == "generate").count(), 1, "resumed under the same job");
+    let jobs = reopened
+        .list_jobs(ProjectRef {
+            path: project.clone(),
+        })
+        .unwrap();
+    assert_eq!(
+        jobs.iter().filter(|j| j.kind == "generate").count(),
+        1,
+        "resumed under the same job"
+    );
 }
 
 #[test]
@@ -202,65 +367,177 @@ fn preview_qa_pairs_and_test_connection() {
     })
     .unwrap();
     teacher(&env, "loop", &server);
-    let options = GenerationOptions { strategy: TeacherStrategy::Qa, pairs: 2, ..Default::default() };
-    let preview = env.service.preview_generation(PreviewInput { project: project.clone(), teacher: "loop".into(), options: options.clone(), passage: 3 }).unwrap();
+    let options = GenerationOptions {
+        strategy: TeacherStrategy::Qa,
+        pairs: 2,
+        ..Default::default()
+    };
+    let preview = env
+        .service
+        .preview_generation(PreviewInput {
+            project: project.clone(),
+            teacher: "loop".into(),
+            options: options.clone(),
+            passage: 3,
+        })
+        .unwrap();
     assert_eq!(preview.passage.index, 3);
     assert!(preview.raw.contains("tolerable"));
-    assert_eq!(preview.examples.len(), 1, "the truncated second pair is dropped: {preview:?}");
+    assert_eq!(
+        preview.examples.len(),
+        1,
+        "the truncated second pair is dropped: {preview:?}"
+    );
     assert!(preview.repairs.contains(&grimoire_core::Repair::Truncated));
-    assert!(preview.prompt.iter().any(|m| m.content.contains("<passage>")));
+    assert!(
+        preview
+            .prompt
+            .iter()
+            .any(|m| m.content.contains("<passage>"))
+    );
     assert!(!preview.cached);
-    let again = env.service.preview_generation(PreviewInput { project: project.clone(), teacher: "loop".into(), options, passage: 3 }).unwrap();
+    let again = env
+        .service
+        .preview_generation(PreviewInput {
+            project: project.clone(),
+            teacher: "loop".into(),
+            options,
+            passage: 3,
+        })
+        .unwrap();
     assert!(again.cached, "a preview's answer is cached for the job");
     assert_eq!(server.requests(), 1);
 
-    let ok = env.service.test_teacher(TeacherRef { name: "loop".into() }).unwrap();
+    let ok = env
+        .service
+        .test_teacher(TeacherRef {
+            name: "loop".into(),
+        })
+        .unwrap();
     assert!(ok.ok && ok.model_found, "{ok:?}");
     assert_eq!(ok.models, vec!["loopback-model"]);
-    let nowhere = TeacherConfig { name: "nowhere".into(), base_url: "http://127.0.0.1:9/v1".into(), model: "m".into(), ..Default::default() };
+    let nowhere = TeacherConfig {
+        name: "nowhere".into(),
+        base_url: "http://127.0.0.1:9/v1".into(),
+        model: "m".into(),
+        ..Default::default()
+    };
     env.service.save_teacher(nowhere).unwrap();
-    let failed = env.service.test_teacher(TeacherRef { name: "nowhere".into() }).unwrap();
-    assert!(!failed.ok && failed.error.as_deref().is_some_and(|e| e.to_lowercase().contains("refused")), "{failed:?}");
+    let failed = env
+        .service
+        .test_teacher(TeacherRef {
+            name: "nowhere".into(),
+        })
+        .unwrap();
+    assert!(
+        !failed.ok
+            && failed
+                .error
+                .as_deref()
+                .is_some_and(|e| e.to_lowercase().contains("refused")),
+        "{failed:?}"
+    );
 }
 
 #[test]
 fn teachers_are_listed_saved_and_keys_come_from_the_keyring_or_the_environment() {
     let env = env();
-    let names: Vec<String> = env.service.list_teachers().unwrap().into_iter().map(|t| t.config.name).collect();
+    let names: Vec<String> = env
+        .service
+        .list_teachers()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.config.name)
+        .collect();
     assert_eq!(names, vec!["built-in"], "built-in is always there");
-    let bad = TeacherConfig { name: "x".into(), base_url: "localhost:8000".into(), model: "m".into(), ..Default::default() };
-    assert_eq!(env.service.save_teacher(bad).unwrap_err().code(), ErrorCode::InvalidInput);
-    let mistral = TeacherConfig { name: "mistral-test".into(), kind: TeacherKind::Mistral, model: "mistral-small-latest".into(), ..Default::default() };
+    let bad = TeacherConfig {
+        name: "x".into(),
+        base_url: "localhost:8000".into(),
+        model: "m".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        env.service.save_teacher(bad).unwrap_err().code(),
+        ErrorCode::InvalidInput
+    );
+    let mistral = TeacherConfig {
+        name: "mistral-test".into(),
+        kind: TeacherKind::Mistral,
+        model: "mistral-small-latest".into(),
+        ..Default::default()
+    };
     let saved = env.service.save_teacher(mistral).unwrap();
     assert_eq!(saved.config.base_url, "https://api.mistral.ai/v1");
     assert!(saved.needs_key);
 
     // No key anywhere: generation refuses with the ways to give one.
     let project = env.root.join("p").display().to_string();
-    env.service.create_project(CreateProjectInput { path: project.clone(), name: "p".into(), persona: Some("Elizabeth Bennet".into()) }).unwrap();
-    let err = env.service.generate(GenerateInput { project: project.clone(), teacher: "mistral-test".into(), options: rewrite(1) });
-    let message = err.as_ref().map(|_| String::new()).unwrap_or_else(|e| e.to_string());
-    assert!(message.contains("GRIMOIRE_TEACHER_MISTRAL_TEST_KEY") && message.contains("set-key"), "{message}");
+    env.service
+        .create_project(CreateProjectInput {
+            path: project.clone(),
+            name: "p".into(),
+            persona: Some("Elizabeth Bennet".into()),
+        })
+        .unwrap();
+    let err = env.service.generate(GenerateInput {
+        project: project.clone(),
+        teacher: "mistral-test".into(),
+        options: rewrite(1),
+    });
+    let message = err
+        .as_ref()
+        .map(|_| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(
+        message.contains("GRIMOIRE_TEACHER_MISTRAL_TEST_KEY") && message.contains("set-key"),
+        "{message}"
+    );
 
     // The keyring: a machine without one says so and names the variable to use instead.
-    match env.service.set_teacher_key(SetTeacherKeyInput { name: "mistral-test".into(), key: Some("sk-from-test".into()) }) {
+    match env.service.set_teacher_key(SetTeacherKeyInput {
+        name: "mistral-test".into(),
+        key: Some("sk-from-test".into()),
+    }) {
         Ok(view) => {
             assert_eq!(view.key, grimoire_core::KeySource::Keyring);
-            env.service.set_teacher_key(SetTeacherKeyInput { name: "mistral-test".into(), key: None }).unwrap();
+            env.service
+                .set_teacher_key(SetTeacherKeyInput {
+                    name: "mistral-test".into(),
+                    key: None,
+                })
+                .unwrap();
         }
         Err(e) => {
             assert_eq!(e.code(), ErrorCode::Teacher);
-            assert!(e.to_string().contains("GRIMOIRE_TEACHER_MISTRAL_TEST_KEY"), "{e}");
+            assert!(
+                e.to_string().contains("GRIMOIRE_TEACHER_MISTRAL_TEST_KEY"),
+                "{e}"
+            );
         }
     }
     // SAFETY: no other test reads this variable.
     unsafe { std::env::set_var("GRIMOIRE_TEACHER_MISTRAL_TEST_KEY", "sk-env") };
     let listed = env.service.list_teachers().unwrap();
-    let view = listed.iter().find(|t| t.config.name == "mistral-test").unwrap();
-    assert_eq!(view.key, grimoire_core::KeySource::Environment { variable: "GRIMOIRE_TEACHER_MISTRAL_TEST_KEY".into() });
+    let view = listed
+        .iter()
+        .find(|t| t.config.name == "mistral-test")
+        .unwrap();
+    assert_eq!(
+        view.key,
+        grimoire_core::KeySource::Environment {
+            variable: "GRIMOIRE_TEACHER_MISTRAL_TEST_KEY".into()
+        }
+    );
     let settings = std::fs::read_to_string(env.root.join("config/settings.json")).unwrap();
-    assert!(settings.contains("mistral-test") && !settings.contains("sk-"), "keys never reach the settings file");
-    env.service.delete_teacher(TeacherRef { name: "mistral-test".into() }).unwrap();
+    assert!(
+        settings.contains("mistral-test") && !settings.contains("sk-"),
+        "keys never reach the settings file"
+    );
+    env.service
+        .delete_teacher(TeacherRef {
+            name: "mistral-test".into(),
+        })
+        .unwrap();
     assert_eq!(env.service.list_teachers().unwrap().len(), 1);
 }
 
@@ -272,7 +549,11 @@ fn builtin_model_dir() -> PathBuf {
     let path = std::env::var_os("GRIMOIRE_MODEL_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| data.join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh to install the built-in model", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh to install the built-in model",
+        path.display()
+    );
     path.parent().unwrap().to_path_buf()
 }
 
@@ -283,20 +564,50 @@ fn the_builtin_model_runs_a_real_passage_end_to_end() {
     settings.model_dir = builtin_model_dir().display().to_string();
     env.service.update_settings(settings).unwrap();
     // A few seconds of generation at most.
-    let builtin = TeacherConfig { max_tokens: 48, temperature: 0.0, ..TeacherConfig::builtin() };
+    let builtin = TeacherConfig {
+        max_tokens: 48,
+        temperature: 0.0,
+        ..TeacherConfig::builtin()
+    };
     env.service.save_teacher(builtin).unwrap();
     let project = project(&env, "local");
-    let options = GenerationOptions { max_chars: 500, ..rewrite(1) };
-    let handle = env.service.generate(GenerateInput { project: project.clone(), teacher: "built-in".into(), options }).unwrap();
+    let options = GenerationOptions {
+        max_chars: 500,
+        ..rewrite(1)
+    };
+    let handle = env
+        .service
+        .generate(GenerateInput {
+            project: project.clone(),
+            teacher: "built-in".into(),
+            options,
+        })
+        .unwrap();
     let job_id = handle.id;
     assert_eq!(handle.wait(), JobStatus::Completed);
-    let items = env.service.generation_items(GenerationItemsInput { project: project.clone(), job_id, states: vec![] }).unwrap();
+    let items = env
+        .service
+        .generation_items(GenerationItemsInput {
+            project: project.clone(),
+            job_id,
+            states: vec![],
+        })
+        .unwrap();
     assert_eq!(items.len(), 1);
     let item = &items[0];
-    assert!(item.completion_tokens > 0 && item.completion_tokens <= 48, "{item:?}");
+    assert!(
+        item.completion_tokens > 0 && item.completion_tokens <= 48,
+        "{item:?}"
+    );
     match item.state {
-        ItemState::Done => assert_eq!(examples(&env, &project, Strategy::B).len() as i64, item.examples),
-        ItemState::Rejected => assert!(item.reason.as_deref().is_some_and(|r| r.len() > 10), "a clear reason: {item:?}"),
+        ItemState::Done => assert_eq!(
+            examples(&env, &project, Strategy::B).len() as i64,
+            item.examples
+        ),
+        ItemState::Rejected => assert!(
+            item.reason.as_deref().is_some_and(|r| r.len() > 10),
+            "a clear reason: {item:?}"
+        ),
         other => panic!("{other:?}: {item:?}"),
     }
 }

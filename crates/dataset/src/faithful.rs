@@ -47,14 +47,40 @@ pub fn is_meta_talk(text: &str) -> bool {
 /// Capitalised words that start no name: sentence openers a model may capitalise mid-sentence, and
 /// forms of address that are names only together with one.
 const NOT_NAMES: &[&str] = &[
-    "I", "I'm", "I'd", "I'll", "I've", "Mr", "Mrs", "Miss", "Ms", "Dr", "Sir", "Lady", "Lord", "Madam", "Oh", "Ah", "God",
-    "Heaven", "Heavens", "Yes", "No", "My", "Dear",
+    "I", "I'm", "I'd", "I'll", "I've", "Mr", "Mrs", "Miss", "Ms", "Dr", "Sir", "Lady", "Lord",
+    "Madam", "Oh", "Ah", "God", "Heaven", "Heavens", "Yes", "No", "My", "Dear",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
-    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen",
-    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
-    "eighty", "ninety", "hundred", "thousand", "million",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "million",
 ];
 
 /// Names, places and numbers in `output` that `source` does not contain (each once, in order).
@@ -62,14 +88,16 @@ const NUMBER_WORDS: &[&str] = &[
 /// A name is a capitalised word that does not open a sentence; a number is a run of digits or a
 /// number word from "two" up. Comparison ignores case and a trailing possessive.
 pub fn unsupported_details(output: &str, source: &str) -> Vec<String> {
-    let source_words: std::collections::HashSet<String> = words(source).map(|(w, _)| normalise(w)).collect();
+    let source_words: std::collections::HashSet<String> =
+        words(source).map(|(w, _)| normalise(w)).collect();
     let mut found: Vec<String> = Vec::new();
     for (word, sentence_start) in words(output) {
         let bare = word.trim_end_matches("'s").trim_end_matches("\u{2019}s");
         if bare.is_empty() {
             continue;
         }
-        let is_number = bare.chars().all(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&bare.to_lowercase().as_str());
+        let is_number = bare.chars().all(|c| c.is_ascii_digit())
+            || NUMBER_WORDS.contains(&bare.to_lowercase().as_str());
         let is_name = !sentence_start
             && bare.chars().next().is_some_and(char::is_uppercase)
             && bare.chars().count() >= 2
@@ -86,7 +114,9 @@ pub fn unsupported_details(output: &str, source: &str) -> Vec<String> {
 }
 
 fn normalise(word: &str) -> String {
-    word.trim_end_matches("'s").trim_end_matches("\u{2019}s").to_lowercase()
+    word.trim_end_matches("'s")
+        .trim_end_matches("\u{2019}s")
+        .to_lowercase()
 }
 
 /// The words of `text` (letters, digits and inner apostrophes), each with whether it opens a sentence.
@@ -95,7 +125,10 @@ fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let is_word = |c: char| c.is_alphanumeric() || c == '\'' || c == '\u{2019}';
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         if is_word(c) {
             start.get_or_insert(i);
             continue;
@@ -107,15 +140,22 @@ fn words(text: &str) -> impl Iterator<Item = (&str, bool)> {
                 sentence_start = false;
             }
         }
-        if matches!(c, '.' | '!' | '?' | '"' | '\u{201c}' | '\u{201d}' | ':' | ';' | '\n' | '(' | '\u{2014}') {
+        if matches!(
+            c,
+            '.' | '!' | '?' | '"' | '\u{201c}' | '\u{201d}' | ':' | ';' | '\n' | '(' | '\u{2014}'
+        ) {
             sentence_start = true;
         }
     }
     out.into_iter()
 }
 
-const FIRST_PERSON: &[&str] = &["i", "me", "my", "mine", "myself", "i'm", "i'd", "i'll", "i've", "we", "us", "our"];
-const THIRD_PERSON: &[&str] = &["she", "her", "hers", "herself", "he", "him", "his", "himself"];
+const FIRST_PERSON: &[&str] = &[
+    "i", "me", "my", "mine", "myself", "i'm", "i'd", "i'll", "i've", "we", "us", "our",
+];
+const THIRD_PERSON: &[&str] = &[
+    "she", "her", "hers", "herself", "he", "him", "his", "himself",
+];
 
 /// Whether a retelling stayed in the third person: no first-person pronoun and several third-person
 /// ones.
@@ -137,10 +177,23 @@ pub fn stays_third_person(text: &str) -> bool {
 pub const MAX_LENGTH_RATIO: f64 = 1.5;
 
 /// The flags of a teacher's conversation measured against the passage it was written from.
-pub fn source_flags(messages: &[Message], source: &str, _persona: Option<&Persona>) -> Vec<QualityFlag> {
+pub fn source_flags(
+    messages: &[Message],
+    source: &str,
+    _persona: Option<&Persona>,
+) -> Vec<QualityFlag> {
     let mut flags = Vec::new();
-    let assistant: Vec<&str> = messages.iter().filter(|m| m.role == Role::Assistant).map(|m| m.content.as_str()).collect();
-    let written: String = messages.iter().filter(|m| m.role != Role::System).map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n");
+    let assistant: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.role == Role::Assistant)
+        .map(|m| m.content.as_str())
+        .collect();
+    let written: String = messages
+        .iter()
+        .filter(|m| m.role != Role::System)
+        .map(|m| m.content.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     if !unsupported_details(&written, source).is_empty() {
         flags.push(QualityFlag::UnsupportedDetail);
     }
@@ -151,7 +204,10 @@ pub fn source_flags(messages: &[Message], source: &str, _persona: Option<&Person
     if assistant.iter().any(|a| stays_third_person(a)) {
         flags.push(QualityFlag::ThirdPerson);
     }
-    if messages.iter().any(|m| m.role != Role::System && is_meta_talk(&m.content)) {
+    if messages
+        .iter()
+        .any(|m| m.role != Role::System && is_meta_talk(&m.content))
+    {
         flags.push(QualityFlag::MetaTalk);
     }
     flags.sort_by_key(|f| f.bit());
@@ -166,29 +222,68 @@ mod tests {
                           and Mr. Darcy thought her eyes brightened by the exercise.";
 
     fn conv(user: &str, assistant: &str) -> Vec<Message> {
-        vec![Message::new(Role::User, user), Message::new(Role::Assistant, assistant)]
+        vec![
+            Message::new(Role::User, user),
+            Message::new(Role::Assistant, assistant),
+        ]
     }
 
     #[test]
     fn names_and_numbers_not_in_the_passage() {
-        assert!(unsupported_details("I walked to Netherfield; my petticoat was six inches deep.", SOURCE).is_empty());
-        assert_eq!(unsupported_details("I walked to Pemberley with Jane, seven miles.", SOURCE), vec!["Pemberley", "Jane", "seven"]);
-        assert_eq!(unsupported_details("It took 3 hours, and Darcy's look said so.", SOURCE), vec!["3"]);
-        assert!(unsupported_details("Walking there, I felt free.", SOURCE).is_empty(), "sentence openers are not names");
+        assert!(
+            unsupported_details(
+                "I walked to Netherfield; my petticoat was six inches deep.",
+                SOURCE
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            unsupported_details("I walked to Pemberley with Jane, seven miles.", SOURCE),
+            vec!["Pemberley", "Jane", "seven"]
+        );
+        assert_eq!(
+            unsupported_details("It took 3 hours, and Darcy's look said so.", SOURCE),
+            vec!["3"]
+        );
+        assert!(
+            unsupported_details("Walking there, I felt free.", SOURCE).is_empty(),
+            "sentence openers are not names"
+        );
     }
 
     #[test]
     fn flags_against_the_source() {
-        let ok = conv("Why did you walk to Netherfield?", "I walked to Netherfield alone, and I did not mind the mud.");
+        let ok = conv(
+            "Why did you walk to Netherfield?",
+            "I walked to Netherfield alone, and I did not mind the mud.",
+        );
         assert!(source_flags(&ok, SOURCE, None).is_empty());
-        let third = conv("What happened?", "She walked to Netherfield alone and her petticoat was muddy.");
-        assert_eq!(source_flags(&third, SOURCE, None), vec![QualityFlag::ThirdPerson]);
+        let third = conv(
+            "What happened?",
+            "She walked to Netherfield alone and her petticoat was muddy.",
+        );
+        assert_eq!(
+            source_flags(&third, SOURCE, None),
+            vec![QualityFlag::ThirdPerson]
+        );
         let long = conv("Tell me.", &"I walked alone to Netherfield. ".repeat(20));
-        assert_eq!(source_flags(&long, SOURCE, None), vec![QualityFlag::LongerThanSource]);
-        let meta = conv("Tell me.", "Here is the rewritten passage: I walked to Netherfield.");
-        assert_eq!(source_flags(&meta, SOURCE, None), vec![QualityFlag::MetaTalk]);
+        assert_eq!(
+            source_flags(&long, SOURCE, None),
+            vec![QualityFlag::LongerThanSource]
+        );
+        let meta = conv(
+            "Tell me.",
+            "Here is the rewritten passage: I walked to Netherfield.",
+        );
+        assert_eq!(
+            source_flags(&meta, SOURCE, None),
+            vec![QualityFlag::MetaTalk]
+        );
         let invented = conv("Did you see Wickham?", "I saw him at Meryton.");
-        assert_eq!(source_flags(&invented, SOURCE, None), vec![QualityFlag::UnsupportedDetail]);
+        assert_eq!(
+            source_flags(&invented, SOURCE, None),
+            vec![QualityFlag::UnsupportedDetail]
+        );
     }
 
     #[test]

@@ -36,7 +36,11 @@ pub struct CallError {
 impl CallError {
     /// A failure of `kind`.
     pub fn new(kind: CallErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), retry_after: None }
+        Self {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// Whether trying again may work: rate limits, server errors, timeouts, dropped connections.
@@ -51,7 +55,10 @@ impl CallError {
     /// Whether every other request will fail the same way (a wrong key, URL or model), so the whole
     /// job should stop rather than record each passage as failed.
     pub fn is_fatal(&self) -> bool {
-        matches!(self.kind, CallErrorKind::Status(401 | 402 | 403 | 404) | CallErrorKind::Config)
+        matches!(
+            self.kind,
+            CallErrorKind::Status(401..=404) | CallErrorKind::Config
+        )
     }
 }
 

@@ -40,7 +40,16 @@ pub struct KeyLookup {
 /// The environment variable for a teacher's key: `GRIMOIRE_TEACHER_<NAME>_KEY`, the name upper-cased
 /// with anything but letters and digits as `_`.
 pub fn env_var(teacher: &str) -> String {
-    let name: String = teacher.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let name: String = teacher
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("GRIMOIRE_TEACHER_{name}_KEY")
 }
 
@@ -54,7 +63,9 @@ fn keyring_error(teacher: &str, source: keyring::Error) -> Error {
         keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) => format!(
             "no OS keyring is available here ({source}); on a headless machine or in a container set the key in the environment as {var} instead"
         ),
-        _ => format!("the OS keyring failed ({source}); you can set the key in the environment as {var} instead"),
+        _ => format!(
+            "the OS keyring failed ({source}); you can set the key in the environment as {var} instead"
+        ),
     };
     Error::Keyring { message, source }
 }
@@ -65,17 +76,34 @@ fn keyring_error(teacher: &str, source: keyring::Error) -> Error {
 pub fn find_key(teacher: &str, fallback_var: Option<&str>) -> KeyLookup {
     let mut keyring_error_text = None;
     match entry(teacher).and_then(|e| e.get_password().map_err(|err| keyring_error(teacher, err))) {
-        Ok(key) if !key.is_empty() => return KeyLookup { key: Some(key), source: KeySource::Keyring, keyring_error: None },
+        Ok(key) if !key.is_empty() => {
+            return KeyLookup {
+                key: Some(key),
+                source: KeySource::Keyring,
+                keyring_error: None,
+            };
+        }
         Ok(_) => {}
-        Err(Error::Keyring { source: keyring::Error::NoEntry, .. }) => {}
+        Err(Error::Keyring {
+            source: keyring::Error::NoEntry,
+            ..
+        }) => {}
         Err(e) => keyring_error_text = Some(e.to_string()),
     }
     for var in std::iter::once(env_var(teacher)).chain(fallback_var.map(str::to_owned)) {
         if let Some(key) = std::env::var(&var).ok().filter(|k| !k.trim().is_empty()) {
-            return KeyLookup { key: Some(key.trim().to_string()), source: KeySource::Environment { variable: var }, keyring_error: keyring_error_text };
+            return KeyLookup {
+                key: Some(key.trim().to_string()),
+                source: KeySource::Environment { variable: var },
+                keyring_error: keyring_error_text,
+            };
         }
     }
-    KeyLookup { key: None, source: KeySource::None, keyring_error: keyring_error_text }
+    KeyLookup {
+        key: None,
+        source: KeySource::None,
+        keyring_error: keyring_error_text,
+    }
 }
 
 /// Stores a teacher's key in the keyring.
@@ -83,7 +111,9 @@ pub fn set_key(teacher: &str, key: &str) -> Result<()> {
     if key.trim().is_empty() {
         return Err(Error::Invalid("the key is empty".into()));
     }
-    entry(teacher)?.set_password(key.trim()).map_err(|e| keyring_error(teacher, e))
+    entry(teacher)?
+        .set_password(key.trim())
+        .map_err(|e| keyring_error(teacher, e))
 }
 
 /// Removes a teacher's key from the keyring (nothing to remove is fine).

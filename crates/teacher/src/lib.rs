@@ -21,6 +21,7 @@
 //! `examples/bench.rs` measures the pipeline against the loopback server of [`loopback`] (feature
 //! `loopback`).
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
 pub mod keys;
@@ -38,7 +39,13 @@ pub use error::{CallError, CallErrorKind, Error, Result};
 pub use keys::{KeyLookup, KeySource};
 pub use parse::{Pair, Repair, parse_answer};
 pub use passages::{BookText, Cast, Passage, SelectOptions, select};
-pub use pipeline::{Answer, Evaluator, Generated, ItemResult, Outcome, PipelineConfig, PipelineError, Price, Progress, Sink, WorkItem, run};
+pub use pipeline::{
+    Answer, Evaluator, Generated, ItemResult, Outcome, PipelineConfig, PipelineError, Price,
+    Progress, Sink, WorkItem, run,
+};
 pub use prompt::{PromptContext, PromptTemplate, Task, cache_key, default_template, render};
-pub use provider::{BoxFuture, Completion, HttpConfig, HttpProvider, MISTRAL_BASE_URL, Provider, Request, Turn, Usage};
+pub use provider::{
+    BoxFuture, Completion, HttpConfig, HttpProvider, MISTRAL_BASE_URL, Provider, Request, Turn,
+    Usage,
+};
 pub use retry::RetryPolicy;

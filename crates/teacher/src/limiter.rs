@@ -29,7 +29,12 @@ impl Bucket {
         (per_minute > 0).then(|| {
             let capacity = f64::from(per_minute);
             // Start full: the first minute may use the whole allowance, as the providers count it.
-            Mutex::new(Bucket { capacity, per_second: capacity / 60.0, level: capacity, at: Instant::now() })
+            Mutex::new(Bucket {
+                capacity,
+                per_second: capacity / 60.0,
+                level: capacity,
+                at: Instant::now(),
+            })
         })
     }
 
@@ -60,7 +65,10 @@ fn lock(m: &Mutex<Bucket>) -> std::sync::MutexGuard<'_, Bucket> {
 impl RateLimiter {
     /// Limits of `requests_per_minute` and `tokens_per_minute` (0: unlimited).
     pub fn new(requests_per_minute: u32, tokens_per_minute: u32) -> Self {
-        Self { requests: Bucket::new(requests_per_minute), tokens: Bucket::new(tokens_per_minute) }
+        Self {
+            requests: Bucket::new(requests_per_minute),
+            tokens: Bucket::new(tokens_per_minute),
+        }
     }
 
     /// Waits until one request of `tokens` estimated tokens may go.
@@ -103,14 +111,21 @@ mod tests {
     #[test]
     fn a_bucket_waits_in_proportion_to_what_is_missing() {
         let start = Instant::now();
-        let mut b = Bucket { capacity: 60.0, per_second: 1.0, level: 2.0, at: start };
+        let mut b = Bucket {
+            capacity: 60.0,
+            per_second: 1.0,
+            level: 2.0,
+            at: start,
+        };
         assert!(b.try_take(1.0, start).is_ok());
         assert!(b.try_take(1.0, start).is_ok());
         let wait = b.try_take(1.0, start).unwrap_err();
         assert!((wait.as_secs_f64() - 1.0).abs() < 1e-9, "{wait:?}");
         assert!(b.try_take(1.0, start + Duration::from_secs(1)).is_ok());
         // Larger than the bucket: waits for it to be full, then takes all of it.
-        let wait = b.try_take(100.0, start + Duration::from_secs(1)).unwrap_err();
+        let wait = b
+            .try_take(100.0, start + Duration::from_secs(1))
+            .unwrap_err();
         assert!((wait.as_secs_f64() - 60.0).abs() < 1e-9, "{wait:?}");
     }
 
@@ -123,7 +138,10 @@ mod tests {
         }
         // 120 at once, then two a second.
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(4900) && took <= Duration::from_millis(5200), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(4900) && took <= Duration::from_millis(5200),
+            "{took:?}"
+        );
     }
 
     #[test]

@@ -29,7 +29,13 @@ pub struct Incoming {
 impl Incoming {
     /// The text of the last message of a chat request.
     pub fn last_message(&self) -> &str {
-        self.body.pointer("/messages").and_then(|m| m.as_array()).and_then(|m| m.last()).and_then(|m| m.get("content")).and_then(|c| c.as_str()).unwrap_or("")
+        self.body
+            .pointer("/messages")
+            .and_then(|m| m.as_array())
+            .and_then(|m| m.last())
+            .and_then(|m| m.get("content"))
+            .and_then(|c| c.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -59,18 +65,33 @@ impl Reply {
 
     /// A model list.
     pub fn models(ids: &[&str]) -> Self {
-        let data: Vec<_> = ids.iter().map(|id| serde_json::json!({ "id": id, "object": "model" })).collect();
-        Self::status(200, &serde_json::json!({ "object": "list", "data": data }).to_string())
+        let data: Vec<_> = ids
+            .iter()
+            .map(|id| serde_json::json!({ "id": id, "object": "model" }))
+            .collect();
+        Self::status(
+            200,
+            &serde_json::json!({ "object": "list", "data": data }).to_string(),
+        )
     }
 
     /// Any status with a body.
     pub fn status(status: u16, body: &str) -> Self {
-        Self { status, body: body.to_string(), headers: Vec::new(), delay: Duration::ZERO, drop: false }
+        Self {
+            status,
+            body: body.to_string(),
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+            drop: false,
+        }
     }
 
     /// Closes the connection without answering.
     pub fn drop_connection() -> Self {
-        Self { drop: true, ..Self::status(0, "") }
+        Self {
+            drop: true,
+            ..Self::status(0, "")
+        }
     }
 
     /// Adds a header.
@@ -98,13 +119,17 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl Server {
     /// Starts a server on a free loopback port, on a thread of its own.
-    pub fn start(handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static) -> std::io::Result<Self> {
+    pub fn start(
+        handler: impl Fn(&Incoming) -> Reply + Send + Sync + 'static,
+    ) -> std::io::Result<Self> {
         let handler: Handler = Arc::new(handler);
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
@@ -112,22 +137,33 @@ impl Server {
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let thread = std::thread::Builder::new().name("loopback".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = TcpListener::from_std(std_listener) else { return };
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = async {
-                        while let Ok((stream, _)) = listener.accept().await {
-                            let _ = stream.set_nodelay(true);
-                            tokio::spawn(serve(stream, handler.clone(), counter.clone()));
-                        }
-                    } => {}
-                }
-            });
-        })?;
-        Ok(Self { addr, requests, stop: Some(stop), thread: Some(thread) })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("loopback".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = stopped => {}
+                        _ = async {
+                            while let Ok((stream, _)) = listener.accept().await {
+                                let _ = stream.set_nodelay(true);
+                                tokio::spawn(serve(stream, handler.clone(), counter.clone()));
+                            }
+                        } => {}
+                    }
+                });
+            })?;
+        Ok(Self {
+            addr,
+            requests,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     /// The base URL to configure a provider with: `http://127.0.0.1:PORT/v1`.
@@ -160,7 +196,10 @@ async fn serve(stream: TcpStream, handler: Handler, counter: Arc<AtomicUsize>) {
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
         let mut length = 0usize;
         let mut authorization = None;
         loop {
@@ -185,7 +224,13 @@ async fn serve(stream: TcpStream, handler: Handler, counter: Arc<AtomicUsize>) {
             return;
         }
         let number = counter.fetch_add(1, Ordering::SeqCst);
-        let incoming = Incoming { method, path, authorization, body: serde_json::from_slice(&body).unwrap_or_default(), number };
+        let incoming = Incoming {
+            method,
+            path,
+            authorization,
+            body: serde_json::from_slice(&body).unwrap_or_default(),
+            number,
+        };
         let reply = handler(&incoming);
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;

@@ -18,7 +18,9 @@ pub struct Pair {
 }
 
 /// What was done to an answer to read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Repair {
     /// The JSON was inside a Markdown code fence.
@@ -64,7 +66,10 @@ pub fn find_json(raw: &str) -> Result<(Value, Vec<Repair>), String> {
     }
     let Some(start) = text.find(['{', '[']) else {
         return Err(if grimoire_dataset::faithful::is_meta_talk(text) {
-            format!("the teacher declined or talked about the task instead of answering: {}", snippet(text))
+            format!(
+                "the teacher declined or talked about the task instead of answering: {}",
+                snippet(text)
+            )
         } else if text.is_empty() {
             "the teacher's answer is empty".to_string()
         } else {
@@ -84,12 +89,20 @@ pub fn find_json(raw: &str) -> Result<(Value, Vec<Repair>), String> {
         }
         return serde_json::from_str(&scan.clean)
             .map(|v| (v, repairs))
-            .map_err(|e| format!("the teacher's JSON is malformed ({e}): {}", snippet(&text[start..])));
+            .map_err(|e| {
+                format!(
+                    "the teacher's JSON is malformed ({e}): {}",
+                    snippet(&text[start..])
+                )
+            });
     }
     // Truncated: cut back to the latest point where every value so far is complete.
     repairs.push(Repair::Truncated);
     for cut in scan.cuts.iter().rev() {
-        let mut candidate = scan.clean[..cut.at].trim_end().trim_end_matches(',').to_string();
+        let mut candidate = scan.clean[..cut.at]
+            .trim_end()
+            .trim_end_matches(',')
+            .to_string();
         for closer in cut.open.iter().rev() {
             candidate.push(*closer);
         }
@@ -97,7 +110,10 @@ pub fn find_json(raw: &str) -> Result<(Value, Vec<Repair>), String> {
             return Ok((v, repairs));
         }
     }
-    Err(format!("the teacher's answer stops mid-JSON and nothing complete is left: {}", snippet(&text[start..])))
+    Err(format!(
+        "the teacher's answer stops mid-JSON and nothing complete is left: {}",
+        snippet(&text[start..])
+    ))
 }
 
 struct Cut {
@@ -167,18 +183,34 @@ fn scan(text: &str) -> Scan {
                 }
                 clean.push(c);
                 if stack.is_empty() {
-                    return Scan { clean, end: Some(i + 1), cuts, syntax_fixed };
+                    return Scan {
+                        clean,
+                        end: Some(i + 1),
+                        cuts,
+                        syntax_fixed,
+                    };
                 }
-                cuts.push(Cut { at: clean.len(), open: stack.clone() });
+                cuts.push(Cut {
+                    at: clean.len(),
+                    open: stack.clone(),
+                });
             }
             ',' => {
-                cuts.push(Cut { at: clean.len(), open: stack.clone() });
+                cuts.push(Cut {
+                    at: clean.len(),
+                    open: stack.clone(),
+                });
                 clean.push(c);
             }
             _ => clean.push(c),
         }
     }
-    Scan { clean, end: None, cuts, syntax_fixed }
+    Scan {
+        clean,
+        end: None,
+        cuts,
+        syntax_fixed,
+    }
 }
 
 fn snippet(text: &str) -> String {
@@ -191,7 +223,13 @@ fn snippet(text: &str) -> String {
 }
 
 fn text_field(v: &Value, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| v.get(*n)).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    names
+        .iter()
+        .find_map(|n| v.get(*n))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 const QUESTION: &[&str] = &["question", "prompt", "user", "q"];
@@ -215,20 +253,28 @@ pub fn parse_answer(raw: &str, task: &Task) -> Result<(Vec<Pair>, Vec<Repair>), 
                 (_, None) if repairs.contains(&Repair::Truncated) => {
                     Err("the teacher's answer was cut off before the account was complete".into())
                 }
-                (None, _) => Err(format!("the teacher's JSON has no \"question\": {}", snippet(&value.to_string()))),
-                (_, None) => Err(format!("the teacher's JSON has no \"account\": {}", snippet(&value.to_string()))),
+                (None, _) => Err(format!(
+                    "the teacher's JSON has no \"question\": {}",
+                    snippet(&value.to_string())
+                )),
+                (_, None) => Err(format!(
+                    "the teacher's JSON has no \"account\": {}",
+                    snippet(&value.to_string())
+                )),
             }
         }
         Task::Qa { pairs } => {
             let items: Vec<Value> = match &value {
                 Value::Array(items) => items.clone(),
-                Value::Object(map) => match ["pairs", "qa", "questions", "items", "conversations", "data"]
-                    .iter()
-                    .find_map(|k| map.get(*k).and_then(Value::as_array))
-                {
-                    Some(items) => items.clone(),
-                    None => vec![value.clone()],
-                },
+                Value::Object(map) => {
+                    match ["pairs", "qa", "questions", "items", "conversations", "data"]
+                        .iter()
+                        .find_map(|k| map.get(*k).and_then(Value::as_array))
+                    {
+                        Some(items) => items.clone(),
+                        None => vec![value.clone()],
+                    }
+                }
                 _ => Vec::new(),
             };
             let mut out = Vec::new();
@@ -243,7 +289,10 @@ pub fn parse_answer(raw: &str, task: &Task) -> Result<(Vec<Pair>, Vec<Repair>), 
                 }
             }
             if out.is_empty() {
-                return Err(format!("the teacher's JSON has no question–answer pairs: {}", snippet(&value.to_string())));
+                return Err(format!(
+                    "the teacher's JSON has no question–answer pairs: {}",
+                    snippet(&value.to_string())
+                ));
             }
             if out.len() > *pairs as usize && *pairs > 0 {
                 out.truncate(*pairs as usize);
@@ -265,24 +314,33 @@ mod tests {
     #[test]
     fn plain_fenced_and_chatty_answers() {
         let (p, r) = rewrite(r#"{"question": "Why?", "account": "I went."}"#).unwrap();
-        assert_eq!((p[0].question.as_str(), p[0].answer.as_str(), r.len()), ("Why?", "I went.", 0));
+        assert_eq!(
+            (p[0].question.as_str(), p[0].answer.as_str(), r.len()),
+            ("Why?", "I went.", 0)
+        );
         let (p, r) = rewrite("Sure! Here you go:\n```json\n{\"question\": \"Why?\", \"account\": \"I went.\"}\n```\nHope it helps.").unwrap();
         assert_eq!(p[0].answer, "I went.");
-        assert_eq!(r, vec![Repair::Fenced, Repair::TextBefore, Repair::TextAfter]);
-        let (_, r) = rewrite("Here: {\"question\": \"Why?\", \"account\": \"I {went}.\"} -- done").unwrap();
+        assert_eq!(
+            r,
+            vec![Repair::Fenced, Repair::TextBefore, Repair::TextAfter]
+        );
+        let (_, r) =
+            rewrite("Here: {\"question\": \"Why?\", \"account\": \"I {went}.\"} -- done").unwrap();
         assert_eq!(r, vec![Repair::TextBefore, Repair::TextAfter]);
     }
 
     #[test]
     fn syntax_slips_are_mended() {
-        let (p, r) = rewrite("{\"question\": \"Why?\",\n \"account\": \"Line one\nline two\",\n}").unwrap();
+        let (p, r) =
+            rewrite("{\"question\": \"Why?\",\n \"account\": \"Line one\nline two\",\n}").unwrap();
         assert_eq!(p[0].answer, "Line one\nline two");
         assert_eq!(r, vec![Repair::Syntax]);
     }
 
     #[test]
     fn truncated_answers_lose_their_unfinished_part() {
-        let err = rewrite(r#"{"question": "Why did you go?", "account": "I went because"#).unwrap_err();
+        let err =
+            rewrite(r#"{"question": "Why did you go?", "account": "I went because"#).unwrap_err();
         assert!(err.contains("cut off"), "{err}");
         let qa = Task::Qa { pairs: 3 };
         let (p, r) = parse_answer(r#"{"pairs": [{"question": "A?", "answer": "I a."}, {"question": "B?", "answer": "I b."}, {"question": "C?", "ans"#, &qa).unwrap();
@@ -299,10 +357,26 @@ mod tests {
         let (p, r) = parse_answer(r#"{"pairs": [{"question": "A?", "answer": "I a."}, {"question": "B?"}, {"question": "C?", "answer": "c"}, {"question": "D?", "answer": "d"}]}"#, &qa).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(r, vec![Repair::IncompleteItems, Repair::TooMany]);
-        assert!(parse_answer("As an AI, I cannot help with that.", &qa).unwrap_err().contains("declined"));
+        assert!(
+            parse_answer("As an AI, I cannot help with that.", &qa)
+                .unwrap_err()
+                .contains("declined")
+        );
         assert!(parse_answer("", &qa).unwrap_err().contains("empty"));
-        assert!(parse_answer("Once upon a time", &qa).unwrap_err().contains("no JSON"));
-        assert!(parse_answer(r#"{"pairs": "none"}"#, &qa).unwrap_err().contains("no question"));
-        assert!(parse_answer(r#"{"a": 1 "b": 2}"#, &qa).unwrap_err().contains("malformed"));
+        assert!(
+            parse_answer("Once upon a time", &qa)
+                .unwrap_err()
+                .contains("no JSON")
+        );
+        assert!(
+            parse_answer(r#"{"pairs": "none"}"#, &qa)
+                .unwrap_err()
+                .contains("no question")
+        );
+        assert!(
+            parse_answer(r#"{"a": 1 "b": 2}"#, &qa)
+                .unwrap_err()
+                .contains("malformed")
+        );
     }
 }

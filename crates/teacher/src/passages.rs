@@ -36,7 +36,10 @@ pub struct SelectOptions {
 
 impl Default for SelectOptions {
     fn default() -> Self {
-        Self { max_chars: 1500, min_narration: 120 }
+        Self {
+            max_chars: 1500,
+            min_narration: 120,
+        }
     }
 }
 
@@ -59,7 +62,12 @@ impl Cast {
     pub fn new(persona: Persona, gender: &str, others: &[(Vec<String>, String)]) -> Self {
         let all = persona.names();
         // "Bennet" alone names Mr. and Mrs. Bennet as often as Elizabeth.
-        let shared = |n: &String| others.iter().flat_map(|(names, _)| names).any(|o| o != n && last_word(o, n).is_some());
+        let shared = |n: &String| {
+            others
+                .iter()
+                .flat_map(|(names, _)| names)
+                .any(|o| o != n && last_word(o, n).is_some())
+        };
         let mut names: Vec<String> = all.iter().filter(|n| !shared(n)).cloned().collect();
         if names.is_empty() {
             names = all.into_iter().take(1).collect();
@@ -70,7 +78,12 @@ impl Cast {
             .flat_map(|(names, _)| names.iter().cloned())
             .filter(|n| !names.contains(n))
             .collect();
-        Self { persona, gender: gender.to_string(), names, rivals }
+        Self {
+            persona,
+            gender: gender.to_string(),
+            names,
+            rivals,
+        }
     }
 }
 
@@ -118,8 +131,18 @@ fn has_pronoun(narration: &str, pronouns: &[&str]) -> bool {
 /// The passages about the cast's persona in one book, in order.
 pub fn select(book: &BookText<'_>, cast: &Cast, options: &SelectOptions) -> Vec<Passage> {
     // Character offsets to byte offsets, once per book.
-    let bytes: Vec<usize> = book.text.char_indices().map(|(b, _)| b).chain(std::iter::once(book.text.len())).collect();
-    let byte = |c: i64| bytes.get(c.max(0) as usize).copied().unwrap_or(book.text.len());
+    let bytes: Vec<usize> = book
+        .text
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(book.text.len()))
+        .collect();
+    let byte = |c: i64| {
+        bytes
+            .get(c.max(0) as usize)
+            .copied()
+            .unwrap_or(book.text.len())
+    };
     let names = &cast.names;
     let pronouns = pronouns(&cast.gender);
     let mut selected: Vec<&StoredParagraph> = Vec::new();
@@ -152,9 +175,16 @@ pub fn select(book: &BookText<'_>, cast: &Cast, options: &SelectOptions) -> Vec<
             narration.push_str(&book.text[byte(at)..byte(p.end)]);
         }
         let named = names.iter().filter_map(|n| last_word(&narration, n)).max();
-        let rival = cast.rivals.iter().filter_map(|n| last_word(&narration, n)).max();
-        let referred = focus && named.is_none() && rival.is_none() && has_pronoun(&narration, pronouns);
-        if (named.is_some() || referred) && narration.trim().chars().count() >= options.min_narration {
+        let rival = cast
+            .rivals
+            .iter()
+            .filter_map(|n| last_word(&narration, n))
+            .max();
+        let referred =
+            focus && named.is_none() && rival.is_none() && has_pronoun(&narration, pronouns);
+        if (named.is_some() || referred)
+            && narration.trim().chars().count() >= options.min_narration
+        {
             selected.push(p);
         }
         match (named, rival) {
@@ -167,7 +197,12 @@ pub fn select(book: &BookText<'_>, cast: &Cast, options: &SelectOptions) -> Vec<
     chunk(book, &selected, options, &byte)
 }
 
-fn chunk(book: &BookText<'_>, selected: &[&StoredParagraph], options: &SelectOptions, byte: &dyn Fn(i64) -> usize) -> Vec<Passage> {
+fn chunk(
+    book: &BookText<'_>,
+    selected: &[&StoredParagraph],
+    options: &SelectOptions,
+    byte: &dyn Fn(i64) -> usize,
+) -> Vec<Passage> {
     let mut out: Vec<Passage> = Vec::new();
     let mut last: Option<&StoredParagraph> = None;
     for p in selected {
@@ -175,11 +210,21 @@ fn chunk(book: &BookText<'_>, selected: &[&StoredParagraph], options: &SelectOpt
         if text.is_empty() {
             continue;
         }
-        let pieces = split_long(text, p.start + leading_chars(&book.text[byte(p.start)..byte(p.end)]), options.max_chars);
+        let pieces = split_long(
+            text,
+            p.start + leading_chars(&book.text[byte(p.start)..byte(p.end)]),
+            options.max_chars,
+        );
         for (piece, start, end) in pieces {
-            let span = SourceSpan { book_id: book.id, start, end };
+            let span = SourceSpan {
+                book_id: book.id,
+                start,
+                end,
+            };
             let joins = last.is_some_and(|l| l.chapter == p.chapter && l.idx + 1 >= p.idx)
-                && out.last().is_some_and(|o| o.text.chars().count() + 2 + piece.chars().count() <= options.max_chars);
+                && out.last().is_some_and(|o| {
+                    o.text.chars().count() + 2 + piece.chars().count() <= options.max_chars
+                });
             match out.last_mut() {
                 Some(o) if joins => {
                     o.text.push_str("\n\n");
@@ -190,7 +235,11 @@ fn chunk(book: &BookText<'_>, selected: &[&StoredParagraph], options: &SelectOpt
                     book_id: book.id,
                     book_title: book.title.to_string(),
                     chapter: p.chapter,
-                    chapter_title: book.chapter_titles.get(p.chapter.max(0) as usize).cloned().filter(|t| !t.trim().is_empty()),
+                    chapter_title: book
+                        .chapter_titles
+                        .get(p.chapter.max(0) as usize)
+                        .cloned()
+                        .filter(|t| !t.trim().is_empty()),
                     text: piece.to_string(),
                     spans: vec![span],
                 }),
@@ -213,7 +262,11 @@ fn split_long(text: &str, start: i64, max: usize) -> Vec<(&str, i64, i64)> {
     let mut rest = text;
     let mut at = start;
     while rest.chars().count() > max {
-        let limit = rest.char_indices().nth(max).map(|(b, _)| b).unwrap_or(rest.len());
+        let limit = rest
+            .char_indices()
+            .nth(max)
+            .map(|(b, _)| b)
+            .unwrap_or(rest.len());
         let window = &rest[..limit];
         let cut = window
             .rmatch_indices(['.', '!', '?'])
@@ -241,14 +294,41 @@ mod tests {
 
     fn para(text: &str, from: usize, idx: i64, chapter: i64) -> StoredParagraph {
         let start = text[..from].chars().count() as i64;
-        let len = text[from..].split("\n\n").next().unwrap_or("").chars().count() as i64;
-        StoredParagraph { idx, chapter, start, end: start + len }
+        let len = text[from..]
+            .split("\n\n")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .count() as i64;
+        StoredParagraph {
+            idx,
+            chapter,
+            start,
+            end: start + len,
+        }
     }
 
     fn cast() -> Cast {
-        let others = [(vec!["Jane".to_string(), "Jane Bennet".to_string()], "female".to_string()), (vec!["Mr. Bennet".into()], "male".into())];
-        let cast = Cast::new(Persona { name: "Elizabeth Bennet".into(), aliases: vec!["Lizzy".into()] }, "female", &others);
-        assert_eq!(cast.names, vec!["Elizabeth Bennet", "Elizabeth", "Lizzy"], "the family name is not hers alone");
+        let others = [
+            (
+                vec!["Jane".to_string(), "Jane Bennet".to_string()],
+                "female".to_string(),
+            ),
+            (vec!["Mr. Bennet".into()], "male".into()),
+        ];
+        let cast = Cast::new(
+            Persona {
+                name: "Elizabeth Bennet".into(),
+                aliases: vec!["Lizzy".into()],
+            },
+            "female",
+            &others,
+        );
+        assert_eq!(
+            cast.names,
+            vec!["Elizabeth Bennet", "Elizabeth", "Lizzy"],
+            "the family name is not hers alone"
+        );
         assert_eq!(cast.rivals, vec!["Jane", "Jane Bennet"]);
         cast
     }
@@ -269,16 +349,63 @@ mod tests {
             offsets.push(at);
             at += p.len() + 2;
         }
-        let paragraphs: Vec<_> = offsets.iter().enumerate().map(|(i, &o)| para(&text, o, i as i64, 0)).collect();
+        let paragraphs: Vec<_> = offsets
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| para(&text, o, i as i64, 0))
+            .collect();
         let q4 = offsets[4] as i64;
         let second = paras[4].find("\"Lizzy, where").unwrap() as i64;
         let quotes = vec![
-            StoredQuote { id: 1, book_id: 1, start: offsets[2] as i64, end: offsets[2] as i64 + 11, paragraph: 2, role: "speech".into(), speaker: None, kind: "none".into(), confidence: 0.0, reason: String::new() },
-            StoredQuote { id: 2, book_id: 1, start: q4, end: q4 + 8, paragraph: 4, role: "speech".into(), speaker: None, kind: "none".into(), confidence: 0.0, reason: String::new() },
-            StoredQuote { id: 3, book_id: 1, start: q4 + second, end: q4 + paras[4].len() as i64, paragraph: 4, role: "speech".into(), speaker: None, kind: "none".into(), confidence: 0.0, reason: String::new() },
+            StoredQuote {
+                id: 1,
+                book_id: 1,
+                start: offsets[2] as i64,
+                end: offsets[2] as i64 + 11,
+                paragraph: 2,
+                role: "speech".into(),
+                speaker: None,
+                kind: "none".into(),
+                confidence: 0.0,
+                reason: String::new(),
+            },
+            StoredQuote {
+                id: 2,
+                book_id: 1,
+                start: q4,
+                end: q4 + 8,
+                paragraph: 4,
+                role: "speech".into(),
+                speaker: None,
+                kind: "none".into(),
+                confidence: 0.0,
+                reason: String::new(),
+            },
+            StoredQuote {
+                id: 3,
+                book_id: 1,
+                start: q4 + second,
+                end: q4 + paras[4].len() as i64,
+                paragraph: 4,
+                role: "speech".into(),
+                speaker: None,
+                kind: "none".into(),
+                confidence: 0.0,
+                reason: String::new(),
+            },
         ];
-        let book = BookText { id: 1, title: "P&P", text: &text, paragraphs: &paragraphs, quotes: &quotes, chapter_titles: &["Chapter 1".into()] };
-        let options = SelectOptions { max_chars: 400, min_narration: 60 };
+        let book = BookText {
+            id: 1,
+            title: "P&P",
+            text: &text,
+            paragraphs: &paragraphs,
+            quotes: &quotes,
+            chapter_titles: &["Chapter 1".into()],
+        };
+        let options = SelectOptions {
+            max_chars: 400,
+            min_narration: 60,
+        };
         let passages = select(&book, &cast(), &options);
         // 1 names her, 2 follows with "She"; 3 names Jane, so 4's "She" is Jane; 5 is all speech.
         assert_eq!(passages.len(), 1, "{passages:#?}");
@@ -286,10 +413,22 @@ mod tests {
         assert_eq!(passages[0].text, format!("{}\n\n{}", paras[0], paras[1]));
         let span = passages[0].spans[1];
         let chars: Vec<char> = text.chars().collect();
-        assert_eq!(chars[span.start as usize..span.end as usize].iter().collect::<String>(), paras[1]);
+        assert_eq!(
+            chars[span.start as usize..span.end as usize]
+                .iter()
+                .collect::<String>(),
+            paras[1]
+        );
         assert_eq!(passages[0].chapter_title.as_deref(), Some("Chapter 1"));
         // A smaller limit keeps the paragraphs apart.
-        let small = select(&book, &cast(), &SelectOptions { max_chars: 150, min_narration: 60 });
+        let small = select(
+            &book,
+            &cast(),
+            &SelectOptions {
+                max_chars: 150,
+                min_narration: 60,
+            },
+        );
         assert_eq!(small.len(), 2);
     }
 
@@ -301,7 +440,12 @@ mod tests {
         let chars: Vec<char> = text.chars().collect();
         for (piece, start, end) in &pieces {
             assert!(piece.chars().count() <= 80);
-            assert_eq!(&chars[(*start - 10) as usize..(*end - 10) as usize].iter().collect::<String>(), piece);
+            assert_eq!(
+                &chars[(*start - 10) as usize..(*end - 10) as usize]
+                    .iter()
+                    .collect::<String>(),
+                piece
+            );
         }
         assert!(pieces[0].0.ends_with('.') || pieces[0].0.ends_with('!'));
     }

@@ -35,7 +35,9 @@ pub struct Price {
 impl Price {
     /// The cost of `usage`.
     pub fn cost(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
-        (prompt_tokens as f64 * self.input_per_million + completion_tokens as f64 * self.output_per_million) / 1e6
+        (prompt_tokens as f64 * self.input_per_million
+            + completion_tokens as f64 * self.output_per_million)
+            / 1e6
     }
 }
 
@@ -56,7 +58,13 @@ pub struct PipelineConfig {
 
 impl Default for PipelineConfig {
     fn default() -> Self {
-        Self { max_in_flight: 8, requests_per_minute: 0, tokens_per_minute: 0, retry: RetryPolicy::default(), price: Price::default() }
+        Self {
+            max_in_flight: 8,
+            requests_per_minute: 0,
+            tokens_per_minute: 0,
+            retry: RetryPolicy::default(),
+            price: Price::default(),
+        }
     }
 }
 
@@ -109,13 +117,24 @@ impl Evaluator {
             .into_iter()
             .map(|pair| {
                 let mut messages = Vec::with_capacity(3);
-                if let Some(system) = self.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+                if let Some(system) = self
+                    .system_prompt
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                {
                     messages.push(Message::new(Role::System, system));
                 }
                 messages.push(Message::new(Role::User, pair.question));
                 messages.push(Message::new(Role::Assistant, pair.answer));
-                let (mut flags, _) = grimoire_dataset::flags::text_flags(&messages, Some(&self.persona), &rules, &WhitespaceCounter);
-                for f in grimoire_dataset::faithful::source_flags(&messages, source, Some(&self.persona)) {
+                let (mut flags, _) = grimoire_dataset::flags::text_flags(
+                    &messages,
+                    Some(&self.persona),
+                    &rules,
+                    &WhitespaceCounter,
+                );
+                for f in
+                    grimoire_dataset::faithful::source_flags(&messages, source, Some(&self.persona))
+                {
                     if !flags.contains(&f) {
                         flags.push(f);
                     }
@@ -269,7 +288,11 @@ pub fn run<S: Sink>(
     sink: &mut S,
 ) -> Result<Progress, PipelineError<S::Error>> {
     let began = Instant::now();
-    let mut p = Progress { elapsed_seconds: 0.0, eta_seconds: None, ..start };
+    let mut p = Progress {
+        elapsed_seconds: 0.0,
+        eta_seconds: None,
+        ..start
+    };
     let done_before = p.done;
     p.total = p.total.max(p.done + items.len() as u64);
     let mut last_report = Instant::now();
@@ -278,7 +301,15 @@ pub fn run<S: Sink>(
         match sink.cached(&item).map_err(PipelineError::Sink)? {
             Some((text, usage)) => {
                 let outcome = evaluator.evaluate(&text, &item.source);
-                let result = ItemResult::Answered { answer: Answer { text, usage, cached: true, attempts: 0 }, outcome };
+                let result = ItemResult::Answered {
+                    answer: Answer {
+                        text,
+                        usage,
+                        cached: true,
+                        attempts: 0,
+                    },
+                    outcome,
+                };
                 sink.record(&item, &result).map_err(PipelineError::Sink)?;
                 p.account(&result, &config.price);
                 if last_report.elapsed() >= PROGRESS_EVERY {
@@ -313,9 +344,22 @@ pub fn run<S: Sink>(
         stop: stop.clone(),
         retries: retries.clone(),
     };
-    runtime.spawn(dispatch(Arc::new(shared), fresh, config.max_in_flight.max(1), tx));
+    runtime.spawn(dispatch(
+        Arc::new(shared),
+        fresh,
+        config.max_in_flight.max(1),
+        tx,
+    ));
     let cached_done = p.done;
-    let outcome = drain(&rx, sink, &mut p, config, &retries, began, done_before.max(cached_done));
+    let outcome = drain(
+        &rx,
+        sink,
+        &mut p,
+        config,
+        &retries,
+        began,
+        done_before.max(cached_done),
+    );
     stop.store(true, Ordering::Relaxed);
     // Requests still in flight are dropped: their passages stay pending for a resume.
     runtime.shutdown_background();
@@ -378,20 +422,32 @@ struct Shared {
     retries: Arc<AtomicU64>,
 }
 
-async fn dispatch(shared: Arc<Shared>, items: Vec<WorkItem>, max_in_flight: usize, tx: std::sync::mpsc::Sender<(WorkItem, ItemResult)>) {
+async fn dispatch(
+    shared: Arc<Shared>,
+    items: Vec<WorkItem>,
+    max_in_flight: usize,
+    tx: std::sync::mpsc::Sender<(WorkItem, ItemResult)>,
+) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
     for item in items {
         if shared.stop.load(Ordering::Relaxed) {
             break;
         }
-        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let shared = shared.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
             let result = match call(&shared, &item.request).await {
                 Ok((completion, attempts)) => {
                     let outcome = shared.evaluator.evaluate(&completion.text, &item.source);
-                    let answer = Answer { text: completion.text, usage: completion.usage, cached: false, attempts };
+                    let answer = Answer {
+                        text: completion.text,
+                        usage: completion.usage,
+                        cached: false,
+                        attempts,
+                    };
                     ItemResult::Answered { answer, outcome }
                 }
                 Err((error, attempts)) => ItemResult::Failed { error, attempts },
@@ -402,7 +458,10 @@ async fn dispatch(shared: Arc<Shared>, items: Vec<WorkItem>, max_in_flight: usiz
     }
 }
 
-async fn call(shared: &Shared, request: &Request) -> Result<(crate::provider::Completion, u32), (CallError, u32)> {
+async fn call(
+    shared: &Shared,
+    request: &Request,
+) -> Result<(crate::provider::Completion, u32), (CallError, u32)> {
     let estimate = request.estimated_prompt_tokens();
     let reserve = estimate.saturating_add(request.max_tokens);
     let mut attempt = 0;

@@ -78,7 +78,12 @@ pub fn default_template(task: &Task) -> PromptTemplate {
         Task::Rewrite => REWRITE_USER,
         Task::Qa { .. } => QA_USER,
     };
-    PromptTemplate { name: task.name().to_string(), version: 1, system: SYSTEM.to_string(), user: user.to_string() }
+    PromptTemplate {
+        name: task.name().to_string(),
+        version: 1,
+        system: SYSTEM.to_string(),
+        user: user.to_string(),
+    }
 }
 
 /// What a template is rendered with.
@@ -104,7 +109,10 @@ pub fn render(template: &PromptTemplate, context: &PromptContext<'_>) -> Result<
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let mut turns = Vec::with_capacity(2);
     if !template.system.trim().is_empty() {
-        turns.push(Turn::new("system", env.render_str(&template.system, context)?));
+        turns.push(Turn::new(
+            "system",
+            env.render_str(&template.system, context)?,
+        ));
     }
     turns.push(Turn::new("user", env.render_str(&template.user, context)?));
     Ok(turns)
@@ -126,7 +134,14 @@ mod tests {
     use super::*;
 
     fn ctx<'a>(aliases: &'a [String]) -> PromptContext<'a> {
-        PromptContext { persona: "Elizabeth Bennet", aliases, book: "Pride and Prejudice", chapter: Some("Chapter 7"), passage: "She walked.", pairs: 3 }
+        PromptContext {
+            persona: "Elizabeth Bennet",
+            aliases,
+            book: "Pride and Prejudice",
+            chapter: Some("Chapter 7"),
+            passage: "She walked.",
+            pairs: 3,
+        }
     }
 
     #[test]
@@ -134,7 +149,13 @@ mod tests {
         let aliases = vec!["Lizzy".to_string(), "Eliza".to_string()];
         let turns = render(&default_template(&Task::Rewrite), &ctx(&aliases)).unwrap();
         assert_eq!(turns[0].role, "system");
-        assert!(turns[1].content.contains("<passage>\nShe walked.\n</passage>"), "{}", turns[1].content);
+        assert!(
+            turns[1]
+                .content
+                .contains("<passage>\nShe walked.\n</passage>"),
+            "{}",
+            turns[1].content
+        );
         assert!(turns[1].content.contains("also called Lizzy, Eliza"));
         assert!(turns[1].content.contains("Pride and Prejudice, Chapter 7"));
         let turns = render(&default_template(&Task::Qa { pairs: 3 }), &ctx(&[])).unwrap();
@@ -144,11 +165,27 @@ mod tests {
 
     #[test]
     fn a_broken_template_is_an_error_and_keys_follow_the_content() {
-        let bad = PromptTemplate { name: "x".into(), version: 1, system: String::new(), user: "{{ persona ".into() };
+        let bad = PromptTemplate {
+            name: "x".into(),
+            version: 1,
+            system: String::new(),
+            user: "{{ persona ".into(),
+        };
         assert!(render(&bad, &ctx(&[])).is_err());
-        let unknown = PromptTemplate { user: "{{ nobody }}".into(), ..bad };
-        assert!(render(&unknown, &ctx(&[])).is_err(), "unknown variables are errors, not blanks");
-        let req = |text: &str| Request { messages: vec![Turn::new("user", text)], max_tokens: 10, temperature: 0.3, json: true };
+        let unknown = PromptTemplate {
+            user: "{{ nobody }}".into(),
+            ..bad
+        };
+        assert!(
+            render(&unknown, &ctx(&[])).is_err(),
+            "unknown variables are errors, not blanks"
+        );
+        let req = |text: &str| Request {
+            messages: vec![Turn::new("user", text)],
+            max_tokens: 10,
+            temperature: 0.3,
+            json: true,
+        };
         assert_eq!(cache_key("a", &req("x")), cache_key("a", &req("x")));
         assert_ne!(cache_key("a", &req("x")), cache_key("b", &req("x")));
         assert_ne!(cache_key("a", &req("x")), cache_key("a", &req("y")));

@@ -26,7 +26,10 @@ pub struct Turn {
 impl Turn {
     /// A turn of `role`.
     pub fn new(role: &str, content: impl Into<String>) -> Self {
-        Self { role: role.to_string(), content: content.into() }
+        Self {
+            role: role.to_string(),
+            content: content.into(),
+        }
     }
 }
 
@@ -74,7 +77,8 @@ pub struct Completion {
 /// Who answers requests.
 pub trait Provider: Send + Sync {
     /// Answers one request.
-    fn complete<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<Completion, CallError>>;
+    fn complete<'a>(&'a self, request: &'a Request)
+    -> BoxFuture<'a, Result<Completion, CallError>>;
 
     /// The models the provider offers (`GET /models`).
     fn models(&self) -> BoxFuture<'_, Result<Vec<String>, CallError>>;
@@ -115,7 +119,10 @@ impl HttpProvider {
     pub fn new(config: HttpConfig) -> Result<Self, CallError> {
         let base = config.base_url.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CallError::new(CallErrorKind::Config, format!("{base:?} is not an http:// or https:// address")));
+            return Err(CallError::new(
+                CallErrorKind::Config,
+                format!("{base:?} is not an http:// or https:// address"),
+            ));
         }
         if config.model.trim().is_empty() {
             return Err(CallError::new(CallErrorKind::Config, "no model named"));
@@ -126,8 +133,20 @@ impl HttpProvider {
             .pool_max_idle_per_host(256)
             .user_agent(concat!("grimoire/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| CallError::new(CallErrorKind::Config, format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { completions: format!("{base}/chat/completions"), config: HttpConfig { base_url: base, ..config }, client })
+            .map_err(|e| {
+                CallError::new(
+                    CallErrorKind::Config,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
+        Ok(Self {
+            completions: format!("{base}/chat/completions"),
+            config: HttpConfig {
+                base_url: base,
+                ..config
+            },
+            client,
+        })
     }
 
     fn authorise(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -144,7 +163,10 @@ impl HttpProvider {
         let body = response.bytes().await.map_err(transport)?;
         if !status.is_success() {
             let detail = error_detail(&body);
-            let mut e = CallError::new(CallErrorKind::Status(status.as_u16()), format!("HTTP {status}: {detail}"));
+            let mut e = CallError::new(
+                CallErrorKind::Status(status.as_u16()),
+                format!("HTTP {status}: {detail}"),
+            );
             e.retry_after = retry_after;
             return Err(e);
         }
@@ -210,33 +232,65 @@ struct WireModel {
 /// Reads a chat-completion response body.
 pub fn parse_completion(body: &[u8]) -> Result<Completion, CallError> {
     let wire: WireResponse = serde_json::from_slice(body).map_err(|e| {
-        CallError::new(CallErrorKind::Protocol, format!("the answer is not a chat completion ({e}): {}", snippet(body)))
+        CallError::new(
+            CallErrorKind::Protocol,
+            format!(
+                "the answer is not a chat completion ({e}): {}",
+                snippet(body)
+            ),
+        )
     })?;
     let Some(choice) = wire.choices.into_iter().next() else {
-        return Err(CallError::new(CallErrorKind::Protocol, format!("the answer has no choices: {}", snippet(body))));
+        return Err(CallError::new(
+            CallErrorKind::Protocol,
+            format!("the answer has no choices: {}", snippet(body)),
+        ));
     };
     // Mistral may send the content as a list of chunks.
     let text = match choice.message.content {
         Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Array(parts)) => parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect(),
+        Some(serde_json::Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
+            .collect(),
         _ => String::new(),
     };
-    let usage = wire.usage.map(|u| Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }).unwrap_or_default();
-    Ok(Completion { text, usage, finish_reason: choice.finish_reason })
+    let usage = wire
+        .usage
+        .map(|u| Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        })
+        .unwrap_or_default();
+    Ok(Completion {
+        text,
+        usage,
+        finish_reason: choice.finish_reason,
+    })
 }
 
 impl Provider for HttpProvider {
-    fn complete<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<Completion, CallError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a Request,
+    ) -> BoxFuture<'a, Result<Completion, CallError>> {
         Box::pin(async move {
             let wire = WireRequest {
                 model: &self.config.model,
                 messages: &request.messages,
                 max_tokens: request.max_tokens,
                 temperature: request.temperature,
-                response_format: request.json.then_some(ResponseFormat { r#type: "json_object" }),
+                response_format: request.json.then_some(ResponseFormat {
+                    r#type: "json_object",
+                }),
             };
-            let body = serde_json::to_vec(&wire).map_err(|e| CallError::new(CallErrorKind::Config, e.to_string()))?;
-            let builder = self.client.post(&self.completions).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+            let body = serde_json::to_vec(&wire)
+                .map_err(|e| CallError::new(CallErrorKind::Config, e.to_string()))?;
+            let builder = self
+                .client
+                .post(&self.completions)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
             let body = self.send(builder).await?;
             parse_completion(&body)
         })
@@ -244,9 +298,17 @@ impl Provider for HttpProvider {
 
     fn models(&self) -> BoxFuture<'_, Result<Vec<String>, CallError>> {
         Box::pin(async move {
-            let body = self.send(self.client.get(format!("{}/models", self.config.base_url))).await?;
+            let body = self
+                .send(self.client.get(format!("{}/models", self.config.base_url)))
+                .await?;
             let wire: WireModels = serde_json::from_slice(&body).map_err(|e| {
-                CallError::new(CallErrorKind::Protocol, format!("the model list is not in the OpenAI shape ({e}): {}", snippet(&body)))
+                CallError::new(
+                    CallErrorKind::Protocol,
+                    format!(
+                        "the model list is not in the OpenAI shape ({e}): {}",
+                        snippet(&body)
+                    ),
+                )
             })?;
             Ok(wire.data.into_iter().map(|m| m.id).collect())
         })
@@ -282,8 +344,15 @@ fn transport(e: reqwest::Error) -> CallError {
 
 /// `Retry-After` in seconds (or OpenAI's `retry-after-ms`); HTTP dates are left to the backoff.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-    let d = get("retry-after-ms").map(|ms| ms / 1000.0).or_else(|| get("retry-after"))?;
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let d = get("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| get("retry-after"))?;
     (d.is_finite() && d >= 0.0).then(|| Duration::from_secs_f64(d.min(3600.0)))
 }
 
@@ -291,7 +360,11 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 fn error_detail(body: &[u8]) -> String {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let message = json.as_ref().and_then(|j| {
-        j.pointer("/error/message").or_else(|| j.get("message")).or_else(|| j.get("detail")).and_then(|m| m.as_str()).map(str::to_owned)
+        j.pointer("/error/message")
+            .or_else(|| j.get("message"))
+            .or_else(|| j.get("detail"))
+            .and_then(|m| m.as_str())
+            .map(str::to_owned)
     });
     message.unwrap_or_else(|| snippet(body))
 }
@@ -302,7 +375,11 @@ fn snippet(body: &[u8]) -> String {
     if text.chars().count() > 300 {
         s.push('…');
     }
-    if s.trim().is_empty() { "(empty body)".into() } else { s }
+    if s.trim().is_empty() {
+        "(empty body)".into()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -312,17 +389,36 @@ mod tests {
     #[test]
     fn completions_in_both_content_shapes() {
         let c = parse_completion(br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#).unwrap();
-        assert_eq!((c.text.as_str(), c.usage.prompt_tokens, c.finish_reason.as_deref()), ("hi", 3, Some("stop")));
+        assert_eq!(
+            (
+                c.text.as_str(),
+                c.usage.prompt_tokens,
+                c.finish_reason.as_deref()
+            ),
+            ("hi", 3, Some("stop"))
+        );
         let c = parse_completion(br#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]}"#).unwrap();
         assert_eq!(c.text, "ab");
-        assert_eq!(parse_completion(b"<html>").unwrap_err().kind, CallErrorKind::Protocol);
-        assert_eq!(parse_completion(br#"{"choices":[]}"#).unwrap_err().kind, CallErrorKind::Protocol);
+        assert_eq!(
+            parse_completion(b"<html>").unwrap_err().kind,
+            CallErrorKind::Protocol
+        );
+        assert_eq!(
+            parse_completion(br#"{"choices":[]}"#).unwrap_err().kind,
+            CallErrorKind::Protocol
+        );
     }
 
     #[test]
     fn errors_say_what_the_server_said() {
-        assert_eq!(error_detail(br#"{"error":{"message":"Invalid API key"}}"#), "Invalid API key");
-        assert_eq!(error_detail(br#"{"message":"Unauthorized","request_id":"x"}"#), "Unauthorized");
+        assert_eq!(
+            error_detail(br#"{"error":{"message":"Invalid API key"}}"#),
+            "Invalid API key"
+        );
+        assert_eq!(
+            error_detail(br#"{"message":"Unauthorized","request_id":"x"}"#),
+            "Unauthorized"
+        );
         assert_eq!(error_detail(b""), "(empty body)");
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("retry-after", "2".parse().unwrap());
@@ -333,9 +429,24 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_before_any_request() {
-        let cfg = |url: &str, model: &str| HttpConfig { base_url: url.into(), model: model.into(), api_key: None, timeout: Duration::from_secs(1) };
-        assert_eq!(HttpProvider::new(cfg("api.mistral.ai", "m")).unwrap_err().kind, CallErrorKind::Config);
-        assert_eq!(HttpProvider::new(cfg(MISTRAL_BASE_URL, " ")).unwrap_err().kind, CallErrorKind::Config);
+        let cfg = |url: &str, model: &str| HttpConfig {
+            base_url: url.into(),
+            model: model.into(),
+            api_key: None,
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(
+            HttpProvider::new(cfg("api.mistral.ai", "m"))
+                .unwrap_err()
+                .kind,
+            CallErrorKind::Config
+        );
+        assert_eq!(
+            HttpProvider::new(cfg(MISTRAL_BASE_URL, " "))
+                .unwrap_err()
+                .kind,
+            CallErrorKind::Config
+        );
         assert!(HttpProvider::new(cfg("http://127.0.0.1:1/v1/", "m")).is_ok());
     }
 }

@@ -21,7 +21,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 6, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(60) }
+        Self {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
     }
 }
 
@@ -34,7 +38,10 @@ impl RetryPolicy {
     /// How long to wait before attempt `attempt + 1`: a random share of the exponential backoff, but
     /// at least the server's `Retry-After`.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(self.max_delay);
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
         let jittered = exp.mul_f64(fastrand::f64());
         match retry_after {
             // A little jitter on top, so that everyone told "1 second" does not return at once.
@@ -63,13 +70,20 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {
-        let p = RetryPolicy { max_attempts: 10, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1) };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
         for _ in 0..100 {
             assert!(p.delay(1, None) <= Duration::from_millis(100));
             assert!(p.delay(3, None) <= Duration::from_millis(400));
             assert!(p.delay(9, None) <= Duration::from_secs(1));
             let d = p.delay(1, Some(Duration::from_secs(2)));
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2600), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_millis(2600),
+                "{d:?}"
+            );
         }
     }
 }

@@ -175,8 +175,7 @@ fn item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(GenerationItem, Str
     ))
 }
 
-const ITEM_COLUMNS: &str =
-    "job_id, idx, passage, cache_key, state, examples, reason, prompt_tokens, completion_tokens, cached, attempts";
+const ITEM_COLUMNS: &str = "job_id, idx, passage, cache_key, state, examples, reason, prompt_tokens, completion_tokens, cached, attempts";
 
 impl Store {
     /// A cached answer.
@@ -189,7 +188,13 @@ impl Store {
     }
 
     /// Keeps an answer (the first one kept for a key stays).
-    pub fn teacher_cache_put(&self, key: &str, provider: &str, model: &str, answer: &CachedAnswer) -> Result<()> {
+    pub fn teacher_cache_put(
+        &self,
+        key: &str,
+        provider: &str,
+        model: &str,
+        answer: &CachedAnswer,
+    ) -> Result<()> {
         self.conn()
             .prepare_cached(
                 "INSERT OR IGNORE INTO teacher_cache (key, provider, model, response, prompt_tokens, completion_tokens, created_at)
@@ -234,13 +239,20 @@ impl Store {
                 now()
             ])?;
         if changed == 0 {
-            return Err(Error::Missing { what: "generation item", id: idx });
+            return Err(Error::Missing {
+                what: "generation item",
+                id: idx,
+            });
         }
         Ok(())
     }
 
     /// A job's items in `states` (all of them when empty), in order.
-    pub fn generation_items(&self, job_id: i64, states: &[ItemState]) -> Result<Vec<GenerationItem>> {
+    pub fn generation_items(
+        &self,
+        job_id: i64,
+        states: &[ItemState],
+    ) -> Result<Vec<GenerationItem>> {
         let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
         let states = serde_json::to_string(&states).map_err(|e| Error::Malformed(e.to_string()))?;
         let sql = format!(
@@ -304,7 +316,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(&dir.path().join("g.db")).unwrap();
         let job = store.job_insert("generate", "t", "{}").unwrap();
-        store.generation_items_insert(job, &[("{}".into(), "k0".into()), ("{}".into(), "k1".into())]).unwrap();
+        store
+            .generation_items_insert(
+                job,
+                &[("{}".into(), "k0".into()), ("{}".into(), "k1".into())],
+            )
+            .unwrap();
         let u = ItemUpdate {
             state: ItemState::Done,
             examples: 2,
@@ -316,19 +333,40 @@ mod tests {
         };
         store.generation_item_update(job, 0, &u).unwrap();
         let t = store.generation_totals(job).unwrap();
-        assert_eq!((t.total, t.pending, t.done, t.examples, t.prompt_tokens), (2, 1, 1, 2, 10));
-        let pending = store.generation_items(job, &[ItemState::Pending, ItemState::Failed]).unwrap();
+        assert_eq!(
+            (t.total, t.pending, t.done, t.examples, t.prompt_tokens),
+            (2, 1, 1, 2, 10)
+        );
+        let pending = store
+            .generation_items(job, &[ItemState::Pending, ItemState::Failed])
+            .unwrap();
         assert_eq!(pending.iter().map(|i| i.idx).collect::<Vec<_>>(), vec![1]);
         assert_eq!(store.generation_items(job, &[]).unwrap().len(), 2);
         assert!(store.generation_item_update(job, 9, &u).is_err());
 
-        let a = CachedAnswer { response: "first".into(), prompt_tokens: 1, completion_tokens: 2 };
+        let a = CachedAnswer {
+            response: "first".into(),
+            prompt_tokens: 1,
+            completion_tokens: 2,
+        };
         store.teacher_cache_put("k", "mistral", "m", &a).unwrap();
-        store.teacher_cache_put("k", "mistral", "m", &CachedAnswer { response: "second".into(), ..a.clone() }).unwrap();
+        store
+            .teacher_cache_put(
+                "k",
+                "mistral",
+                "m",
+                &CachedAnswer {
+                    response: "second".into(),
+                    ..a.clone()
+                },
+            )
+            .unwrap();
         assert_eq!(store.teacher_cache_get("k").unwrap(), Some(a));
         assert_eq!(store.teacher_cache_get("nope").unwrap(), None);
 
-        store.job_finished(job, crate::JobStatus::Failed, Some("x"), None).unwrap();
+        store
+            .job_finished(job, crate::JobStatus::Failed, Some("x"), None)
+            .unwrap();
         store.job_requeue(job).unwrap();
         assert_eq!(store.job(job).unwrap().status, crate::JobStatus::Queued);
     }
