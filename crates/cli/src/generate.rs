@@ -242,10 +242,14 @@ pub(crate) fn teachers(service: &Service, args: TeachersArgs) -> anyhow::Result<
                 json_mode: !no_json_mode,
             };
             let saved = service.save_teacher(config)?;
-            out(format_args!(
-                "saved teacher {} ({} at {})",
-                saved.config.name, saved.config.model, saved.config.base_url
-            ))?;
+            let c = &saved.config;
+            match c.base_url.as_str() {
+                "" => out(format_args!("saved teacher {} ({})", c.name, c.model))?,
+                url => out(format_args!(
+                    "saved teacher {} ({} at {url})",
+                    c.name, c.model
+                ))?,
+            }
         }
         Some(TeachersCommand::Test { name }) => {
             let result = service.test_teacher(TeacherRef { name: name.clone() })?;
