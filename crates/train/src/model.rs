@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use grimoire_llm::{Llama, LlamaConfig, Proj};
 use rayon::prelude::*;
 
@@ -150,7 +150,6 @@ pub struct DropoutKey {
 struct Ctx<'a> {
     cos: Tensor,
     sin: Tensor,
-    mask: Tensor,
     lora: &'a Lora,
     dropout: Option<DropoutKey>,
 }
@@ -227,23 +226,9 @@ impl Net {
 
     fn ctx<'a>(&self, l: usize, lora: &'a Lora, dropout: Option<DropoutKey>) -> Result<Ctx<'a>> {
         let (cos, sin) = self.llama.rope_tables();
-        let mut mask = vec![0f32; l * l];
-        for i in 0..l {
-            for j in i + 1..l {
-                mask[i * l + j] = f32::NEG_INFINITY;
-            }
-            if let Some(w) = self.cfg.sliding_window {
-                for j in 0..i {
-                    if i - j >= w {
-                        mask[i * l + j] = f32::NEG_INFINITY;
-                    }
-                }
-            }
-        }
         Ok(Ctx {
             cos: cos.narrow(0, 0, l)?,
             sin: sin.narrow(0, 0, l)?,
-            mask: Tensor::from_vec(mask, (l, l), self.device())?,
             lora,
             dropout: dropout.filter(|_| lora.dropout > 0.0),
         })
@@ -273,9 +258,10 @@ impl Net {
         p: Proj,
         lora: &[Option<(Tensor, Tensor)>; 7],
         ctx: &Ctx<'_>,
+        weights: &[Frozen; 7],
     ) -> Result<Tensor> {
         let (out_dim, _) = self.cfg.proj_dims(p);
-        let y = frozen_linear(x, &self.layers[layer].w[proj_index(p)], out_dim)?;
+        let y = frozen_linear(x, &weights[proj_index(p)], out_dim)?;
         let Some((a, b)) = &lora[proj_index(p)] else {
             return Ok(y);
         };
@@ -291,48 +277,63 @@ impl Net {
     }
 
     /// One decoder layer on x (b, l, d).
-    fn layer(&self, x: &Tensor, i: usize, ctx: &Ctx<'_>, detached: bool) -> Result<Tensor> {
+    fn layer(
+        &self,
+        x: &Tensor,
+        i: usize,
+        ctx: &Ctx<'_>,
+        detached: bool,
+        weights: Option<&[Frozen; 7]>,
+    ) -> Result<Tensor> {
         let lora = ctx.lora.tensors(i, detached);
+        let weights = weights.unwrap_or(&self.layers[i].w);
         let (b, l, d) = x.dims3()?;
         let cfg = &self.cfg;
         let (nh, nkv, hd) = (cfg.num_attention_heads, cfg.n_kv_heads(), cfg.head_dim());
         let eps = cfg.rms_norm_eps as f32;
         let w = &self.layers[i];
 
-        let h = candle_nn::ops::rms_norm_slow(x, &w.attn_norm, eps)?.reshape((b * l, d))?;
+        let h = crate::fused::rms_norm(x, &w.attn_norm, eps)?.reshape((b * l, d))?;
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
             Ok(t.reshape((b, l, n, hd))?.transpose(1, 2)?.contiguous()?)
         };
-        let q = heads(self.proj(&h, i, Proj::Q, &lora, ctx)?, nh)?;
-        let k = heads(self.proj(&h, i, Proj::K, &lora, ctx)?, nkv)?;
-        let v = heads(self.proj(&h, i, Proj::V, &lora, ctx)?, nkv)?;
-        let q = candle_nn::rotary_emb::rope_slow(&q, &ctx.cos, &ctx.sin)?;
-        let k = candle_nn::rotary_emb::rope_slow(&k, &ctx.cos, &ctx.sin)?;
+        let q = heads(self.proj(&h, i, Proj::Q, &lora, ctx, weights)?, nh)?;
+        let k = heads(self.proj(&h, i, Proj::K, &lora, ctx, weights)?, nkv)?;
+        let v = heads(self.proj(&h, i, Proj::V, &lora, ctx, weights)?, nkv)?;
+        let q = crate::fused::rope(&q, &ctx.cos, &ctx.sin)?;
+        let k = crate::fused::rope(&k, &ctx.cos, &ctx.sin)?;
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-        let scores = scores
-            .reshape((b, nkv, n_rep, l, l))?
-            .broadcast_add(&ctx.mask)?
-            .reshape((b, nkv, n_rep * l, l))?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs =
+            crate::fused::causal_softmax(&scores, 1.0 / (hd as f64).sqrt(), cfg.sliding_window)?;
         let att = probs
             .matmul(&v)?
             .reshape((b, nh, l, hd))?
             .transpose(1, 2)?
             .reshape((b * l, nh * hd))?;
-        let x = (x + self.proj(&att, i, Proj::O, &lora, ctx)?.reshape((b, l, d))?)?;
+        let x = (x + self.proj(&att, i, Proj::O, &lora, ctx, weights)?.reshape((b, l, d))?)?;
 
-        let h = candle_nn::ops::rms_norm_slow(&x, &w.ffn_norm, eps)?.reshape((b * l, d))?;
-        let gate = self.proj(&h, i, Proj::Gate, &lora, ctx)?.silu()?;
-        let up = self.proj(&h, i, Proj::Up, &lora, ctx)?;
-        let down = self.proj(&(gate * up)?, i, Proj::Down, &lora, ctx)?;
+        let h = crate::fused::rms_norm(&x, &w.ffn_norm, eps)?.reshape((b * l, d))?;
+        let gate = self.proj(&h, i, Proj::Gate, &lora, ctx, weights)?.silu()?;
+        let up = self.proj(&h, i, Proj::Up, &lora, ctx, weights)?;
+        let down = self.proj(&(gate * up)?, i, Proj::Down, &lora, ctx, weights)?;
         Ok((x + down.reshape((b, l, d))?)?)
+    }
+
+    fn dense_layer(&self, i: usize) -> Result<[Frozen; 7]> {
+        let w = &self.layers[i].w;
+        let mut out: Vec<Frozen> = Vec::with_capacity(7);
+        for f in w {
+            out.push(Frozen::Dense(f.dense(self.device())?));
+        }
+        out.try_into()
+            .map_err(|_| crate::Error::Config("seven projections expected".into()))
     }
 
     fn head_loss(&self, x: &Tensor, batch: &Batch, want_grad: bool) -> Result<Tensor> {
         let (b, l, d) = x.dims3()?;
-        let h = candle_nn::ops::rms_norm_slow(x, self.llama.final_norm(), self.cfg.rms_norm_eps as f32)?
+        let h = crate::fused::rms_norm(x, self.llama.final_norm(), self.cfg.rms_norm_eps as f32)?
             .reshape((b * l, d))?;
         let rows = Tensor::new(batch.rows.as_slice(), self.device())?;
         let hs = h.index_select(&rows, 0)?;
@@ -352,7 +353,7 @@ impl Net {
         let ctx = self.ctx(batch.l, lora, None)?;
         let mut x = self.embed(batch)?;
         for i in 0..self.layers.len() {
-            x = self.layer(&x, i, &ctx, true)?;
+            x = self.layer(&x, i, &ctx, true, None)?;
         }
         let ce = self.head_loss(&x, batch, false)?;
         Ok(ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?)
@@ -380,7 +381,7 @@ impl Net {
         if !checkpointing {
             let mut x = x0;
             for i in 0..n_layers {
-                x = self.layer(&x, i, &ctx, false)?;
+                x = self.layer(&x, i, &ctx, false, None)?;
             }
             let ce = self.head_loss(&x, batch, true)?;
             loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
@@ -393,7 +394,7 @@ impl Net {
             let mut xs = Vec::with_capacity(n_layers + 1);
             xs.push(x0);
             for i in 0..n_layers {
-                let y = self.layer(&xs[i], i, &ctx, true)?;
+                let y = self.layer(&xs[i], i, &ctx, true, None)?;
                 xs.push(y);
             }
             let top = Var::from_tensor(&xs[n_layers])?;
@@ -412,7 +413,9 @@ impl Net {
                     Some(Var::from_tensor(&xs[i])?)
                 };
                 let x_in = input.as_ref().map_or(&xs[0], |v| v.as_tensor());
-                let y = self.layer(x_in, i, &ctx, false)?;
+                // Widen this layer's blocks once for both the recomputation and the backward.
+                let dense = self.dense_layer(i)?;
+                let y = self.layer(x_in, i, &ctx, false, Some(&dense))?;
                 let store = (y * &g_out)?.sum_all()?.backward()?;
                 let off = lora.layer_offset(i);
                 let n = 2 * lora.pairs[i].iter().filter(|p| p.is_some()).count();

@@ -13,7 +13,8 @@
 use std::sync::{Arc, Mutex};
 
 use candle_core::backend::BackendStorage;
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::k_quants::{BlockQ4_0, BlockQ4_1, BlockQ8_0, GgmlType};
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -39,6 +40,10 @@ impl Frozen {
     /// The weight as dense f32 (out, in).
     pub fn dense(&self, device: &Device) -> candle_core::Result<Tensor> {
         match self {
+            Frozen::Quantized(q) if device.is_cpu() => match dequantize_par(q)? {
+                Some(t) => Ok(t),
+                None => q.dequantize(device),
+            },
             Frozen::Quantized(q) => q.dequantize(device),
             Frozen::Dense(t) => Ok(t.clone()),
         }
@@ -51,6 +56,34 @@ impl Frozen {
             Frozen::Dense(t) => t.elem_count() * 4,
         }
     }
+}
+
+/// Widens Q4_0 / Q4_1 / Q8_0 blocks on all threads (candle's `dequantize` uses one).
+fn dequantize_par(q: &QTensor) -> candle_core::Result<Option<Tensor>> {
+    fn widen<T: GgmlType>(bytes: &[u8], n: usize) -> Option<Vec<f32>> {
+        // SAFETY: GGML blocks are plain f16/u8/i8 fields, valid for any bit pattern; the
+        // alignment is checked by `align_to` (unaligned head or tail bytes fall back).
+        let (head, blocks, tail) = unsafe { bytes.align_to::<T>() };
+        if !head.is_empty() || !tail.is_empty() || blocks.len() * T::BLCK_SIZE != n {
+            return None;
+        }
+        let mut out = vec![0f32; n];
+        const BLOCKS: usize = 512;
+        out.par_chunks_mut(T::BLCK_SIZE * BLOCKS)
+            .zip(blocks.par_chunks(BLOCKS))
+            .for_each(|(o, b)| T::to_float(b, o));
+        Some(out)
+    }
+    let n = q.shape().elem_count();
+    let data = q.data()?;
+    let out = match q.dtype() {
+        GgmlDType::Q4_0 => widen::<BlockQ4_0>(&data, n),
+        GgmlDType::Q4_1 => widen::<BlockQ4_1>(&data, n),
+        GgmlDType::Q8_0 => widen::<BlockQ8_0>(&data, n),
+        _ => None,
+    };
+    out.map(|v| Tensor::from_vec(v, q.shape(), &Device::Cpu))
+        .transpose()
 }
 
 fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {

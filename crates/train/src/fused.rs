@@ -1,0 +1,307 @@
+//! Fused RMSNorm, rotary embedding and causal softmax with explicit backward passes, on CPU
+//! slices with rayon. candle's own fused kernels drop gradients, and its composite versions run
+//! a dozen allocating ops each way; these run one pass forward and one backward.
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+fn input<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+    let data = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("fused op input must be contiguous"),
+    }
+}
+
+fn host(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    t.contiguous()?.flatten_all()?.to_vec1::<f32>()
+}
+
+struct RmsNorm {
+    w: Vec<f32>,
+    eps: f32,
+}
+
+impl CustomOp1 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "train-rms-norm"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = input(s, l)?;
+        let d = self.w.len();
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
+            let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+            let r = 1.0 / (ms + self.eps).sqrt();
+            for ((y, x), w) in y.iter_mut().zip(x).zip(&self.w) {
+                *y = x * r * w;
+            }
+        });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let x = host(arg)?;
+        let g = host(grad)?;
+        let d = self.w.len();
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(d)
+            .zip(x.par_chunks(d).zip(g.par_chunks(d)))
+            .for_each(|(dx, (x, g))| {
+                let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+                let r = 1.0 / (ms + self.eps).sqrt();
+                // dx = r·(g∘w) − x·r³·mean((g∘w)·x)
+                let dot = g
+                    .iter()
+                    .zip(&self.w)
+                    .zip(x)
+                    .map(|((g, w), x)| g * w * x)
+                    .sum::<f32>()
+                    / d as f32;
+                let r3 = r * r * r;
+                for i in 0..d {
+                    dx[i] = r * g[i] * self.w[i] - x[i] * r3 * dot;
+                }
+            });
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
+}
+
+/// RMSNorm over the last dimension with a frozen weight; gradients flow to `x`.
+pub fn rms_norm(x: &Tensor, w: &Tensor, eps: f32) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return candle_nn::ops::rms_norm_slow(x, w, eps);
+    }
+    let w = w.to_vec1::<f32>()?;
+    x.contiguous()?.apply_op1(RmsNorm { w, eps })
+}
+
+struct Rope {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    l: usize,
+    half: usize,
+}
+
+impl Rope {
+    /// Rotates each (t, i) pair by +θ (forward) or −θ (backward).
+    fn rotate(&self, x: &[f32], sign: f32) -> Vec<f32> {
+        let (l, half) = (self.l, self.half);
+        let d = 2 * half;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(l * d)
+            .zip(x.par_chunks(l * d))
+            .for_each(|(y, x)| {
+                for t in 0..l {
+                    let (xr, yr) = (&x[t * d..(t + 1) * d], &mut y[t * d..(t + 1) * d]);
+                    for i in 0..half {
+                        let (c, s) = (self.cos[t * half + i], sign * self.sin[t * half + i]);
+                        let (a, b) = (xr[i], xr[i + half]);
+                        yr[i] = a * c - b * s;
+                        yr[i + half] = b * c + a * s;
+                    }
+                }
+            });
+        y
+    }
+}
+
+impl CustomOp1 for Rope {
+    fn name(&self) -> &'static str {
+        "train-rope"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        Ok((CpuStorage::F32(self.rotate(input(s, l)?, 1.0)), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let g = host(grad)?;
+        Ok(Some(Tensor::from_vec(self.rotate(&g, -1.0), arg.shape(), arg.device())?))
+    }
+}
+
+/// Rotate-half rotary embedding of x (b, h, l, d) with tables (l, d/2).
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return candle_nn::rotary_emb::rope_slow(x, cos, sin);
+    }
+    let (_, _, l, d) = x.dims4()?;
+    let op = Rope {
+        cos: host(cos)?,
+        sin: host(sin)?,
+        l,
+        half: d / 2,
+    };
+    x.contiguous()?.apply_op1(op)
+}
+
+struct CausalSoftmax {
+    scale: f32,
+    l: usize,
+    window: Option<usize>,
+}
+
+impl CausalSoftmax {
+    /// Columns row `r` may attend to: `lo..=t` where t is its query position.
+    fn span(&self, r: usize) -> (usize, usize) {
+        let t = r % self.l;
+        let lo = self.window.map_or(0, |w| (t + 1).saturating_sub(w));
+        (lo, t + 1)
+    }
+}
+
+impl CustomOp1 for CausalSoftmax {
+    fn name(&self) -> &'static str {
+        "train-causal-softmax"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = input(s, l)?;
+        let n = self.l;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(n)
+            .zip(x.par_chunks(n))
+            .enumerate()
+            .for_each(|(r, (y, x))| {
+                let (lo, hi) = self.span(r);
+                let max = x[lo..hi].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) * self.scale;
+                let mut sum = 0f32;
+                for j in lo..hi {
+                    let e = (x[j] * self.scale - max).exp();
+                    y[j] = e;
+                    sum += e;
+                }
+                let inv = 1.0 / sum;
+                for v in &mut y[lo..hi] {
+                    *v *= inv;
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let y = host(res)?;
+        let g = host(grad)?;
+        let n = self.l;
+        let mut dx = vec![0f32; y.len()];
+        dx.par_chunks_mut(n)
+            .zip(y.par_chunks(n).zip(g.par_chunks(n)))
+            .enumerate()
+            .for_each(|(r, (dx, (y, g)))| {
+                let (lo, hi) = self.span(r);
+                let dot: f32 = (lo..hi).map(|j| y[j] * g[j]).sum();
+                for j in lo..hi {
+                    dx[j] = self.scale * y[j] * (g[j] - dot);
+                }
+            });
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
+}
+
+/// `softmax(scale · x)` over the last dimension (keys) with a causal (and optional sliding
+/// window) mask, for scores of shape (..., rows, l) whose row `r` is query position `r mod l`.
+pub fn causal_softmax(
+    x: &Tensor,
+    scale: f64,
+    window: Option<usize>,
+) -> candle_core::Result<Tensor> {
+    let l = x.dim(candle_core::D::Minus1)?;
+    if !x.device().is_cpu() {
+        let mut mask = vec![0f32; l * l];
+        for i in 0..l {
+            for j in 0..l {
+                if j > i || window.is_some_and(|w| i - j >= w) {
+                    mask[i * l + j] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let mask = Tensor::from_vec(mask, (l, l), x.device())?;
+        let dims = x.dims().to_vec();
+        let rows = dims[dims.len() - 2];
+        let lead: usize = dims[..dims.len() - 2].iter().product();
+        let s = (x.reshape((lead, rows / l, l, l))? * scale)?.broadcast_add(&mask)?;
+        return candle_nn::ops::softmax(&s, candle_core::D::Minus1)?.reshape(dims);
+    }
+    x.contiguous()?.apply_op1(CausalSoftmax {
+        scale: scale as f32,
+        l,
+        window,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{D, Device, Var};
+
+    fn rand(shape: &[usize], seed: u64) -> candle_core::Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let mut s = seed;
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu)
+    }
+
+    fn close(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
+        (a - b)?.abs()?.max_all()?.to_scalar::<f32>()
+    }
+
+    /// Forward and input gradient of `fused` equal those of `slow` (candle's composite ops).
+    fn same(
+        x: &Tensor,
+        fused: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+        slow: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<()> {
+        let g = rand(x.dims(), 99)?;
+        let v = Var::from_tensor(x)?;
+        let yf = fused(v.as_tensor())?;
+        let ys = slow(v.as_tensor())?;
+        assert!(close(&yf, &ys)? < 1e-5, "forward");
+        let gf = (yf * &g)?.sum_all()?.backward()?;
+        let gs = (ys * &g)?.sum_all()?.backward()?;
+        let (gf, gs) = (gf.get(v.as_tensor()), gs.get(v.as_tensor()));
+        let (Some(gf), Some(gs)) = (gf, gs) else {
+            panic!("no gradient")
+        };
+        assert!(close(gf, gs)? < 1e-4, "backward {}", close(gf, gs)?);
+        Ok(())
+    }
+
+    #[test]
+    fn fused_ops_equal_candle_composites_forward_and_backward() -> candle_core::Result<()> {
+        let x = rand(&[2, 5, 8], 1)?;
+        let w = (rand(&[8], 2)? + 1.0)?;
+        same(&x, |x| rms_norm(x, &w, 1e-5), |x| candle_nn::ops::rms_norm_slow(x, &w, 1e-5))?;
+
+        let x = rand(&[2, 3, 5, 8], 3)?;
+        let (cos, sin) = (rand(&[5, 4], 4)?, rand(&[5, 4], 5)?);
+        same(&x, |x| rope(x, &cos, &sin), |x| candle_nn::rotary_emb::rope_slow(x, &cos, &sin))?;
+
+        // Two query heads per row block (n_rep = 2), 5 positions.
+        let x = rand(&[2, 3, 10, 5], 6)?;
+        let mut mask = vec![0f32; 25];
+        for i in 0..5 {
+            for j in 0..5 {
+                if j > i || i - j >= 3 {
+                    mask[i * 5 + j] = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let mask = Tensor::from_vec(mask, (5, 5), &Device::Cpu)?;
+        same(
+            &x,
+            |x| causal_softmax(x, 0.5, Some(3)),
+            |x| {
+                let s = (x.reshape((2, 3, 2, 5, 5))? * 0.5)?.broadcast_add(&mask)?;
+                candle_nn::ops::softmax(&s, D::Minus1)?.reshape((2, 3, 10, 5))
+            },
+        )?;
+        Ok(())
+    }
+}
