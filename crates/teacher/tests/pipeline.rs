@@ -346,3 +346,48 @@ fn test_connection_lists_models_or_says_exactly_why_not() {
         err.message
     );
 }
+
+#[test]
+fn a_slow_answer_times_out_and_is_retried_and_a_broken_body_is_recorded_as_failed() {
+    let slow_once = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let server = Server::start(move |req| match req.last_message() {
+        "passage 0" if slow_once.swap(false, std::sync::atomic::Ordering::SeqCst) => {
+            Reply::chat(GOOD).after(Duration::from_secs(3))
+        }
+        "passage 1" => Reply::status(200, "{\"choices\": [oops"),
+        _ => Reply::chat(GOOD),
+    })
+    .unwrap();
+    let http = HttpConfig {
+        base_url: server.base_url(),
+        model: "loopback".into(),
+        api_key: None,
+        timeout: Duration::from_millis(400),
+    };
+    let provider: Arc<dyn Provider> = Arc::new(HttpProvider::new(http).unwrap());
+    let mut sink = MemorySink::default();
+    let p = run(
+        provider,
+        evaluator(),
+        &config(),
+        items(3),
+        Progress::default(),
+        &mut sink,
+    )
+    .unwrap();
+    assert_eq!((p.accepted, p.failed, p.retries), (2, 1, 1), "{p:?}");
+    let by_index: HashMap<i64, &ItemResult> = sink.results.iter().map(|(i, r)| (*i, r)).collect();
+    let ItemResult::Answered { answer, .. } = by_index[&0] else {
+        panic!("{:?}", by_index[&0])
+    };
+    assert_eq!(answer.attempts, 2, "the timed-out request was tried again");
+    let ItemResult::Failed { error, .. } = by_index[&1] else {
+        panic!("{:?}", by_index[&1])
+    };
+    assert_eq!(error.kind, CallErrorKind::Protocol);
+    assert!(
+        error.message.contains("not a chat completion"),
+        "{}",
+        error.message
+    );
+}
