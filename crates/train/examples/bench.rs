@@ -76,7 +76,10 @@ fn main() -> anyhow::Result<()> {
                     tokens += 4 * 256;
                 }
                 rss = rss.max(p.peak_rss_mb);
-                eprintln!("step {} loss {:.4} {:.1} tok/s", p.step, p.train_loss, p.tokens_per_s);
+                eprintln!(
+                    "step {} loss {:.4} {:.1} tok/s",
+                    p.step, p.train_loss, p.tokens_per_s
+                );
                 last = now;
             }
         })?;

@@ -59,7 +59,11 @@ pub(crate) fn save(
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     let none = BTreeMap::new();
-    write_safetensors(&tmp.join("lora.safetensors"), &crate::peft::lora_tensors(lora)?, &none)?;
+    write_safetensors(
+        &tmp.join("lora.safetensors"),
+        &crate::peft::lora_tensors(lora)?,
+        &none,
+    )?;
     let mut moments: Vec<Named> = Vec::new();
     for (k, (m, v)) in adam.m.iter().zip(&adam.v).enumerate() {
         moments.push((format!("m.{k}"), vec![m.len()], m.clone()));
@@ -86,7 +90,11 @@ pub(crate) fn save(
 
 /// Removes the checkpoint (after a run completes).
 pub(crate) fn remove(run_dir: &Path) -> Result<()> {
-    for d in [dir(run_dir), run_dir.join("checkpoint.old"), run_dir.join("checkpoint.new")] {
+    for d in [
+        dir(run_dir),
+        run_dir.join("checkpoint.old"),
+        run_dir.join("checkpoint.new"),
+    ] {
         if d.exists() {
             std::fs::remove_dir_all(&d).map_err(io(&d))?;
         }
@@ -148,21 +156,32 @@ pub(crate) fn load(run_dir: &Path, lora: &Lora) -> Result<Option<Restored>> {
             .get(name)
             .ok_or_else(|| bad(format!("`{name}` missing")))?;
         if t.dims() != var.dims() {
-            return Err(bad(format!("`{name}` has shape {:?}, expected {:?}", t.dims(), var.dims())));
+            return Err(bad(format!(
+                "`{name}` has shape {:?}, expected {:?}",
+                t.dims(),
+                var.dims()
+            )));
         }
         var.set(&t.to_device(var.device())?)?;
     }
     let moments = load("adam.safetensors")?;
-    let mut adam = AdamW::new(&named.iter().map(|(_, v)| v.elem_count()).collect::<Vec<_>>());
+    let mut adam = AdamW::new(
+        &named
+            .iter()
+            .map(|(_, v)| v.elem_count())
+            .collect::<Vec<_>>(),
+    );
     adam.t = file.adam_t;
-    for k in 0..named.len() {
+    for (k, (_, var)) in named.iter().enumerate() {
         let get = |key: String| -> Result<Vec<f32>> {
-            let t = moments.get(&key).ok_or_else(|| bad(format!("`{key}` missing")))?;
+            let t = moments
+                .get(&key)
+                .ok_or_else(|| bad(format!("`{key}` missing")))?;
             host(t)
         };
         adam.m[k] = get(format!("m.{k}"))?;
         adam.v[k] = get(format!("v.{k}"))?;
-        if adam.m[k].len() != named[k].1.elem_count() {
+        if adam.m[k].len() != var.elem_count() {
             return Err(bad(format!("moment {k} has the wrong size")));
         }
     }
@@ -170,7 +189,9 @@ pub(crate) fn load(run_dir: &Path, lora: &Lora) -> Result<Option<Restored>> {
         let b = load("best.safetensors")?;
         let mut out = Vec::new();
         for (name, var) in &named {
-            let t = b.get(name).ok_or_else(|| bad(format!("best `{name}` missing")))?;
+            let t = b
+                .get(name)
+                .ok_or_else(|| bad(format!("best `{name}` missing")))?;
             out.push((name.clone(), var.dims().to_vec(), host(t)?));
         }
         Some(out)

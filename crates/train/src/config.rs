@@ -277,7 +277,7 @@ impl TrainConfig {
         if self.epochs == 0 && self.max_steps.is_none_or(|s| s == 0) {
             return bad("nothing to do: zero epochs and no max_steps");
         }
-        if !(self.learning_rate > 0.0) {
+        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             return bad("learning rate must be positive");
         }
         Ok(())

@@ -151,7 +151,7 @@ pub fn encode_example(model: &Model, example: &Example, max_len: usize) -> Resul
             .enumerate()
             .filter(|(_, m)| m.role == Role::User && !m.content.is_empty())
             .map(|(i, _)| i)
-            .nth(0)
+            .next()
             .filter(|_| user < 64)
         else {
             break;

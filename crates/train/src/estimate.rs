@@ -125,7 +125,11 @@ pub fn estimate(
     let trained_frac = data.trained_tokens as f64 / data.train_tokens.max(1) as f64;
     // Per token: frozen matmuls forward, input-gradient backward, recomputation; attention;
     // LoRA (three passes); the output projection at trained positions (forward and gradient).
-    let passes = if config.activation_checkpointing { 3.0 } else { 2.0 };
+    let passes = if config.activation_checkpointing {
+        3.0
+    } else {
+        2.0
+    };
     let per_token = layers * (2.0 * lin * passes + 4.0 * seq * d * (passes + 1.0))
         + 6.0 * lora_params
         + 4.0 * vocab * d * trained_frac.max(0.05);
@@ -139,15 +143,15 @@ pub fn estimate(
     let micro = batches * config.epochs;
     let mut total_steps = micro.div_ceil(config.grad_accum.max(1));
     if let Some(m) = config.max_steps {
-        total_steps = if config.epochs == 0 { m } else { total_steps.min(m) };
+        total_steps = if config.epochs == 0 {
+            m
+        } else {
+            total_steps.min(m)
+        };
     }
     let tokens_per_step = seq * (config.batch_size * config.grad_accum) as f64;
     let seconds_per_step = tokens_per_step / tokens_per_s;
-    let evals = if config.eval_every > 0 {
-        total_steps / config.eval_every + 1
-    } else {
-        1
-    };
+    let evals = total_steps.checked_div(config.eval_every).unwrap_or(0) + 1;
     let val_tokens = data.validation_examples as f64 * seq;
     let seconds = seconds_per_step * total_steps as f64
         + evals as f64 * val_tokens * per_token / passes / 2.0 / flops;
@@ -156,7 +160,8 @@ pub fn estimate(
     // LoRA (weights, gradients, two moments), activations, one chunk of logits.
     let bt = config.batch_size as f64 * seq;
     let heads = cfg.num_attention_heads as f64;
-    let layer_act = 4.0 * bt * (14.0 * d + 6.0 * ffn) + 4.0 * 4.0 * config.batch_size as f64 * heads * seq * seq;
+    let layer_act = 4.0 * bt * (14.0 * d + 6.0 * ffn)
+        + 4.0 * 4.0 * config.batch_size as f64 * heads * seq * seq;
     let activations = if config.activation_checkpointing {
         layers * 4.0 * bt * d + layer_act
     } else {

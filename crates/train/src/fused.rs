@@ -41,7 +41,12 @@ impl CustomOp1 for RmsNorm {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         let x = host(arg)?;
         let g = host(grad)?;
         let d = self.w.len();
@@ -113,12 +118,24 @@ impl CustomOp1 for Rope {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        Ok((CpuStorage::F32(self.rotate(input(s, l)?, 1.0)), l.shape().clone()))
+        Ok((
+            CpuStorage::F32(self.rotate(input(s, l)?, 1.0)),
+            l.shape().clone(),
+        ))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         let g = host(grad)?;
-        Ok(Some(Tensor::from_vec(self.rotate(&g, -1.0), arg.shape(), arg.device())?))
+        Ok(Some(Tensor::from_vec(
+            self.rotate(&g, -1.0),
+            arg.shape(),
+            arg.device(),
+        )?))
     }
 }
 
@@ -181,7 +198,12 @@ impl CustomOp1 for CausalSoftmax {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    fn bwd(&self, arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         let y = host(res)?;
         let g = host(grad)?;
         let n = self.l;
@@ -241,7 +263,9 @@ mod tests {
         let mut s = seed;
         let v: Vec<f32> = (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
             })
             .collect();
@@ -277,11 +301,19 @@ mod tests {
     fn fused_ops_equal_candle_composites_forward_and_backward() -> candle_core::Result<()> {
         let x = rand(&[2, 5, 8], 1)?;
         let w = (rand(&[8], 2)? + 1.0)?;
-        same(&x, |x| rms_norm(x, &w, 1e-5), |x| candle_nn::ops::rms_norm_slow(x, &w, 1e-5))?;
+        same(
+            &x,
+            |x| rms_norm(x, &w, 1e-5),
+            |x| candle_nn::ops::rms_norm_slow(x, &w, 1e-5),
+        )?;
 
         let x = rand(&[2, 3, 5, 8], 3)?;
         let (cos, sin) = (rand(&[5, 4], 4)?, rand(&[5, 4], 5)?);
-        same(&x, |x| rope(x, &cos, &sin), |x| candle_nn::rotary_emb::rope_slow(x, &cos, &sin))?;
+        same(
+            &x,
+            |x| rope(x, &cos, &sin),
+            |x| candle_nn::rotary_emb::rope_slow(x, &cos, &sin),
+        )?;
 
         // Two query heads per row block (n_rep = 2), 5 positions.
         let x = rand(&[2, 3, 10, 5], 6)?;

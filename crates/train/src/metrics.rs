@@ -71,7 +71,9 @@ pub fn render_plot(metrics: &[Metric], png: &Path) -> Result<()> {
     let mut val = Vec::new();
     for m in metrics {
         match m {
-            Metric::Train { step, loss, .. } if loss.is_finite() => train.push((*step as f64, *loss)),
+            Metric::Train { step, loss, .. } if loss.is_finite() => {
+                train.push((*step as f64, *loss))
+            }
             Metric::Eval { step, val_loss, .. } if val_loss.is_finite() => {
                 val.push((*step as f64, *val_loss))
             }
@@ -81,7 +83,12 @@ pub fn render_plot(metrics: &[Metric], png: &Path) -> Result<()> {
     let all = train.iter().chain(&val);
     let max_x = all.clone().map(|p| p.0).fold(1.0, f64::max);
     let max_y = all.clone().map(|p| p.1).fold(f64::MIN, f64::max).max(1e-3) * 1.05;
-    let min_y = all.map(|p| p.1).fold(f64::MAX, f64::min).min(max_y).max(0.0) * 0.95;
+    let min_y = all
+        .map(|p| p.1)
+        .fold(f64::MAX, f64::min)
+        .min(max_y)
+        .max(0.0)
+        * 0.95;
     let root = BitMapBackend::new(png, (800, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)

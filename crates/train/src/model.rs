@@ -68,7 +68,8 @@ impl Lora {
             for p in Proj::ALL {
                 if let Some(pair) = adapter.get(layer, p) {
                     scale.get_or_insert(pair.scale);
-                    row[proj_index(p)] = Some((Var::from_tensor(&pair.a)?, Var::from_tensor(&pair.b)?));
+                    row[proj_index(p)] =
+                        Some((Var::from_tensor(&pair.a)?, Var::from_tensor(&pair.b)?));
                 }
             }
             pairs.push(row);
@@ -234,19 +235,35 @@ impl Net {
         })
     }
 
-    fn dropout_mask(&self, key: DropoutKey, p: f32, layer: usize, proj: Proj, shape: (usize, usize)) -> Result<Tensor> {
+    fn dropout_mask(
+        &self,
+        key: DropoutKey,
+        p: f32,
+        layer: usize,
+        proj: Proj,
+        shape: (usize, usize),
+    ) -> Result<Tensor> {
         let n = shape.0 * shape.1;
         let keep = 1.0 / (1.0 - p);
         let mut data = vec![0f32; n];
-        data.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
-            let mut rng = Rng::new(
-                key.seed,
-                &[3, key.step, key.micro, layer as u64, proj_index(proj) as u64, c as u64],
-            );
-            for v in chunk {
-                *v = if rng.next_f32() < p { 0.0 } else { keep };
-            }
-        });
+        data.par_chunks_mut(4096)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let mut rng = Rng::new(
+                    key.seed,
+                    &[
+                        3,
+                        key.step,
+                        key.micro,
+                        layer as u64,
+                        proj_index(proj) as u64,
+                        c as u64,
+                    ],
+                );
+                for v in chunk {
+                    *v = if rng.next_f32() < p { 0.0 } else { keep };
+                }
+            });
         Ok(Tensor::from_vec(data, shape, self.device())?)
     }
 
@@ -312,7 +329,9 @@ impl Net {
             .reshape((b, nh, l, hd))?
             .transpose(1, 2)?
             .reshape((b * l, nh * hd))?;
-        let x = (x + self.proj(&att, i, Proj::O, &lora, ctx, weights)?.reshape((b, l, d))?)?;
+        let x = (x + self
+            .proj(&att, i, Proj::O, &lora, ctx, weights)?
+            .reshape((b, l, d))?)?;
 
         let h = crate::fused::rms_norm(&x, &w.ffn_norm, eps)?.reshape((b * l, d))?;
         let gate = self.proj(&h, i, Proj::Gate, &lora, ctx, weights)?.silu()?;
@@ -337,7 +356,13 @@ impl Net {
             .reshape((b * l, d))?;
         let rows = Tensor::new(batch.rows.as_slice(), self.device())?;
         let hs = h.index_select(&rows, 0)?;
-        Ok(cross_entropy_rows(&hs, self.head()?, &batch.targets, CE_CHUNK, want_grad)?)
+        Ok(cross_entropy_rows(
+            &hs,
+            self.head()?,
+            &batch.targets,
+            CE_CHUNK,
+            want_grad,
+        )?)
     }
 
     fn embed(&self, batch: &Batch) -> Result<Tensor> {
@@ -423,10 +448,9 @@ impl Net {
                     grads[k] = store.get(vars[k].as_tensor()).cloned();
                 }
                 if let Some(v) = &input {
-                    g_out = store
-                        .get(v.as_tensor())
-                        .cloned()
-                        .ok_or_else(|| crate::Error::Config(format!("no gradient reached layer {i}")))?;
+                    g_out = store.get(v.as_tensor()).cloned().ok_or_else(|| {
+                        crate::Error::Config(format!("no gradient reached layer {i}"))
+                    })?;
                 }
             }
         }

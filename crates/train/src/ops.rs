@@ -260,4 +260,3 @@ pub fn cross_entropy_rows(
         h.apply_op1_no_bwd(&op)
     }
 }
-

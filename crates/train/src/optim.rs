@@ -112,7 +112,10 @@ mod tests {
         };
         opt.step(&[&var], &[vec![0.5, -2.0]], p)?;
         let w: Vec<f32> = var.as_tensor().to_vec1()?;
-        assert!((w[0] - 0.9).abs() < 1e-5 && (w[1] + 0.9).abs() < 1e-5, "{w:?}");
+        assert!(
+            (w[0] - 0.9).abs() < 1e-5 && (w[1] + 0.9).abs() < 1e-5,
+            "{w:?}"
+        );
         Ok(())
     }
 

@@ -97,7 +97,11 @@ pub fn merge(adapter_dir: &Path, base: &Path, out_dir: &Path) -> Result<()> {
         let (s, d) = host(attn_norm)?;
         tensors.push((format!("model.layers.{i}.input_layernorm.weight"), s, d));
         let (s, d) = host(ffn_norm)?;
-        tensors.push((format!("model.layers.{i}.post_attention_layernorm.weight"), s, d));
+        tensors.push((
+            format!("model.layers.{i}.post_attention_layernorm.weight"),
+            s,
+            d,
+        ));
         for p in Proj::ALL {
             let lin = llama
                 .linear(i, p)
@@ -128,7 +132,10 @@ pub fn merge(adapter_dir: &Path, base: &Path, out_dir: &Path) -> Result<()> {
     let tok = &model.tokenizer;
     let token = |id: Option<u32>| id.and_then(|i| tok.id_to_token(i));
     if let Some(obj) = config.as_object_mut() {
-        obj.insert("architectures".into(), serde_json::json!(["LlamaForCausalLM"]));
+        obj.insert(
+            "architectures".into(),
+            serde_json::json!(["LlamaForCausalLM"]),
+        );
         obj.insert("model_type".into(), serde_json::json!("llama"));
         obj.insert("torch_dtype".into(), serde_json::json!("float32"));
         obj.insert("hidden_act".into(), serde_json::json!("silu"));

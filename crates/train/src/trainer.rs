@@ -13,7 +13,9 @@ use ts_rs::TS;
 
 use crate::checkpoint::{self, State};
 use crate::config::{BaseFormat, TrainConfig};
-use crate::data::{Batch, DataSource, DataStats, Encoded, encode_example, epoch_order, length_groups, make_batch};
+use crate::data::{
+    Batch, DataSource, DataStats, Encoded, encode_example, epoch_order, length_groups, make_batch,
+};
 use crate::error::{Error, Result, io};
 use crate::files::{Named, peak_rss_bytes, sha256_file, write_atomic};
 use crate::metrics::{Metric, read_metrics, render_plot};
@@ -301,12 +303,18 @@ impl Trainer {
         std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
         let total = self.total_steps();
         let cfg = self.config.clone();
-        let lora = Lora::init(self.net.config(), &cfg.lora, cfg.seed, self.model.llama.device())?;
+        let lora = Lora::init(
+            self.net.config(),
+            &cfg.lora,
+            cfg.seed,
+            self.model.llama.device(),
+        )?;
         let sizes: Vec<usize> = lora.vars().iter().map(|v| v.elem_count()).collect();
         let metrics_path = run_dir.join("metrics.jsonl");
         let config_path = run_dir.join("config.json");
 
-        let (mut adam, mut state, mut best, resumed_from) = match checkpoint::load(&run_dir, &lora)? {
+        let (mut adam, mut state, mut best, resumed_from) = match checkpoint::load(&run_dir, &lora)?
+        {
             Some(r) => {
                 self.check_same_config(&config_path)?;
                 let step = r.state.step;
@@ -359,7 +367,9 @@ impl Trainer {
                 source,
             })?;
             line.push('\n');
-            metrics.write_all(line.as_bytes()).map_err(io(&metrics_path))?;
+            metrics
+                .write_all(line.as_bytes())
+                .map_err(io(&metrics_path))?;
             metrics.flush().map_err(io(&metrics_path))?;
             state.metrics_bytes += line.len() as u64;
             Ok(())
@@ -444,40 +454,41 @@ impl Trainer {
 
             let mut val_loss = None;
             let due = cfg.eval_every > 0 && state.step.is_multiple_of(cfg.eval_every);
-            if due || state.step == total {
-                if let Some(v) = self.validate(&lora)? {
-                    val_loss = Some(v);
-                    last_eval_step = Some(state.step);
-                    state.last_val = Some(v);
-                    write_metric(
-                        &Metric::Eval {
-                            step: state.step,
-                            epoch,
-                            val_loss: v,
-                        },
-                        &mut state,
-                    )?;
-                    let improved = state
-                        .best_val
-                        .is_none_or(|(b, _)| v < b - cfg.early_stopping_min_delta);
-                    if improved {
-                        state.best_val = Some((v, state.step));
-                        state.evals_since_best = 0;
-                        if cfg.keep_best {
-                            best = Some(crate::peft::lora_tensors(&lora)?);
-                        }
-                    } else {
-                        state.evals_since_best += 1;
-                    }
-                    on_event(TrainEvent::Evaluated {
+            if (due || state.step == total)
+                && let Some(v) = self.validate(&lora)?
+            {
+                val_loss = Some(v);
+                last_eval_step = Some(state.step);
+                state.last_val = Some(v);
+                write_metric(
+                    &Metric::Eval {
                         step: state.step,
+                        epoch,
                         val_loss: v,
-                        best: improved,
-                    });
+                    },
+                    &mut state,
+                )?;
+                let improved = state
+                    .best_val
+                    .is_none_or(|(b, _)| v < b - cfg.early_stopping_min_delta);
+                if improved {
+                    state.best_val = Some((v, state.step));
+                    state.evals_since_best = 0;
+                    if cfg.keep_best {
+                        best = Some(crate::peft::lora_tensors(&lora)?);
+                    }
+                } else {
+                    state.evals_since_best += 1;
                 }
+                on_event(TrainEvent::Evaluated {
+                    step: state.step,
+                    val_loss: v,
+                    best: improved,
+                });
             }
             let done_here = (state.step - session_first).max(1) as f64;
-            let eta_s = session_start.elapsed().as_secs_f64() / done_here * (total - state.step) as f64;
+            let eta_s =
+                session_start.elapsed().as_secs_f64() / done_here * (total - state.step) as f64;
             on_event(TrainEvent::Step(Progress {
                 step: state.step,
                 total_steps: total,
@@ -570,7 +581,8 @@ impl Trainer {
         if saved != self.config {
             return Err(Error::Checkpoint {
                 path: path.to_owned(),
-                problem: "the run folder holds a run with another configuration; use a new folder".into(),
+                problem: "the run folder holds a run with another configuration; use a new folder"
+                    .into(),
             });
         }
         Ok(())

@@ -50,8 +50,14 @@ fn every_assistant_turn_and_its_end_of_turn_token_are_trained() {
     assert_eq!(spans.len(), 2, "{spans:?}");
     for span in &spans {
         assert!(enc.ids[span.clone()].contains(&im_end));
-        let text = model.tokenizer.decode(&enc.ids[span.clone()]).expect("decode");
-        assert!(text.starts_with("Good day.") || text.starts_with("Nothing more."), "{text:?}");
+        let text = model
+            .tokenizer
+            .decode(&enc.ids[span.clone()])
+            .expect("decode");
+        assert!(
+            text.starts_with("Good day.") || text.starts_with("Nothing more."),
+            "{text:?}"
+        );
     }
     // The user's <|im_end|> is not trained: masking is by position, not by id.
     let untrained_end = enc
@@ -83,6 +89,9 @@ fn long_examples_lose_user_text_from_the_left_and_keep_the_reply() {
         full.trained.iter().filter(|t| **t).count()
     );
     let text = model.tokenizer.decode(&enc.ids).expect("decode");
-    assert!(text.contains("word199") && !text.contains("word0 "), "{text}");
+    assert!(
+        text.contains("word199") && !text.contains("word0 "),
+        "{text}"
+    );
     assert!(text.contains("I keep this reply."));
 }

@@ -24,7 +24,13 @@ fn reference_loss(adapter: bool) -> (f64, f64) {
             .expect("adapter");
         Lora::from_adapter(&a, 0.0).expect("lora")
     } else {
-        Lora::init(model.llama.config(), &LoraConfig::default(), 1, &Device::Cpu).expect("lora")
+        Lora::init(
+            model.llama.config(),
+            &LoraConfig::default(),
+            1,
+            &Device::Cpu,
+        )
+        .expect("lora")
     };
     let n = batch.rows.len() as f64;
     let eval = net.eval_loss(&lora, &batch).expect("eval") / n;
@@ -32,8 +38,13 @@ fn reference_loss(adapter: bool) -> (f64, f64) {
         .loss_and_grads(&lora, &batch, n, None, true)
         .expect("grads");
     let key = if adapter { "with_adapter" } else { "base" };
-    let want = reference[key]["assistant_only_loss"].as_f64().expect("loss");
-    eprintln!("{key}: eval {eval:.5}, train {:.5}, PyTorch {want:.5}", sum / n);
+    let want = reference[key]["assistant_only_loss"]
+        .as_f64()
+        .expect("loss");
+    eprintln!(
+        "{key}: eval {eval:.5}, train {:.5}, PyTorch {want:.5}",
+        sum / n
+    );
     assert!((sum / n - eval).abs() < 1e-4);
     (eval, want)
 }
@@ -62,7 +73,10 @@ impl Random {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = (0..n)
             .map(|_| {
-                self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                self.seed = self
+                    .seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((self.seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
             })
             .collect();
@@ -74,7 +88,9 @@ impl WeightSource for Random {
     fn load(&mut self, key: WeightKey) -> grimoire_llm::Result<Option<Weight>> {
         let c = self.cfg.clone();
         Ok(match key {
-            WeightKey::Embed => Some(Weight::Dense(self.tensor(&[c.vocab_size, c.hidden_size], 1.0))),
+            WeightKey::Embed => Some(Weight::Dense(
+                self.tensor(&[c.vocab_size, c.hidden_size], 1.0),
+            )),
             WeightKey::Output | WeightKey::RopeFreqs => None,
             WeightKey::OutputNorm | WeightKey::AttnNorm(_) | WeightKey::FfnNorm(_) => {
                 let t = (self.tensor(&[c.hidden_size], 0.2) + 1.0).expect("norm");
@@ -145,7 +161,9 @@ fn gradient_check(quantized: bool) {
     }
     let enc = grimoire_train::data::Encoded {
         ids: vec![3, 17, 9, 41, 5, 22, 8, 30, 11, 2],
-        trained: vec![false, false, false, true, true, true, true, true, true, true],
+        trained: vec![
+            false, false, false, true, true, true, true, true, true, true,
+        ],
         truncated: false,
     };
     let short = grimoire_train::data::Encoded {
@@ -164,21 +182,40 @@ fn gradient_check(quantized: bool) {
     let names: Vec<String> = lora.named_vars().into_iter().map(|(n, _)| n).collect();
     let mut checked = 0;
     for (k, var) in vars.iter().enumerate() {
-        let g: Vec<f32> = grads[k].flatten_all().expect("flat").to_vec1().expect("vec");
-        let gc: Vec<f32> = grads_ckpt[k].flatten_all().expect("flat").to_vec1().expect("vec");
+        let g: Vec<f32> = grads[k]
+            .flatten_all()
+            .expect("flat")
+            .to_vec1()
+            .expect("vec");
+        let gc: Vec<f32> = grads_ckpt[k]
+            .flatten_all()
+            .expect("flat")
+            .to_vec1()
+            .expect("vec");
         for (a, b) in g.iter().zip(&gc) {
-            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{}: checkpointed {b} vs {a}", names[k]);
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + a.abs()),
+                "{}: checkpointed {b} vs {a}",
+                names[k]
+            );
         }
-        let w: Vec<f32> = var.as_tensor().flatten_all().expect("flat").to_vec1().expect("vec");
+        let w: Vec<f32> = var
+            .as_tensor()
+            .flatten_all()
+            .expect("flat")
+            .to_vec1()
+            .expect("vec");
         // Three coordinates per tensor, spread over it.
         for idx in [0, w.len() / 2, w.len() - 1] {
             let eps = 1e-2f32;
             let eval = |delta: f32| {
                 let mut v = w.clone();
                 v[idx] += delta;
-                var.set(&Tensor::from_vec(v, var.shape(), &Device::Cpu).expect("t")).expect("set");
+                var.set(&Tensor::from_vec(v, var.shape(), &Device::Cpu).expect("t"))
+                    .expect("set");
                 let l = net.eval_loss(&lora, &batch).expect("eval");
-                var.set(&Tensor::from_vec(w.clone(), var.shape(), &Device::Cpu).expect("t")).expect("set");
+                var.set(&Tensor::from_vec(w.clone(), var.shape(), &Device::Cpu).expect("t"))
+                    .expect("set");
                 l
             };
             let fd = ((eval(eps) - eval(-eps)) / (2.0 * eps as f64)) as f32;
@@ -192,7 +229,13 @@ fn gradient_check(quantized: bool) {
         }
     }
     // The first layer's A gets a gradient only if it flows down through every frozen layer.
-    let first: f32 = grads[0].abs().expect("abs").sum_all().expect("sum").to_scalar().expect("s");
+    let first: f32 = grads[0]
+        .abs()
+        .expect("abs")
+        .sum_all()
+        .expect("sum")
+        .to_scalar()
+        .expect("s");
     assert!(first > 0.0);
     assert_eq!(checked, vars.len() * 3);
 }

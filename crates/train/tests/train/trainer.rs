@@ -13,11 +13,20 @@ use crate::common;
 
 fn persona_examples() -> Vec<Example> {
     let pairs = [
-        ("What do you think of Mr. Darcy?", "He is the proudest man in the world."),
+        (
+            "What do you think of Mr. Darcy?",
+            "He is the proudest man in the world.",
+        ),
         ("Will you dance?", "Not with him, I assure you."),
         ("How is Jane?", "Jane is the sweetest creature alive."),
-        ("Do you like to read?", "I take great pleasure in many things."),
-        ("What of Mr. Collins?", "He is a conceited, pompous, narrow-minded man."),
+        (
+            "Do you like to read?",
+            "I take great pleasure in many things.",
+        ),
+        (
+            "What of Mr. Collins?",
+            "He is a conceited, pompous, narrow-minded man.",
+        ),
         ("Shall we walk?", "With pleasure, the morning is fine."),
     ];
     pairs
@@ -111,7 +120,10 @@ fn training_lowers_the_loss_and_writes_a_peft_run_folder() {
     .expect("json");
     assert_eq!(config["peft_type"], "LORA");
     assert_eq!(config["r"], 4);
-    assert_eq!(config["target_modules"].as_array().expect("targets").len(), 7);
+    assert_eq!(
+        config["target_modules"].as_array().expect("targets").len(),
+        7
+    );
 
     let metrics = read_metrics(&dir.join("metrics.jsonl")).expect("metrics");
     let evals = metrics
@@ -119,7 +131,14 @@ fn training_lowers_the_loss_and_writes_a_peft_run_folder() {
         .filter(|m| matches!(m, Metric::Eval { .. }))
         .count();
     assert_eq!((metrics.len() - evals, evals), (6, 3));
-    for f in ["loss.png", "config.json", "summary.json", "data/train.jsonl", "data/validation.jsonl", "data/data.json"] {
+    for f in [
+        "loss.png",
+        "config.json",
+        "summary.json",
+        "data/train.jsonl",
+        "data/validation.jsonl",
+        "data/data.json",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     assert!(!dir.join("checkpoint").exists());
@@ -164,7 +183,10 @@ fn a_cancelled_run_resumes_to_the_same_end_as_an_uninterrupted_one() {
     let mut resumed_from = None;
     let b = t
         .run(&AtomicBool::new(false), &mut |e| {
-            if let TrainEvent::Started { resumed_from: r, .. } = e {
+            if let TrainEvent::Started {
+                resumed_from: r, ..
+            } = e
+            {
                 resumed_from = r;
             }
         })
@@ -245,18 +267,37 @@ fn a_memorised_line_comes_back_through_the_peft_loader_and_the_merged_model() {
         ..GenerateParams::default()
     };
     let prompt = &ex.messages[..2];
-    let reply = grimoire_llm::chat(model, Some(&adapter), prompt, &params, &CancelToken::new(), &mut |_| {})
-        .expect("chat");
+    let reply = grimoire_llm::chat(
+        model,
+        Some(&adapter),
+        prompt,
+        &params,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .expect("chat");
     eprintln!("reply: {:?}", reply.text);
     assert!(reply.text.contains(line), "{:?}", reply.text);
-    let base = grimoire_llm::chat(model, None, prompt, &params, &CancelToken::new(), &mut |_| {})
-        .expect("chat");
+    let base = grimoire_llm::chat(
+        model,
+        None,
+        prompt,
+        &params,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .expect("chat");
     assert!(!base.text.contains(line));
 
     // Merged into the base and saved as a Hugging Face folder, it answers the same.
     let merged = tmp.path().join("merged");
     grimoire_train::merge(&dir, &common::model_path(), &merged).expect("merge");
-    for f in ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"] {
+    for f in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
         assert!(merged.join(f).exists(), "{f} missing");
     }
     let m = Model::load(&merged, &grimoire_llm::LoadOptions::default()).expect("merged loads");
