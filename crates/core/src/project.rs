@@ -75,7 +75,7 @@ pub(crate) fn open(path: &Path) -> Result<Store> {
     };
     Store::check(&db).map_err(read_only)?;
     ensure_writable(path)?;
-    let store = Store::open(&db).map_err(read_only)?;
+    let store = Store::open_checked(&db).map_err(read_only)?;
     make_dirs(path)?;
     Ok(store)
 }

@@ -468,7 +468,11 @@ impl Service {
 
     fn remember(&self, path: &Path, store: Store) -> Result<ProjectInfo> {
         let info = project::info(path, &store)?;
-        lock(&self.open).insert(path.to_path_buf(), Arc::new(Mutex::new(store)));
+        let checkpointer = store.checkpointer()?;
+        store.defer_checkpoints()?;
+        let store = Arc::new(Mutex::new(store));
+        spawn_checkpointer(Arc::downgrade(&store), checkpointer);
+        lock(&self.open).insert(path.to_path_buf(), store);
         self.edit_settings(|f| f.touch_recent(path, &info.name))?;
         Ok(info)
     }
@@ -484,6 +488,21 @@ impl Service {
         edit(&mut file);
         file.save(&self.dirs)
     }
+}
+
+/// Copies the person's connection's WAL back into the database every second, off their path,
+/// for as long as the project stays open (see [`Store::defer_checkpoints`]).
+fn spawn_checkpointer(store: std::sync::Weak<Mutex<Store>>, checkpointer: grimoire_store::Checkpointer) {
+    let spawned = std::thread::Builder::new().name("checkpointer".into()).spawn(move || {
+        while store.strong_count() > 0 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            // A busy or failed checkpoint is retried next second; SQLite also checkpoints when the
+            // last connection closes, so nothing depends on any one of these.
+            let _ = checkpointer.passive();
+        }
+    });
+    // Without the thread the WAL is still copied back when the project closes.
+    drop(spawned);
 }
 
 fn display_name(source: &BookSource) -> String {

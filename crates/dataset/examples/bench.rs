@@ -122,6 +122,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (store, took) = timed(|| Store::open(&path));
     let store = store?;
     rows.push(Row { what: "open project database", took, goal: None, note: "check + migrate".into() });
+    // As the app runs it: the person's connection defers the WAL checkpoint to a background one.
+    store.defer_checkpoints()?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let checkpointer = store.checkpointer()?;
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                let _ = checkpointer.passive();
+            }
+        })
+    };
     let all = ExampleFilter::all();
     let (page, took) = timed(|| store.examples_page(&all, Sort::default(), 0, 100));
     let page = page?;
@@ -147,19 +160,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (out, took) = timed(|| store.review_redo());
     rows.push(Row { what: "redo it", took, goal: None, note: format!("{} restored", out?.map_or(0, |o| o.restored)) });
 
-    // The same again with SQLite's automatic checkpoint off, to show what the commit itself costs when
-    // copying the WAL back into the database is left to a background connection.
-    store.conn().pragma_update(None, "wal_autocheckpoint", 0)?;
-    store.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     let (out, took) = timed(|| store.examples_bulk(&Target::Filter(all.clone()), &BulkOp::SetStatus(Status::Rejected), "Reject all"));
-    rows.push(Row { what: "bulk reject all, no autockpt", took, goal: Some(Duration::from_secs(1)), note: format!("{} changed; checkpoint left to a background thread", out?.changed) });
+    rows.push(Row { what: "bulk reject all", took, goal: Some(Duration::from_secs(1)), note: format!("{} changed; checkpoint on a background connection", out?.changed) });
     let (out, took) = timed(|| store.review_undo());
-    rows.push(Row { what: "undo it, no autockpt", took, goal: None, note: format!("{} restored", out?.map_or(0, |o| o.restored)) });
-    let (out, took) = timed(|| store.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)"));
-    out?;
-    rows.push(Row { what: "the deferred checkpoint", took, goal: None, note: "off the person's path in the app".into() });
-    store.conn().pragma_update(None, "wal_autocheckpoint", 1000)?;
-
+    rows.push(Row { what: "undo it", took, goal: None, note: format!("{} restored", out?.map_or(0, |o| o.restored)) });
     let export = dir.path().join("export");
     let options = ExportOptions { system_prompt: Some("You are Elizabeth Bennet.".into()), val_fraction: 0.1, seed: 1 };
     let (report, took) = timed(|| export_dir(&store, &export, &options, &counter));
@@ -173,25 +177,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let review = Review::new(&store, &counter);
     let mut rng = Rng(7);
-    for autocheckpoint in [1000, 0] {
-        store.conn().pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
-        let mut times = Vec::new();
-        for k in 0..200 {
-            let id = 1 + rng.below(count) as i64;
-            let mut messages = store.example(id)?.messages;
-            if let Some(last) = messages.last_mut() {
-                last.content = format!("{} {}", rng.sentence(5, 20), k);
-            }
-            let (result, took) = timed(|| review.edit_messages(id, messages));
-            result?;
-            times.push(took);
+    let mut times = Vec::new();
+    for k in 0..500 {
+        let id = 1 + rng.below(count) as i64;
+        let mut messages = store.example(id)?.messages;
+        if let Some(last) = messages.last_mut() {
+            last.content = format!("{} {}", rng.sentence(5, 20), k);
         }
-        times.sort();
-        let how = if autocheckpoint == 0 { ", no autockpt" } else { "" };
-        let goal = Some(Duration::from_millis(10));
-        rows.push(Row { what: if autocheckpoint == 0 { "edit committed, median, no autockpt" } else { "one edit committed (median)" }, took: times[times.len() / 2], goal, note: format!("turns + flags + revision + FTS{how}") });
-        rows.push(Row { what: if autocheckpoint == 0 { "edit committed, p99, no autockpt" } else { "one edit committed (p99)" }, took: times[times.len() * 99 / 100], goal, note: format!("200 edits{how}") });
+        let (result, took) = timed(|| review.edit_messages(id, messages));
+        result?;
+        times.push(took);
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = background.join();
+    times.sort();
+    let goal = Some(Duration::from_millis(10));
+    rows.push(Row { what: "one edit committed (median)", took: times[times.len() / 2], goal, note: "turns + flags + revision + FTS".into() });
+    rows.push(Row { what: "one edit committed (p99)", took: times[times.len() * 99 / 100], goal, note: "500 edits, background checkpoints".into() });
+    rows.push(Row { what: "one edit committed (max)", took: times[times.len() - 1], goal: None, note: String::new() });
     let ((), took) = timed(|| {
         let _ = store.example_undo(1);
     });

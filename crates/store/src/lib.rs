@@ -57,6 +57,12 @@ impl Store {
     /// version of Grimoire.
     pub fn open(path: &Path) -> Result<Self> {
         Self::check(path)?;
+        Self::open_checked(path)
+    }
+
+    /// [`Store::open`] for a caller that has just run [`Store::check`] on `path` itself (the check
+    /// reads the whole file: over a second for a 250 MB project).
+    pub fn open_checked(path: &Path) -> Result<Self> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -91,6 +97,26 @@ impl Store {
         Ok(())
     }
 
+    /// Stops this connection from copying the WAL back into the database after its own commits.
+    ///
+    /// SQLite's automatic checkpoint runs inside whichever commit crosses 1,000 WAL pages, so one
+    /// edit in a few hundred waited 50 ms for it (issue 4's bench). A connection a person waits on
+    /// defers it and leaves the copying to a [`Checkpointer`] on another thread. The WAL is also
+    /// copied back when the last connection closes.
+    pub fn defer_checkpoints(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// A connection of its own that copies this database's WAL back into it.
+    pub fn checkpointer(&self) -> Result<Checkpointer> {
+        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|source| Error::Open { path: self.path.clone(), source })?;
+        conn.busy_timeout(Duration::from_millis(100))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(Checkpointer { conn })
+    }
+
     /// The path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -117,6 +143,33 @@ impl Store {
     /// this version understands. Writes nothing.
     pub fn check(path: &Path) -> Result<()> {
         check_readable(path)
+    }
+}
+
+/// Copies a project's write-ahead log back into its database, off the path of any commit.
+#[derive(Debug)]
+pub struct Checkpointer {
+    conn: Connection,
+}
+
+/// What one checkpoint did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Whether a writer or reader held it back from finishing (it is tried again next time).
+    pub busy: bool,
+    /// Pages in the WAL.
+    pub log_pages: i64,
+    /// Pages of it now copied into the database.
+    pub copied_pages: i64,
+}
+
+impl Checkpointer {
+    /// Copies what it can without waiting for anyone (`PRAGMA wal_checkpoint(PASSIVE)`): writers
+    /// and readers carry on meanwhile, and the next writer starts the WAL over once all is copied.
+    pub fn passive(&self) -> Result<Checkpoint> {
+        Ok(self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok(Checkpoint { busy: r.get::<_, i64>(0)? != 0, log_pages: r.get(1)?, copied_pages: r.get(2)? })
+        })?)
     }
 }
 

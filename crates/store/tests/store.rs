@@ -152,3 +152,36 @@ fn jobs_left_running_are_marked_interrupted_on_reopen() {
     assert_eq!(store.jobs(10).unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), vec![done, running]);
     assert!(matches!(store.job(999), Err(Error::Missing { .. })));
 }
+
+#[test]
+fn deferred_checkpoints_leave_the_wal_to_the_checkpointer_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_in(dir.path());
+    let wal = path.with_extension("db-wal");
+    let text = "It is a truth universally acknowledged. ".repeat(20_000); // 800 kB
+    {
+        let store = Store::create(&path).unwrap();
+        store.defer_checkpoints().unwrap();
+        let checkpointer = store.checkpointer().unwrap();
+        for i in 0..6 {
+            let sha = format!("{i}");
+            let book = NewBook { title: "P&P", author: None, source_path: "/x", format: "txt", sha256: &sha, text: &text };
+            store.book_insert(&book).unwrap();
+        }
+        // ~1,200 pages of 4 KiB written: past the 1,000 at which a commit would have checkpointed.
+        let grown = std::fs::metadata(&wal).unwrap().len();
+        assert!(grown > 4_500_000, "the WAL should have kept every page, it has {grown} bytes");
+        let done = checkpointer.passive().unwrap();
+        assert!(!done.busy);
+        assert!(done.log_pages > 1000);
+        assert_eq!(done.copied_pages, done.log_pages);
+        // The next commit starts the log over instead of growing it.
+        let book = NewBook { title: "Emma", author: None, source_path: "/y", format: "txt", sha256: "e", text: "Emma Woodhouse" };
+        store.book_insert(&book).unwrap();
+        let after = checkpointer.passive().unwrap();
+        assert!(after.log_pages < 50, "the log should have started over, it has {} pages", after.log_pages);
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.books().unwrap().len(), 7);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
