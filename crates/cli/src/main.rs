@@ -2,6 +2,7 @@
 //! `grimoire-core` operation the desktop app calls.
 
 mod generate;
+mod train;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -157,6 +158,13 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// List teacher models; add, test and remove them, store their keys.
     Teachers(generate::TeachersArgs),
+    /// Fine-tune a base model on the project's exported examples with QLoRA; each run lands in
+    /// `runs/<run-id>/` (a PEFT adapter, metrics, a loss plot) and resumes with --resume.
+    Train(train::TrainArgs),
+    /// List the project's training runs.
+    Runs(train::RunsArgs),
+    /// Merge a run's adapter into its base model and write a Hugging Face folder.
+    Merge(train::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -407,6 +415,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(ReviewCommand::Reject(args)) => bulk_status(&service, args, Status::Rejected)?,
         Command::Generate(args) => generate::generate(&service, args)?,
         Command::Teachers(args) => generate::teachers(&service, args)?,
+        Command::Train(args) => train::train(&service, args)?,
+        Command::Runs(args) => train::runs(&service, args)?,
+        Command::Merge(args) => train::merge(&service, args)?,
         Command::Validate { file } => {
             let report = service.validate_jsonl(ValidateInput { file: path(&file) })?;
             for p in &report.problems {

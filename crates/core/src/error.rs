@@ -71,6 +71,9 @@ pub enum Error {
     /// A teacher model could not be reached, refused, or its settings cannot work.
     #[error(transparent)]
     Teacher(grimoire_teacher::Error),
+    /// A training run could not start or failed.
+    #[error(transparent)]
+    Train(grimoire_train::Error),
     /// A stored or received document is not valid JSON of the expected shape.
     #[error("{what}: {source}")]
     Json {
@@ -113,6 +116,9 @@ impl Error {
             Error::Model(_) => ErrorCode::Model,
             Error::Teacher(grimoire_teacher::Error::Template(_) | grimoire_teacher::Error::Invalid(_)) => ErrorCode::InvalidInput,
             Error::Teacher(_) => ErrorCode::Teacher,
+            Error::Train(grimoire_train::Error::Data(_) | grimoire_train::Error::Config(_)) => ErrorCode::InvalidInput,
+            Error::Train(grimoire_train::Error::Llm(_)) => ErrorCode::Model,
+            Error::Train(_) => ErrorCode::Internal,
             Error::Store(e) if e.is_read_only() => ErrorCode::ReadOnly,
             Error::Store(S::NotADatabase(_)) => ErrorCode::NotAProject,
             Error::Store(S::Corrupt { .. }) => ErrorCode::ProjectDamaged,

@@ -78,6 +78,11 @@ impl CancelToken {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// The flag itself, for leaf crates that take an `AtomicBool`.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
 }
 
 /// What a job's work sees: its own store connection, its cancel token and its progress reporter.
@@ -208,6 +213,11 @@ impl Jobs {
             })
             .map_err(|e| Error::io(project, e))?;
         Ok(JobHandle { id, thread })
+    }
+
+    /// Whether job `id` of `project` is running in this process.
+    pub fn is_running(&self, project: &Path, id: i64) -> bool {
+        lock(&self.running).contains_key(&(project.to_path_buf(), id))
     }
 
     /// Asks a running job to stop; false when no such job is running.

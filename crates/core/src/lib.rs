@@ -18,6 +18,7 @@ mod project;
 mod review;
 mod service;
 mod teachers;
+mod train;
 
 pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
 pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
@@ -44,6 +45,11 @@ pub use teachers::{
 };
 pub use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};
 pub use grimoire_teacher::{KeySource, Price, Progress as GenerationProgress, PromptTemplate, Repair};
+pub use train::{MergeInput, MergeOutput, RunDetail, RunRef, RunState, RunView, TrainInput, TrainPlan, TrainPreset};
+pub use grimoire_train::{
+    BaseFormat, DataStats, Estimate, LoraConfig, Metric, Progress as TrainProgress, RunStatus, RunSummary, Schedule, Target as LoraTarget,
+    TrainConfig,
+};
 pub use review::{
     BulkInput, EditExampleInput, ExampleDetail, ExportInput, ExportOutput, GetExampleInput, ImportJsonlInput, ImportJsonlOutput, LineProblem,
     ListExamplesInput, MAX_PAGE, Passage, PassagePart, StatsInput, ValidateInput, ValidateOutput, parse_filter,
