@@ -1,7 +1,7 @@
 //! Training speed on the built-in model: SmolLM2-135M, LoRA r=16 alpha 32 on all seven
 //! projections, batches of 4 × 256 tokens, AdamW, 2 threads (`-- --threads N --steps N`).
 //! Prints a markdown table: s/step, tokens/s, peak RSS, with and without activation
-//! checkpointing, and the estimate for the same run.
+//! checkpointing, and the estimate for the same run. `-- --only on|off` runs one of the two.
 //!
 //! `cargo run --release -p grimoire-train --example bench`
 
@@ -46,7 +46,16 @@ fn main() -> anyhow::Result<()> {
         .collect();
     println!("| checkpointing | s/step | tokens/s | peak RSS | estimate s/step | estimate RSS |");
     println!("|---|---|---|---|---|---|");
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v == "on");
     for checkpointing in [true, false] {
+        if only.is_some_and(|o| o != checkpointing) {
+            continue;
+        }
         let config = TrainConfig {
             batch_size: 4,
             max_seq_len: 256,

@@ -2,17 +2,31 @@
 //! pass made of operations that carry gradients, and the backward pass, optionally recomputing
 //! each layer's activations (activation checkpointing).
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Tensor, Var};
 use grimoire_llm::{Llama, LlamaConfig, Proj};
-use rayon::prelude::*;
 
 use crate::config::LoraConfig;
 use crate::data::Batch;
 use crate::error::Result;
-use crate::ops::{Frozen, cross_entropy_rows, frozen_linear};
+use crate::ops::{Frozen, cross_entropy_rows, dropout, frozen_linear, frozen_linear_replay};
 use crate::rng::Rng;
+
+/// Frozen weights are widened to f32 once, at [`Net::new`], when that takes at most this many
+/// bytes (SmolLM2-135M: 0.42 GB); larger bases keep their blocks and widen per layer and use.
+const DENSE_BUDGET: usize = 1536 << 20;
+
+/// What the frozen matmuls of a forward pass do.
+enum FrozenMode {
+    /// Compute each product.
+    Compute,
+    /// Compute each product and keep it (the checkpointed forward).
+    Record(Vec<Tensor>),
+    /// Take each product from an earlier recording of the same layer (its recomputation).
+    Replay(std::vec::IntoIter<Tensor>),
+}
 
 /// Rows of logits formed at once by the loss.
 const CE_CHUNK: usize = 256;
@@ -153,6 +167,7 @@ struct Ctx<'a> {
     sin: Tensor,
     lora: &'a Lora,
     dropout: Option<DropoutKey>,
+    frozen: RefCell<FrozenMode>,
 }
 
 /// The frozen network, borrowed from a loaded runtime model.
@@ -188,6 +203,18 @@ impl Net {
                 ffn_norm: ffn_norm.clone(),
                 w,
             });
+        }
+        let dense_bytes: usize = layers
+            .iter()
+            .flat_map(|l| l.w.iter())
+            .map(Frozen::dense_bytes)
+            .sum();
+        if dense_bytes <= DENSE_BUDGET {
+            for l in &mut layers {
+                for w in l.w.iter_mut() {
+                    *w = Frozen::Dense(w.dense(llama.device())?);
+                }
+            }
         }
         Ok(Net {
             head: Frozen::from_qmatmul(llama.lm_head().base())?,
@@ -232,39 +259,8 @@ impl Net {
             sin: sin.narrow(0, 0, l)?,
             lora,
             dropout: dropout.filter(|_| lora.dropout > 0.0),
+            frozen: RefCell::new(FrozenMode::Compute),
         })
-    }
-
-    fn dropout_mask(
-        &self,
-        key: DropoutKey,
-        p: f32,
-        layer: usize,
-        proj: Proj,
-        shape: (usize, usize),
-    ) -> Result<Tensor> {
-        let n = shape.0 * shape.1;
-        let keep = 1.0 / (1.0 - p);
-        let mut data = vec![0f32; n];
-        data.par_chunks_mut(4096)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let mut rng = Rng::new(
-                    key.seed,
-                    &[
-                        3,
-                        key.step,
-                        key.micro,
-                        layer as u64,
-                        proj_index(proj) as u64,
-                        c as u64,
-                    ],
-                );
-                for v in chunk {
-                    *v = if rng.next_f32() < p { 0.0 } else { keep };
-                }
-            });
-        Ok(Tensor::from_vec(data, shape, self.device())?)
     }
 
     /// One projection of layer `layer` on x (rows, in): frozen part plus the LoRA branch.
@@ -278,15 +274,34 @@ impl Net {
         weights: &[Frozen; 7],
     ) -> Result<Tensor> {
         let (out_dim, _) = self.cfg.proj_dims(p);
-        let y = frozen_linear(x, &weights[proj_index(p)], out_dim)?;
+        let w = &weights[proj_index(p)];
+        let y = {
+            let mut mode = ctx.frozen.borrow_mut();
+            match &mut *mode {
+                FrozenMode::Compute => frozen_linear(x, w, out_dim)?,
+                FrozenMode::Record(kept) => {
+                    let y = frozen_linear(x, w, out_dim)?;
+                    kept.push(y.clone());
+                    y
+                }
+                FrozenMode::Replay(kept) => {
+                    let y = kept.next().ok_or_else(|| {
+                        crate::Error::Config("the recomputation ran more matmuls".into())
+                    })?;
+                    frozen_linear_replay(x, y, w, out_dim)?
+                }
+            }
+        };
         let Some((a, b)) = &lora[proj_index(p)] else {
             return Ok(y);
         };
         let xd = match ctx.dropout {
-            Some(key) => {
-                let m = self.dropout_mask(key, ctx.lora.dropout, layer, p, x.dims2()?)?;
-                (x * m)?
-            }
+            Some(key) => dropout(
+                x,
+                ctx.lora.dropout,
+                key.seed,
+                &[3, key.step, key.micro, layer as u64, proj_index(p) as u64],
+            )?,
             None => x.clone(),
         };
         let delta = xd.matmul(&a.t()?)?.matmul(&b.t()?)?;
@@ -416,10 +431,18 @@ impl Net {
             }
         } else {
             // Forward without a graph, keeping only each layer's input.
+            // The frozen matmul products are kept too (a few MB a layer), so the recomputation
+            // below redoes only the cheap parts.
             let mut xs = Vec::with_capacity(n_layers + 1);
+            let mut kept = Vec::with_capacity(n_layers);
             xs.push(x0);
             for i in 0..n_layers {
+                *ctx.frozen.borrow_mut() = FrozenMode::Record(Vec::with_capacity(7));
                 let y = self.layer(&xs[i], i, &ctx, true, None)?;
+                let mode = ctx.frozen.replace(FrozenMode::Compute);
+                if let FrozenMode::Record(k) = mode {
+                    kept.push(k);
+                }
                 xs.push(y);
             }
             let top = Var::from_tensor(&xs[n_layers])?;
@@ -440,7 +463,10 @@ impl Net {
                 let x_in = input.as_ref().map_or(&xs[0], |v| v.as_tensor());
                 // Widen this layer's blocks once for both the recomputation and the backward.
                 let dense = self.dense_layer(i)?;
+                let products = std::mem::take(&mut kept[i]);
+                *ctx.frozen.borrow_mut() = FrozenMode::Replay(products.into_iter());
                 let y = self.layer(x_in, i, &ctx, false, Some(&dense))?;
+                *ctx.frozen.borrow_mut() = FrozenMode::Compute;
                 let store = (y * &g_out)?.sum_all()?.backward()?;
                 let off = lora.layer_offset(i);
                 let n = 2 * lora.pairs[i].iter().filter(|p| p.is_some()).count();

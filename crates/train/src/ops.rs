@@ -49,6 +49,14 @@ impl Frozen {
         }
     }
 
+    /// Bytes it takes as dense f32.
+    pub fn dense_bytes(&self) -> usize {
+        match self {
+            Frozen::Quantized(q) => q.shape().elem_count() * 4,
+            Frozen::Dense(t) => t.elem_count() * 4,
+        }
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         match self {
@@ -157,6 +165,142 @@ pub fn frozen_linear(x: &Tensor, w: &Frozen, out_dim: usize) -> candle_core::Res
     })
 }
 
+/// Replays a recorded `x Wᵀ`: the forward returns `y` (computed earlier from the same `x`, so the
+/// recomputation of a checkpointed layer does not redo its frozen matmuls); the backward is
+/// `grad · W` as for [`frozen_linear`].
+struct FrozenReplay {
+    y: Tensor,
+    w: Frozen,
+    out_dim: usize,
+}
+
+impl CustomOp1 for FrozenReplay {
+    fn name(&self) -> &'static str {
+        "frozen-linear-replay"
+    }
+
+    fn cpu_fwd(&self, _s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let mut shape = l.dims().to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = self.out_dim;
+        }
+        let shape = Shape::from(shape);
+        if self.y.shape() != &shape {
+            candle_core::bail!("replayed frozen-linear output has shape {:?}, not {shape:?}", self.y.shape())
+        }
+        let (ys, yl) = self.y.storage_and_layout();
+        let Storage::Cpu(ys) = &*ys else {
+            candle_core::bail!("expected a CPU tensor")
+        };
+        Ok((CpuStorage::F32(cpu_slice(ys, yl)?.to_vec()), shape))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        FrozenLinear {
+            w: self.w.clone(),
+            out_dim: self.out_dim,
+        }
+        .bwd(arg, res, grad)
+    }
+}
+
+/// Like [`frozen_linear`] but returning `y`, an earlier result of `frozen_linear(x, w, out_dim)`
+/// for the same `x`, instead of recomputing it. Gradients flow to `x` only.
+pub fn frozen_linear_replay(
+    x: &Tensor,
+    y: Tensor,
+    w: &Frozen,
+    out_dim: usize,
+) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return frozen_linear(x, w, out_dim);
+    }
+    let y = y.contiguous()?;
+    x.contiguous()?.apply_op1(FrozenReplay {
+        y,
+        w: w.clone(),
+        out_dim,
+    })
+}
+
+/// Inverted dropout whose mask is a pure function of a seed stream: element `i` of chunk
+/// `c = i / DROPOUT_CHUNK` is dropped when the `i mod DROPOUT_CHUNK`-th draw of
+/// `Rng::new(seed, stream ++ [c])` is below `p`. The mask is never stored: the backward draws it
+/// again.
+struct Dropout {
+    p: f32,
+    seed: u64,
+    stream: Vec<u64>,
+}
+
+/// Elements per independently seeded dropout chunk.
+pub const DROPOUT_CHUNK: usize = 4096;
+
+impl Dropout {
+    fn apply(&self, x: &[f32]) -> Vec<f32> {
+        let keep = 1.0 / (1.0 - self.p);
+        let mut y: Vec<f32> = Vec::with_capacity(x.len());
+        let spare = &mut y.spare_capacity_mut()[..x.len()];
+        spare
+            .par_chunks_mut(DROPOUT_CHUNK)
+            .zip(x.par_chunks(DROPOUT_CHUNK))
+            .enumerate()
+            .for_each(|(c, (y, x))| {
+                let mut stream = self.stream.clone();
+                stream.push(c as u64);
+                let mut rng = crate::rng::Rng::new(self.seed, &stream);
+                for (y, x) in y.iter_mut().zip(x) {
+                    let m = if rng.next_f32() < self.p { 0.0 } else { keep };
+                    y.write(x * m);
+                }
+            });
+        // SAFETY: every element of the first `x.len()` was written above.
+        unsafe { y.set_len(x.len()) };
+        y
+    }
+}
+
+impl CustomOp1 for Dropout {
+    fn name(&self) -> &'static str {
+        "train-dropout"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        Ok((CpuStorage::F32(self.apply(cpu_slice(s, l)?)), l.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let g = grad.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Some(Tensor::from_vec(self.apply(&g), arg.shape(), arg.device())?))
+    }
+}
+
+/// Inverted dropout with probability `p` and a mask drawn from `(seed, stream)` (see
+/// [`Dropout`]); on CPU the mask is drawn in the forward and again in the backward, never held.
+pub fn dropout(x: &Tensor, p: f32, seed: u64, stream: &[u64]) -> candle_core::Result<Tensor> {
+    let op = Dropout {
+        p,
+        seed,
+        stream: stream.to_vec(),
+    };
+    if !x.device().is_cpu() {
+        let ones = vec![1f32; x.elem_count()];
+        let m = op.apply(&ones);
+        return x * Tensor::from_vec(m, x.shape(), x.device())?;
+    }
+    x.contiguous()?.apply_op1(op)
+}
+
 struct CrossEntropy {
     w: Tensor,
     targets: Vec<u32>,
@@ -180,7 +324,7 @@ impl CustomOp1 for CrossEntropy {
         for start in (0..n).step_by(self.chunk.max(1)) {
             let rows = self.chunk.min(n - start);
             let logits = h.narrow(0, start, rows)?.matmul(&wt)?;
-            let mut data = logits.flatten_all()?.to_vec1::<f32>()?;
+            let mut data = into_vec(logits)?;
             let targets = &self.targets[start..start + rows];
             let want_grad = self.want_grad;
             losses[start..start + rows]
@@ -189,12 +333,23 @@ impl CustomOp1 for CrossEntropy {
                 .zip(targets.par_iter())
                 .for_each(|((loss, row), &target)| {
                     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let sum: f64 = row.iter().map(|&v| ((v - max) as f64).exp()).sum();
+                    let picked = row[target as usize];
+                    // One pass of exponentials, kept in the row for the gradient.
+                    let mut sum = 0f64;
+                    for part in row.chunks_mut(64) {
+                        let mut s = 0f32;
+                        for v in part.iter_mut() {
+                            *v = (*v - max).exp();
+                            s += *v;
+                        }
+                        sum += s as f64;
+                    }
                     let lse = max as f64 + sum.ln();
-                    *loss = (lse - row[target as usize] as f64) as f32;
+                    *loss = (lse - picked as f64) as f32;
                     if want_grad {
+                        let inv = (1.0 / sum) as f32;
                         for v in row.iter_mut() {
-                            *v = ((*v as f64 - lse).exp()) as f32;
+                            *v *= inv;
                         }
                         row[target as usize] -= 1.0;
                     }
@@ -205,7 +360,11 @@ impl CustomOp1 for CrossEntropy {
             }
         }
         if self.want_grad && !grads.is_empty() {
-            let g = Tensor::cat(&grads, 0)?;
+            let g = if grads.len() == 1 {
+                grads.remove(0)
+            } else {
+                Tensor::cat(&grads, 0)?
+            };
             if let Ok(mut slot) = self.grad.lock() {
                 *slot = Some(g);
             }
@@ -228,6 +387,11 @@ impl CustomOp1 for CrossEntropy {
         };
         Ok(Some(g.broadcast_mul(&grad.unsqueeze(1)?)?))
     }
+}
+
+/// The f32 data of a CPU tensor, copied out.
+fn into_vec(t: Tensor) -> candle_core::Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1::<f32>()
 }
 
 /// Per-row cross-entropy of the logits `h Eᵀ` (h: (n, d), E: (vocab, d) dense f32) against
