@@ -261,7 +261,16 @@ fn main() -> std::process::ExitCode {
 }
 
 fn print_event(event: JobEvent) {
+    use std::io::IsTerminal as _;
     match event.event {
+        JobEventKind::Progress { done, total, message } if total > 0 && std::io::stderr().is_terminal() => {
+            // One line redrawn in place: a bar, the count, the latest message.
+            let filled = (done.min(total) * 30 / total) as usize;
+            eprint!("\r\x1b[2K[{}{}] {done}/{total} {message}", "#".repeat(filled), ".".repeat(30 - filled));
+            if done >= total {
+                eprintln!();
+            }
+        }
         JobEventKind::Progress { done, total, message } if total > 0 => eprintln!("[{done}/{total}] {message}"),
         JobEventKind::Progress { message, .. } => eprintln!("{message}"),
         JobEventKind::Failed { error } => eprintln!("job {} failed: {}", event.job_id, error.message),

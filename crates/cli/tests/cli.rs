@@ -355,3 +355,47 @@ fn teachers_add_test_and_generate_with_a_loopback_server() {
     let out = env.grimoire(&["generate", "--project", dir_s, "--teacher", "nobody"]);
     assert!(!out.status.success() && text(&out.stderr).contains("no teacher called \"nobody\""), "{}", text(&out.stderr));
 }
+
+#[test]
+fn train_a_few_steps_list_the_run_and_merge_it() {
+    let env = Env::new();
+    let dir = project_with_imported(&env);
+    let project = dir.to_str().unwrap();
+    let model = std::env::var("GRIMOIRE_MODEL_PATH").unwrap_or_else(|_| {
+        format!("{}/.local/share/grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf", std::env::var("HOME").unwrap())
+    });
+    assert!(Path::new(&model).exists(), "{model} is missing: run scripts/setup.sh");
+    // Nothing exported yet: a clear error that says what to do.
+    let out = env.grimoire(&["train", "--project", project, "--base", &model, "--steps", "2"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("export"), "{}", text(&out.stderr));
+
+    assert!(env.grimoire(&["review", "approve", "--project", project, "--all"]).status.success());
+    assert!(env.grimoire(&["export", "--project", project]).status.success());
+    let quick = ["--preset", "cpu-quick", "--steps", "2", "--rank", "4", "--batch", "2", "--seq-len", "64"];
+    let mut args = vec!["train", "--project", project, "--base", &model];
+    args.extend(quick);
+    args.push("--estimate");
+    let out = env.grimoire(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["config"]["lora"]["r"], 4);
+    assert_eq!(plan["estimate"]["total_steps"], 2);
+
+    args.pop();
+    let out = env.grimoire(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[2/2] loss"), "{}", text(&out.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((run["state"].as_str(), run["step"].as_u64()), (Some("completed"), Some(2)));
+    let run_dir = PathBuf::from(run["dir"].as_str().unwrap());
+    for file in ["adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "loss.png", "config.json"] {
+        assert!(run_dir.join(file).is_file(), "{file} missing");
+    }
+    let out = env.grimoire(&["runs", "--project", project]);
+    assert!(text(&out.stdout).starts_with(run["run_id"].as_str().unwrap()), "{}", text(&out.stdout));
+    let merged = env.path("merged");
+    let out = env.grimoire(&["merge", "--run", run_dir.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(merged.join("config.json").is_file());
+}
