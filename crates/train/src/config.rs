@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 /// A projection LoRA can attach to, named as PEFT's `target_modules` name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "LoraTarget")]
 pub enum Target {
     /// Attention query.
     QProj,
