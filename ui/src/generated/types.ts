@@ -1844,3 +1844,445 @@ completion_tokens: number,
  * Passages answered from the cache.
  */
 cached: number, };
+
+export type TrainPreset = { 
+/**
+ * Its name (`cpu-small`, …).
+ */
+name: string, 
+/**
+ * What it is for.
+ */
+description: string, 
+/**
+ * The settings.
+ */
+config: TrainConfig, };
+
+export type TrainInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * `built-in`, or a GGUF file or Hugging Face folder.
+ */
+base: string, 
+/**
+ * A folder with `train.jsonl` (and `validation.jsonl`); none: the project's latest export.
+ */
+data: string | null, 
+/**
+ * A preset to start from (none: the one that suits the base model).
+ */
+preset: string | null, 
+/**
+ * Settings that replace the preset's entirely, when given.
+ */
+config: TrainConfig | null, };
+
+export type TrainPlan = { 
+/**
+ * The base model file or folder.
+ */
+base_path: string, 
+/**
+ * The data folder.
+ */
+data_dir: string, 
+/**
+ * The settings.
+ */
+config: TrainConfig, 
+/**
+ * The data as the model's tokenizer and template see it.
+ */
+data: DataStats, 
+/**
+ * Time and memory on this machine.
+ */
+estimate: Estimate, };
+
+export type RunRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run's folder name under `runs/`.
+ */
+run_id: string, };
+
+export type RunState = "running" | "completed" | "early_stopped" | "stopped" | "failed";
+
+export type RunView = { 
+/**
+ * Its folder name under `runs/`.
+ */
+run_id: string, 
+/**
+ * Its folder.
+ */
+dir: string, 
+/**
+ * The job that ran it last.
+ */
+job_id: number | null, 
+/**
+ * When it was created.
+ */
+created_at: string, 
+/**
+ * The base model.
+ */
+base: string, 
+/**
+ * Where it stands.
+ */
+state: RunState, 
+/**
+ * Why its job failed, when it did.
+ */
+error: string | null, 
+/**
+ * Steps done.
+ */
+step: number, 
+/**
+ * Steps planned.
+ */
+total_steps: number, 
+/**
+ * Latest training loss.
+ */
+train_loss: number | null, 
+/**
+ * Latest validation loss.
+ */
+val_loss: number | null, 
+/**
+ * Best validation loss.
+ */
+best_val_loss: number | null, 
+/**
+ * Whether its PEFT adapter has been written (chat and merge can use it).
+ */
+has_adapter: boolean, 
+/**
+ * The settings.
+ */
+config: TrainConfig, };
+
+export type RunDetail = { 
+/**
+ * The run.
+ */
+run: RunView, 
+/**
+ * Every step and validation recorded so far.
+ */
+metrics: Array<Metric>, 
+/**
+ * The loss plot (PNG), once written.
+ */
+plot: string | null, 
+/**
+ * The summary, once the run has ended at least once.
+ */
+summary: RunSummary | null, };
+
+export type MergeInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run.
+ */
+run_id: string, 
+/**
+ * Where to write the merged model (none: `<run>/merged`).
+ */
+out: string | null, };
+
+export type MergeOutput = { 
+/**
+ * The Hugging Face folder (safetensors, config, tokenizer).
+ */
+out: string, };
+
+export type TrainConfig = { 
+/**
+ * LoRA settings.
+ */
+lora: LoraConfig, 
+/**
+ * Passes over the training set.
+ */
+epochs: number, 
+/**
+ * Stop after this many optimizer steps, if set (overrides `epochs` when smaller).
+ */
+max_steps: number | null, 
+/**
+ * Sequences per micro-batch (grouped by length).
+ */
+batch_size: number, 
+/**
+ * Micro-batches per optimizer step.
+ */
+grad_accum: number, 
+/**
+ * Longest sequence in tokens; longer examples lose user text from the left.
+ */
+max_seq_len: number, 
+/**
+ * Peak learning rate.
+ */
+learning_rate: number, 
+/**
+ * Floor of the decay, as a fraction of the peak.
+ */
+min_lr_ratio: number, 
+/**
+ * Decoupled weight decay (AdamW) on the LoRA matrices.
+ */
+weight_decay: number, 
+/**
+ * Adam β₁.
+ */
+beta1: number, 
+/**
+ * Adam β₂.
+ */
+beta2: number, 
+/**
+ * Adam ε.
+ */
+eps: number, 
+/**
+ * Warm-up as a fraction of all steps (used when `warmup_steps` is not set).
+ */
+warmup_ratio: number, 
+/**
+ * Warm-up steps.
+ */
+warmup_steps: number | null, 
+/**
+ * Decay after warm-up.
+ */
+schedule: Schedule, 
+/**
+ * Clip the global gradient norm to this (0 turns clipping off).
+ */
+max_grad_norm: number, 
+/**
+ * Recompute each layer's activations in the backward pass instead of keeping them.
+ */
+activation_checkpointing: boolean, 
+/**
+ * Validation loss every this many steps (0: only at the end).
+ */
+eval_every: number, 
+/**
+ * Stop when the validation loss has not improved for this many evaluations.
+ */
+early_stopping_patience: number | null, 
+/**
+ * Smallest decrease of the validation loss that counts as an improvement.
+ */
+early_stopping_min_delta: number, 
+/**
+ * Write the adapter of the best validation loss rather than the last step's.
+ */
+keep_best: boolean, 
+/**
+ * Resumable checkpoint every this many steps (and on cancel).
+ */
+checkpoint_every: number, 
+/**
+ * Seed for LoRA initialisation, data order and dropout.
+ */
+seed: number, 
+/**
+ * How to hold the frozen base.
+ */
+base_format: BaseFormat, };
+
+export type LoraConfig = { 
+/**
+ * Rank.
+ */
+r: number, 
+/**
+ * Scaling numerator: the update is `alpha / r · B A` (or `alpha / √r` with rsLoRA).
+ */
+alpha: number, 
+/**
+ * Dropout on the LoRA branch's input, during training only.
+ */
+dropout: number, 
+/**
+ * Scale by `alpha / √r` instead of `alpha / r`.
+ */
+use_rslora: boolean, 
+/**
+ * Projections to adapt.
+ */
+targets: Array<LoraTarget>, };
+
+export type LoraTarget = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
+
+export type Schedule = "cosine" | "linear" | "constant";
+
+export type BaseFormat = "auto" | "q4_0" | "q4_1" | "q8_0" | "f32";
+
+export type DataStats = { 
+/**
+ * Training examples kept.
+ */
+train_examples: number, 
+/**
+ * Validation examples kept.
+ */
+validation_examples: number, 
+/**
+ * Tokens in the training examples.
+ */
+train_tokens: number, 
+/**
+ * Trained (assistant) tokens in the training examples.
+ */
+trained_tokens: number, 
+/**
+ * Training examples whose user text was cut.
+ */
+truncated: number, 
+/**
+ * Training examples dropped because nothing in them is trained.
+ */
+dropped: number, };
+
+export type Estimate = { 
+/**
+ * Optimizer steps.
+ */
+total_steps: number, 
+/**
+ * Tokens per second.
+ */
+tokens_per_s: number, 
+/**
+ * Seconds per optimizer step.
+ */
+seconds_per_step: number, 
+/**
+ * Seconds for the run (training plus validation passes).
+ */
+seconds: number, 
+/**
+ * Peak resident memory, bytes.
+ */
+peak_memory_bytes: number, 
+/**
+ * LoRA parameters trained.
+ */
+trainable_params: number, };
+
+export type Metric = { "kind": "train", 
+/**
+ * Steps done (1-based).
+ */
+step: number, 
+/**
+ * Epochs done, fractional.
+ */
+epoch: number, 
+/**
+ * Mean loss per trained token in this step.
+ */
+loss: number, 
+/**
+ * Learning rate used.
+ */
+lr: number, 
+/**
+ * Gradient norm before clipping.
+ */
+grad_norm: number, 
+/**
+ * Tokens (padding excluded) in this step.
+ */
+tokens: number, 
+/**
+ * Tokens per second in this step.
+ */
+tokens_per_s: number, 
+/**
+ * Seconds since the run started (across resumptions).
+ */
+elapsed_s: number, 
+/**
+ * Peak resident memory, MB.
+ */
+peak_rss_mb: number, } | { "kind": "eval", 
+/**
+ * Steps done.
+ */
+step: number, 
+/**
+ * Epochs done, fractional.
+ */
+epoch: number, 
+/**
+ * Mean loss per trained token over the validation set.
+ */
+val_loss: number, };
+
+export type RunSummary = { 
+/**
+ * How it ended.
+ */
+status: RunStatus, 
+/**
+ * Steps done.
+ */
+steps: number, 
+/**
+ * Steps planned.
+ */
+total_steps: number, 
+/**
+ * Last step's training loss.
+ */
+train_loss: number | null, 
+/**
+ * Last validation loss.
+ */
+val_loss: number | null, 
+/**
+ * Best validation loss.
+ */
+best_val_loss: number | null, 
+/**
+ * Step of the best validation loss.
+ */
+best_step: number | null, 
+/**
+ * Seconds of training (across resumptions).
+ */
+elapsed_s: number, 
+/**
+ * LoRA parameters trained.
+ */
+trainable_params: number, 
+/**
+ * The data set.
+ */
+data: DataStats, 
+/**
+ * The run folder; it holds the PEFT adapter once the run is not cancelled.
+ */
+run_dir: string, };
+
+export type RunStatus = "completed" | "early_stopped" | "cancelled";
