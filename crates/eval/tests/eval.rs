@@ -1,0 +1,6 @@
+//! Integration tests of grimoire-eval; modules mirror `src/`.
+
+mod common;
+mod eval {
+    mod classifier;
+}
