@@ -74,6 +74,9 @@ pub enum Error {
     /// A training run could not start or failed.
     #[error(transparent)]
     Train(grimoire_train::Error),
+    /// A run could not be evaluated (a plot or a stored report failed).
+    #[error(transparent)]
+    Eval(grimoire_eval::Error),
     /// A stored or received document is not valid JSON of the expected shape.
     #[error("{what}: {source}")]
     Json {
@@ -119,6 +122,8 @@ impl Error {
             Error::Train(grimoire_train::Error::Data(_) | grimoire_train::Error::Config(_)) => ErrorCode::InvalidInput,
             Error::Train(grimoire_train::Error::Llm(_)) => ErrorCode::Model,
             Error::Train(_) => ErrorCode::Internal,
+            Error::Eval(grimoire_eval::Error::Json { .. }) => ErrorCode::BadFile,
+            Error::Eval(_) => ErrorCode::Internal,
             Error::Store(e) if e.is_read_only() => ErrorCode::ReadOnly,
             Error::Store(S::NotADatabase(_)) => ErrorCode::NotAProject,
             Error::Store(S::Corrupt { .. }) => ErrorCode::ProjectDamaged,

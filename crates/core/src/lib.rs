@@ -10,6 +10,7 @@ mod chat;
 mod config;
 mod corpus;
 mod error;
+mod eval;
 mod generation;
 mod import;
 pub mod jobs;
@@ -45,6 +46,11 @@ pub use teachers::{
 };
 pub use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};
 pub use grimoire_teacher::{KeySource, Price, Progress as GenerationProgress, PromptTemplate, Repair};
+pub use eval::EvaluateRunInput;
+pub use grimoire_eval::{
+    ClassifierReport, ControlInfo, EvalOptions, EvalReport, JudgeReport, JudgeScore, LossFigures, Losses, ModelKind, ModelStyle, PersonaScore,
+    PlotFile, RunComparison, Sample, SignatureWord, StyleFigures,
+};
 pub use train::{MergeInput, MergeOutput, RunDetail, RunRef, RunState, RunView, TrainInput, TrainPlan, TrainPreset};
 pub use grimoire_train::{
     BaseFormat, DataStats, Estimate, LoraConfig, Metric, Progress as TrainProgress, RunStatus, RunSummary, Schedule, Target as LoraTarget,

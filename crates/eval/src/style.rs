@@ -139,7 +139,9 @@ pub fn style_figures(
         vocab_jaccard: ratio(inter, union),
         canon_word_recall: ratio(recall.iter().sum(), recall.len() as f64),
         in_persona_vocab: ratio(
-            all.iter().filter(|w| persona_vocab.contains(w.as_str())).count() as f64,
+            all.iter()
+                .filter(|w| persona_vocab.contains(w.as_str()))
+                .count() as f64,
             n_words as f64,
         ),
         signature_per_100: 100.0
@@ -164,7 +166,12 @@ mod tests {
         let vocab: HashSet<String> = ["i", "dearly", "love", "a", "laugh"]
             .map(String::from)
             .into();
-        let f = style_figures(&["I dearly love it"], &["I dearly love a laugh"], &vocab, &sig);
+        let f = style_figures(
+            &["I dearly love it"],
+            &["I dearly love a laugh"],
+            &vocab,
+            &sig,
+        );
         assert_eq!(f.mean_words, 4.0);
         assert_eq!(f.canon_mean_words, 5.0);
         assert!((f.canon_word_recall - 0.6).abs() < 1e-9);

@@ -3,4 +3,5 @@
 mod common;
 mod eval {
     mod classifier;
+    mod report;
 }
