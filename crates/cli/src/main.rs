@@ -1,6 +1,7 @@
 //! `grimoire`: the command-line face of Grimoire. Every command maps its arguments onto the same
 //! `grimoire-core` operation the desktop app calls.
 
+mod eval;
 mod generate;
 mod train;
 
@@ -165,6 +166,9 @@ enum Command {
     Runs(train::RunsArgs),
     /// Merge a run's adapter into its base model and write a Hugging Face folder.
     Merge(train::MergeArgs),
+    /// Evaluate a training run (losses of base, tuned and control, persona scores, style) and
+    /// print the report as JSON; it is also saved with plots in `runs/<run-id>/eval/`.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -427,6 +431,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::train(&service, args)?,
         Command::Runs(args) => train::runs(&service, args)?,
         Command::Merge(args) => train::merge(&service, args)?,
+        Command::Eval(args) => eval::eval(&service, args)?,
         Command::Validate { file } => {
             let report = service.validate_jsonl(ValidateInput { file: path(&file) })?;
             for p in &report.problems {

@@ -135,6 +135,23 @@ pub fn typescript() -> String {
         crate::Metric::decl(&cfg),
         crate::RunSummary::decl(&cfg),
         crate::RunStatus::decl(&cfg),
+        crate::EvaluateRunInput::decl(&cfg),
+        crate::EvalOptions::decl(&cfg),
+        crate::EvalReport::decl(&cfg),
+        crate::Losses::decl(&cfg),
+        crate::LossFigures::decl(&cfg),
+        crate::ControlInfo::decl(&cfg),
+        crate::ClassifierReport::decl(&cfg),
+        crate::PersonaScore::decl(&cfg),
+        crate::ModelKind::decl(&cfg),
+        crate::ModelStyle::decl(&cfg),
+        crate::StyleFigures::decl(&cfg),
+        crate::SignatureWord::decl(&cfg),
+        crate::Sample::decl(&cfg),
+        crate::JudgeReport::decl(&cfg),
+        crate::JudgeScore::decl(&cfg),
+        crate::PlotFile::decl(&cfg),
+        crate::RunComparison::decl(&cfg),
     ];
     let mut out = String::from("// Generated from the Rust types by grimoire-core (bindings.rs). Do not edit.\n\n");
     for decl in decls {

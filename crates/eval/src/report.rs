@@ -114,6 +114,7 @@ pub struct ModelStyle {
 
 /// One validation prompt and the replies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(rename = "EvalSample")]
 pub struct Sample {
     /// The last user turn.
     pub prompt: String,

@@ -2286,3 +2286,351 @@ data: DataStats,
 run_dir: string, };
 
 export type RunStatus = "completed" | "early_stopped" | "cancelled";
+
+export type EvaluateRunInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run's folder name under `runs/`.
+ */
+run_id: string, 
+/**
+ * The control run's folder name; none: a run marked `control.json` with
+ * `{"control_for": run_id}`, if there is one.
+ */
+control_run_id: string | null, 
+/**
+ * How much to evaluate (prompts, reply length).
+ */
+options: EvalOptions, };
+
+export type EvalOptions = { 
+/**
+ * Validation prompts each model answers (the first ones of `validation.jsonl`).
+ */
+max_prompts: number, 
+/**
+ * Most tokens per generated reply (greedy decoding).
+ */
+max_tokens: number, 
+/**
+ * Sequences per batch when scoring the loss.
+ */
+batch_size: number, 
+/**
+ * Signature words listed and counted.
+ */
+signature_words: number, };
+
+export type EvalReport = { 
+/**
+ * The run id (its folder's name).
+ */
+run: string, 
+/**
+ * The persona.
+ */
+persona: string, 
+/**
+ * The base model file or folder.
+ */
+base_model: string, 
+/**
+ * When it was evaluated (seconds since 1970).
+ */
+evaluated_at: number, 
+/**
+ * The settings used.
+ */
+options: EvalOptions, 
+/**
+ * Losses on the run's validation set.
+ */
+losses: Losses, 
+/**
+ * The control run.
+ */
+control: ControlInfo, 
+/**
+ * The persona classifier's held-out accuracy on the books' dialogue.
+ */
+classifier: ClassifierReport, 
+/**
+ * Classifier scores of each model's replies to the validation prompts, canon first.
+ */
+persona_scores: Array<PersonaScore>, 
+/**
+ * Style figures per model, canon first.
+ */
+style: Array<ModelStyle>, 
+/**
+ * The persona's signature words in the books.
+ */
+signature_words: Array<SignatureWord>, 
+/**
+ * The prompts and replies.
+ */
+samples: Array<EvalSample>, 
+/**
+ * A teacher model's grades, when a judge was given.
+ */
+judge: JudgeReport | null, 
+/**
+ * Plots saved beside `report.json`.
+ */
+plots: Array<PlotFile>, 
+/**
+ * This and the other evaluated runs of the project, by run id.
+ */
+compare: Array<RunComparison>, };
+
+export type Losses = { 
+/**
+ * The base model.
+ */
+base: LossFigures, 
+/**
+ * The tuned model.
+ */
+tuned: LossFigures, 
+/**
+ * The control adapter, when there is a control run.
+ */
+control: LossFigures | null, 
+/**
+ * Tuned perplexity ÷ base perplexity (below 1: the run learnt something).
+ */
+tuned_over_base: number, 
+/**
+ * Tuned perplexity ÷ control perplexity (below 1: it learnt the persona, not only the
+ * books' voice).
+ */
+tuned_over_control: number | null, };
+
+export type LossFigures = { 
+/**
+ * Mean cross-entropy per trained token, in nats.
+ */
+loss: number, 
+/**
+ * `exp(loss)`.
+ */
+perplexity: number, 
+/**
+ * Trained tokens scored.
+ */
+tokens: number, 
+/**
+ * Conversations scored.
+ */
+examples: number, };
+
+export type ControlInfo = { 
+/**
+ * The control run's id, when one was found.
+ */
+run: string | null, 
+/**
+ * What it means, or how to make one.
+ */
+note: string, };
+
+export type ClassifierReport = { 
+/**
+ * Persona lines (each held out once).
+ */
+persona_lines: number, 
+/**
+ * Other characters' lines (each held out once).
+ */
+other_lines: number, 
+/**
+ * Cross-validation folds.
+ */
+folds: number, 
+/**
+ * Share of held-out lines classified right.
+ */
+accuracy: number, 
+/**
+ * Mean of the two recalls (0.5 is chance whatever the class balance).
+ */
+balanced_accuracy: number, 
+/**
+ * Held-out persona lines judged to be the persona.
+ */
+persona_recall: number, 
+/**
+ * Held-out other lines judged not to be the persona.
+ */
+other_recall: number, };
+
+export type PersonaScore = { 
+/**
+ * The model.
+ */
+model: ModelKind, 
+/**
+ * Replies scored.
+ */
+replies: number, 
+/**
+ * Share judged to be the persona (probability over 0.5).
+ */
+judged_persona: number, 
+/**
+ * Mean probability of being the persona.
+ */
+mean_probability: number, };
+
+export type ModelKind = "canon" | "base" | "tuned" | "control";
+
+export type ModelStyle = { 
+/**
+ * The model.
+ */
+model: ModelKind, 
+/**
+ * Its figures.
+ */
+figures: StyleFigures, };
+
+export type StyleFigures = { 
+/**
+ * Replies measured.
+ */
+replies: number, 
+/**
+ * Mean words per reply.
+ */
+mean_words: number, 
+/**
+ * Mean words of the canon replies to the same prompts (the reference).
+ */
+canon_mean_words: number, 
+/**
+ * Distinct words over all words of the replies.
+ */
+type_token_ratio: number, 
+/**
+ * Jaccard overlap of the replies' vocabulary with the canon replies' vocabulary.
+ */
+vocab_jaccard: number, 
+/**
+ * Mean over prompts of the share of the canon reply's distinct words the reply also uses.
+ */
+canon_word_recall: number, 
+/**
+ * Share of the replies' words that the persona uses somewhere in the books.
+ */
+in_persona_vocab: number, 
+/**
+ * Signature words per 100 words of the replies.
+ */
+signature_per_100: number, };
+
+export type SignatureWord = { 
+/**
+ * The word, lower-cased.
+ */
+word: string, 
+/**
+ * Log-odds ratio divided by its standard deviation.
+ */
+z: number, 
+/**
+ * Times the persona says it.
+ */
+persona_count: number, 
+/**
+ * Times the others say it.
+ */
+other_count: number, };
+
+export type EvalSample = { 
+/**
+ * The last user turn.
+ */
+prompt: string, 
+/**
+ * The book's reply.
+ */
+canon: string, 
+/**
+ * The base model's.
+ */
+base: string, 
+/**
+ * The tuned model's.
+ */
+tuned: string, 
+/**
+ * The control adapter's.
+ */
+control: string | null, };
+
+export type JudgeReport = { 
+/**
+ * The judging model.
+ */
+judge: string, 
+/**
+ * Always true: these figures come from a model's judgement.
+ */
+by_teacher_model: boolean, 
+/**
+ * Mean grades per model.
+ */
+means: Array<[ModelKind, JudgeScore]>, };
+
+export type JudgeScore = { 
+/**
+ * Does it sound like the persona?
+ */
+voice: number, 
+/**
+ * Does it know what the persona knows at that point?
+ */
+knowledge: number, 
+/**
+ * Is it consistent with the conversation and the character?
+ */
+consistency: number, };
+
+export type PlotFile = { 
+/**
+ * File name inside the run's `eval/` folder.
+ */
+file: string, 
+/**
+ * What it shows (the plots carry no text).
+ */
+shows: string, };
+
+export type RunComparison = { 
+/**
+ * The run id.
+ */
+run: string, 
+/**
+ * Base perplexity.
+ */
+base_perplexity: number, 
+/**
+ * Tuned perplexity.
+ */
+tuned_perplexity: number, 
+/**
+ * Control perplexity.
+ */
+control_perplexity: number | null, 
+/**
+ * Share of tuned replies judged to be the persona.
+ */
+tuned_persona: number, 
+/**
+ * When it was evaluated (seconds since 1970).
+ */
+evaluated_at: number, };
