@@ -398,4 +398,13 @@ fn train_a_few_steps_list_the_run_and_merge_it() {
     let out = env.grimoire(&["merge", "--run", run_dir.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(merged.join("config.json").is_file());
+
+    // Evaluation: no report yet, and a persona that never speaks in the project's books is a clear
+    // error (the report scores replies against the persona's lines).
+    let run_id = run["run_id"].as_str().unwrap();
+    let out = env.grimoire(&["eval", "--project", project, "--run", run_id, "--stored"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+    let out = env.grimoire(&["eval", "--project", project, "--run", run_id, "--prompts", "1", "--max-tokens", "4"]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("no line of the books is attributed to \"Anne\""), "{}", text(&out.stderr));
 }
