@@ -19,6 +19,21 @@ fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// CPU seconds (user + system) this process has used, all threads: steadier than wall time on a
+/// shared machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0
+}
+
 fn main() -> anyhow::Result<()> {
     let threads = arg("--threads", 2);
     let steps = arg("--steps", 3);
@@ -74,11 +89,13 @@ fn main() -> anyhow::Result<()> {
         let mut trainer = Trainer::with_model(model.clone(), data, config.clone(), dir.path())?;
         let mut times = Vec::new();
         let mut last = std::time::Instant::now();
+        let mut last_cpu = cpu_seconds();
         let mut tokens = 0;
         let mut rss: f64 = 0.0;
         trainer.run(&AtomicBool::new(false), &mut |e| {
             if let TrainEvent::Step(p) = e {
                 let now = std::time::Instant::now();
+                let cpu = cpu_seconds();
                 // The first step warms caches and allocations; it is not counted.
                 if p.step > 1 {
                     times.push((now - last).as_secs_f64());
@@ -86,10 +103,15 @@ fn main() -> anyhow::Result<()> {
                 }
                 rss = rss.max(p.peak_rss_mb);
                 eprintln!(
-                    "step {} loss {:.4} {:.1} tok/s",
-                    p.step, p.train_loss, p.tokens_per_s
+                    "step {} loss {:.4} {:.1} tok/s, {:.1} s wall, {:.1} CPU s",
+                    p.step,
+                    p.train_loss,
+                    p.tokens_per_s,
+                    (now - last).as_secs_f64(),
+                    cpu - last_cpu
                 );
                 last = now;
+                last_cpu = cpu;
             }
         })?;
         let secs: f64 = times.iter().sum::<f64>() / times.len().max(1) as f64;

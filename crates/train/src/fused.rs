@@ -2,7 +2,7 @@
 //! slices with rayon. candle's own fused kernels drop gradients, and its composite versions run
 //! a dozen allocating ops each way; these run one pass forward and one backward.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 fn input<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
@@ -154,6 +154,178 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tenso
     x.contiguous()?.apply_op1(op)
 }
 
+struct RopeHeads {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    b: usize,
+    l: usize,
+    n: usize,
+    half: usize,
+}
+
+impl RopeHeads {
+    /// (b·l, n·d) rows → (b, n, l, d) heads rotated by +θ.
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let (l, n, half) = (self.l, self.n, self.half);
+        let d = 2 * half;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(l * d).enumerate().for_each(|(bh, y)| {
+            let (bi, h) = (bh / n, bh % n);
+            for t in 0..l {
+                let xr = &x[(bi * l + t) * n * d + h * d..][..d];
+                let yr = &mut y[t * d..(t + 1) * d];
+                for i in 0..half {
+                    let (c, s) = (self.cos[t * half + i], self.sin[t * half + i]);
+                    let (a, b) = (xr[i], xr[i + half]);
+                    yr[i] = a * c - b * s;
+                    yr[i + half] = b * c + a * s;
+                }
+            }
+        });
+        y
+    }
+
+    /// (b, n, l, d) gradient → (b·l, n·d) rows rotated by −θ.
+    fn backward(&self, g: &[f32]) -> Vec<f32> {
+        let (l, n, half) = (self.l, self.n, self.half);
+        let d = 2 * half;
+        let mut dx = vec![0f32; g.len()];
+        dx.par_chunks_mut(n * d).enumerate().for_each(|(row, dx)| {
+            let (bi, t) = (row / l, row % l);
+            for h in 0..n {
+                let gr = &g[((bi * n + h) * l + t) * d..][..d];
+                let dr = &mut dx[h * d..(h + 1) * d];
+                for i in 0..half {
+                    let (c, s) = (self.cos[t * half + i], -self.sin[t * half + i]);
+                    let (a, b) = (gr[i], gr[i + half]);
+                    dr[i] = a * c - b * s;
+                    dr[i + half] = b * c + a * s;
+                }
+            }
+        });
+        dx
+    }
+}
+
+impl CustomOp1 for RopeHeads {
+    fn name(&self) -> &'static str {
+        "train-rope-heads"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        Ok((
+            CpuStorage::F32(self.forward(input(s, l)?)),
+            Shape::from((self.b, self.n, self.l, 2 * self.half)),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let g = host(grad)?;
+        Ok(Some(Tensor::from_vec(
+            self.backward(&g),
+            arg.shape(),
+            arg.device(),
+        )?))
+    }
+}
+
+/// Rows x (b·l, n·d) split into n heads, moved to (b, n, l, d) and rotated (rotate-half RoPE with
+/// tables (l, d/2)) in one pass; gradients flow to `x`.
+pub fn rope_heads(
+    x: &Tensor,
+    b: usize,
+    n: usize,
+    cos: &Tensor,
+    sin: &Tensor,
+) -> candle_core::Result<Tensor> {
+    let (rows, width) = x.dims2()?;
+    let l = rows / b;
+    let d = width / n;
+    if !x.device().is_cpu() {
+        let h = x.reshape((b, l, n, d))?.transpose(1, 2)?.contiguous()?;
+        return rope(&h, cos, sin);
+    }
+    let op = RopeHeads {
+        cos: host(cos)?,
+        sin: host(sin)?,
+        b,
+        l,
+        n,
+        half: d / 2,
+    };
+    x.contiguous()?.apply_op1(op)
+}
+
+struct SwiGlu;
+
+impl CustomOp2 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "train-swiglu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (g, u) = (input(s1, l1)?, input(s2, l2)?);
+        if g.len() != u.len() {
+            candle_core::bail!("swiglu: gate and up differ in size")
+        }
+        let mut y = vec![0f32; g.len()];
+        y.par_chunks_mut(4096)
+            .zip(g.par_chunks(4096).zip(u.par_chunks(4096)))
+            .for_each(|(y, (g, u))| {
+                for ((y, g), u) in y.iter_mut().zip(g).zip(u) {
+                    *y = g / (1.0 + (-g).exp()) * u;
+                }
+            });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        gate: &Tensor,
+        up: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (g, u, dy) = (host(gate)?, host(up)?, host(grad)?);
+        let mut dg = vec![0f32; g.len()];
+        let mut du = vec![0f32; g.len()];
+        dg.par_chunks_mut(4096)
+            .zip(du.par_chunks_mut(4096))
+            .zip(g.par_chunks(4096).zip(u.par_chunks(4096)).zip(dy.par_chunks(4096)))
+            .for_each(|((dg, du), ((g, u), dy))| {
+                for i in 0..g.len() {
+                    let sig = 1.0 / (1.0 + (-g[i]).exp());
+                    let silu = g[i] * sig;
+                    du[i] = dy[i] * silu;
+                    dg[i] = dy[i] * u[i] * sig * (1.0 + g[i] * (1.0 - sig));
+                }
+            });
+        Ok((
+            Some(Tensor::from_vec(dg, gate.shape(), gate.device())?),
+            Some(Tensor::from_vec(du, up.shape(), up.device())?),
+        ))
+    }
+}
+
+/// `silu(gate) · up` in one pass each way; gradients flow to both.
+pub fn swiglu(gate: &Tensor, up: &Tensor) -> candle_core::Result<Tensor> {
+    if !gate.device().is_cpu() {
+        return gate.silu()? * up;
+    }
+    gate.contiguous()?.apply_op2(&up.contiguous()?, SwiGlu)
+}
+
 struct CausalSoftmax {
     scale: f32,
     l: usize,
@@ -282,10 +454,10 @@ mod tests {
         fused: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
         slow: impl Fn(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<()> {
-        let g = rand(x.dims(), 99)?;
         let v = Var::from_tensor(x)?;
         let yf = fused(v.as_tensor())?;
         let ys = slow(v.as_tensor())?;
+        let g = rand(yf.dims(), 99)?;
         assert!(close(&yf, &ys)? < 1e-5, "forward");
         let gf = (yf * &g)?.sum_all()?.backward()?;
         let gs = (ys * &g)?.sum_all()?.backward()?;
@@ -314,6 +486,22 @@ mod tests {
             |x| rope(x, &cos, &sin),
             |x| candle_nn::rotary_emb::rope_slow(x, &cos, &sin),
         )?;
+
+        // Rows (b·l, n·d) → rotated heads (b, n, l, d).
+        let x = rand(&[10, 3 * 8], 7)?;
+        same(
+            &x,
+            |x| rope_heads(x, 2, 3, &cos, &sin),
+            |x| {
+                let h = x.reshape((2, 5, 3, 8))?.transpose(1, 2)?.contiguous()?;
+                candle_nn::rotary_emb::rope_slow(&h, &cos, &sin)
+            },
+        )?;
+
+        let up = rand(&[4, 6], 8)?;
+        let gate = rand(&[4, 6], 9)?;
+        same(&gate, |g| swiglu(g, &up), |g| g.silu()? * &up)?;
+        same(&up, |u| swiglu(&gate, u), |u| gate.silu()? * u)?;
 
         // Two query heads per row block (n_rep = 2), 5 positions.
         let x = rand(&[2, 3, 10, 5], 6)?;

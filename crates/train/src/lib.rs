@@ -21,6 +21,7 @@ pub mod error;
 pub mod estimate;
 mod files;
 pub mod fused;
+pub mod lora_linear;
 pub mod metrics;
 pub mod model;
 pub mod ops;

@@ -11,7 +11,8 @@ use grimoire_llm::{Llama, LlamaConfig, Proj};
 use crate::config::LoraConfig;
 use crate::data::Batch;
 use crate::error::Result;
-use crate::ops::{Frozen, cross_entropy_rows, dropout, frozen_linear, frozen_linear_replay};
+use crate::lora_linear::lora_linear;
+use crate::ops::{Dropout, Frozen, cross_entropy_rows, frozen_linear, frozen_linear_replay};
 use crate::rng::Rng;
 
 /// Frozen weights are widened to f32 once, at [`Net::new`], when that takes at most this many
@@ -275,37 +276,40 @@ impl Net {
     ) -> Result<Tensor> {
         let (out_dim, _) = self.cfg.proj_dims(p);
         let w = &weights[proj_index(p)];
+        let pair = &lora[proj_index(p)];
+        // The frozen product: computed here (without a LoRA pair, or to record it), taken from
+        // the recording (replay), or left to the fused LoRA op (`None`).
         let y = {
             let mut mode = ctx.frozen.borrow_mut();
             match &mut *mode {
-                FrozenMode::Compute => frozen_linear(x, w, out_dim)?,
+                FrozenMode::Compute if pair.is_some() => None,
+                FrozenMode::Compute => Some(frozen_linear(x, w, out_dim)?),
                 FrozenMode::Record(kept) => {
                     let y = frozen_linear(x, w, out_dim)?;
                     kept.push(y.clone());
-                    y
+                    Some(y)
                 }
                 FrozenMode::Replay(kept) => {
                     let y = kept.next().ok_or_else(|| {
                         crate::Error::Config("the recomputation ran more matmuls".into())
                     })?;
-                    frozen_linear_replay(x, y, w, out_dim)?
+                    if pair.is_some() {
+                        Some(y)
+                    } else {
+                        Some(frozen_linear_replay(x, y, w, out_dim)?)
+                    }
                 }
             }
         };
-        let Some((a, b)) = &lora[proj_index(p)] else {
-            return Ok(y);
+        let Some((a, b)) = pair else {
+            return y.ok_or_else(|| crate::Error::Config("no frozen product".into()));
         };
-        let xd = match ctx.dropout {
-            Some(key) => dropout(
-                x,
-                ctx.lora.dropout,
-                key.seed,
-                &[3, key.step, key.micro, layer as u64, proj_index(p) as u64],
-            )?,
-            None => x.clone(),
-        };
-        let delta = xd.matmul(&a.t()?)?.matmul(&b.t()?)?;
-        Ok((y + (delta * ctx.lora.scale)?)?)
+        let drop = ctx.dropout.map(|key| Dropout {
+            p: ctx.lora.dropout,
+            seed: key.seed,
+            stream: vec![3, key.step, key.micro, layer as u64, proj_index(p) as u64],
+        });
+        Ok(lora_linear(x, w, out_dim, y, a, b, ctx.lora.scale, drop)?)
     }
 
     /// One decoder layer on x (b, l, d).
@@ -329,11 +333,11 @@ impl Net {
         let heads = |t: Tensor, n: usize| -> Result<Tensor> {
             Ok(t.reshape((b, l, n, hd))?.transpose(1, 2)?.contiguous()?)
         };
-        let q = heads(self.proj(&h, i, Proj::Q, &lora, ctx, weights)?, nh)?;
-        let k = heads(self.proj(&h, i, Proj::K, &lora, ctx, weights)?, nkv)?;
+        let q = self.proj(&h, i, Proj::Q, &lora, ctx, weights)?;
+        let q = crate::fused::rope_heads(&q, b, nh, &ctx.cos, &ctx.sin)?;
+        let k = self.proj(&h, i, Proj::K, &lora, ctx, weights)?;
+        let k = crate::fused::rope_heads(&k, b, nkv, &ctx.cos, &ctx.sin)?;
         let v = heads(self.proj(&h, i, Proj::V, &lora, ctx, weights)?, nkv)?;
-        let q = crate::fused::rope(&q, &ctx.cos, &ctx.sin)?;
-        let k = crate::fused::rope(&k, &ctx.cos, &ctx.sin)?;
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
         let scores = q.matmul(&k.t()?)?;
@@ -349,9 +353,10 @@ impl Net {
             .reshape((b, l, d))?)?;
 
         let h = crate::fused::rms_norm(&x, &w.ffn_norm, eps)?.reshape((b * l, d))?;
-        let gate = self.proj(&h, i, Proj::Gate, &lora, ctx, weights)?.silu()?;
+        let gate = self.proj(&h, i, Proj::Gate, &lora, ctx, weights)?;
         let up = self.proj(&h, i, Proj::Up, &lora, ctx, weights)?;
-        let down = self.proj(&(gate * up)?, i, Proj::Down, &lora, ctx, weights)?;
+        let act = crate::fused::swiglu(&gate, &up)?;
+        let down = self.proj(&act, i, Proj::Down, &lora, ctx, weights)?;
         Ok((x + down.reshape((b, l, d))?)?)
     }
 

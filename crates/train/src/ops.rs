@@ -232,17 +232,22 @@ pub fn frozen_linear_replay(
 /// `c = i / DROPOUT_CHUNK` is dropped when the `i mod DROPOUT_CHUNK`-th draw of
 /// `Rng::new(seed, stream ++ [c])` is below `p`. The mask is never stored: the backward draws it
 /// again.
-struct Dropout {
-    p: f32,
-    seed: u64,
-    stream: Vec<u64>,
+#[derive(Debug, Clone)]
+pub struct Dropout {
+    /// Probability of dropping an element.
+    pub p: f32,
+    /// Run seed.
+    pub seed: u64,
+    /// Stream labels (step, layer, projection...).
+    pub stream: Vec<u64>,
 }
 
 /// Elements per independently seeded dropout chunk.
 pub const DROPOUT_CHUNK: usize = 4096;
 
 impl Dropout {
-    fn apply(&self, x: &[f32]) -> Vec<f32> {
+    /// `x` with the mask applied (dropped elements zero, kept ones scaled by 1/(1-p)).
+    pub fn apply(&self, x: &[f32]) -> Vec<f32> {
         let keep = 1.0 / (1.0 - self.p);
         let mut y: Vec<f32> = Vec::with_capacity(x.len());
         let spare = &mut y.spare_capacity_mut()[..x.len()];

@@ -1,0 +1,230 @@
+//! One adapted projection as a single operation: `y = x Wᵀ + s · (drop(x) Aᵀ) Bᵀ` with W frozen,
+//! A (r, in) and B (out, r) trained. Done as candle's composite (dropout, two matmuls, a scale
+//! and an add, each with its own backward and gradient accumulation) it runs half a dozen
+//! full-size element-wise passes and allocations each way; here the forward is the frozen
+//! matmul, two thin matmuls and one in-place add, and the backward forms `∂x` in one buffer.
+//! The dropout mask is drawn again in the backward (see [`crate::ops::Dropout`]), never held.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Storage, Tensor};
+use rayon::prelude::*;
+
+use crate::ops::{Dropout, Frozen};
+
+/// `lhs (m, k) · rhs (k, n)` on CPU storages with their layouts (any offset; rhs may be a
+/// transposed view), as an owned vector.
+fn mm(
+    lhs: &CpuStorage,
+    ll: &Layout,
+    rhs: &CpuStorage,
+    rl: &Layout,
+    (m, n, k): (usize, usize, usize),
+) -> candle_core::Result<Vec<f32>> {
+    match lhs.matmul(rhs, (1, m, n, k), ll, rl)? {
+        CpuStorage::F32(v) => Ok(v),
+        _ => candle_core::bail!("lora-linear: expected f32"),
+    }
+}
+
+fn owned(v: Vec<f32>) -> CpuStorage {
+    CpuStorage::F32(v)
+}
+
+/// Runs `f` on a tensor's CPU storage and layout.
+fn with_cpu<R>(
+    t: &Tensor,
+    f: impl FnOnce(&CpuStorage, &Layout) -> candle_core::Result<R>,
+) -> candle_core::Result<R> {
+    let (s, l) = t.storage_and_layout();
+    let Storage::Cpu(s) = &*s else {
+        candle_core::bail!("lora-linear: expected a CPU tensor")
+    };
+    f(s, l)
+}
+
+/// `y += s · d`, on all threads.
+fn add_scaled(y: &mut [f32], d: &[f32], s: f32) {
+    y.par_chunks_mut(1 << 14)
+        .zip(d.par_chunks(1 << 14))
+        .for_each(|(y, d)| {
+            for (y, d) in y.iter_mut().zip(d) {
+                *y += s * d;
+            }
+        });
+}
+
+struct LoraLinear {
+    w: Frozen,
+    /// The frozen product `x Wᵀ` when already known (a recorded one, replayed).
+    y: Option<Tensor>,
+    out_dim: usize,
+    scale: f32,
+    dropout: Option<Dropout>,
+}
+
+impl LoraLinear {
+    fn dims(&self, lx: &Layout, la: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+        let (r, k) = la.shape().dims2()?;
+        let rows = lx.shape().elem_count() / k.max(1);
+        Ok((rows, k, r))
+    }
+}
+
+impl CustomOp3 for LoraLinear {
+    fn name(&self) -> &'static str {
+        "lora-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sx: &CpuStorage,
+        lx: &Layout,
+        sa: &CpuStorage,
+        la: &Layout,
+        sb: &CpuStorage,
+        lb: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, k, r) = self.dims(lx, la)?;
+        let out = self.out_dim;
+        let Some((start, _)) = lx.contiguous_offsets() else {
+            candle_core::bail!("lora-linear input must be contiguous")
+        };
+        let xl = Layout::contiguous_with_offset((n, k), start);
+        let mut y = match &self.y {
+            Some(y) => with_cpu(y, |s, l| {
+                let data = s.as_slice::<f32>()?;
+                match l.contiguous_offsets() {
+                    Some((a, b)) if b - a == n * out => Ok(data[a..b].to_vec()),
+                    _ => candle_core::bail!("lora-linear: bad replayed product"),
+                }
+            })?,
+            None => {
+                let w = self.w.dense(&Device::Cpu)?;
+                let wt = w.t()?;
+                with_cpu(&wt, |ws, wl| mm(sx, &xl, ws, wl, (n, out, k)))?
+            }
+        };
+        let at = la.transpose(0, 1)?;
+        let u = match &self.dropout {
+            Some(d) => {
+                let xs = &sx.as_slice::<f32>()?[start..start + n * k];
+                let xd = owned(d.apply(xs));
+                mm(&xd, &Layout::contiguous((n, k)), sa, &at, (n, r, k))?
+            }
+            None => mm(sx, &xl, sa, &at, (n, r, k))?,
+        };
+        let delta = mm(
+            &owned(u),
+            &Layout::contiguous((n, r)),
+            sb,
+            &lb.transpose(0, 1)?,
+            (n, out, r),
+        )?;
+        add_scaled(&mut y, &delta, self.scale);
+        let mut shape = lx.dims().to_vec();
+        if let Some(last) = shape.last_mut() {
+            *last = out;
+        }
+        Ok((owned(y), Shape::from(shape)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let out = self.out_dim;
+        let (r, k) = a.dims2()?;
+        let n = x.elem_count() / k;
+        let g = grad.contiguous()?;
+        let x = x.contiguous()?;
+        let (g_guard, g_layout) = g.storage_and_layout();
+        let Storage::Cpu(gs) = &*g_guard else {
+            candle_core::bail!("lora-linear: expected a CPU gradient")
+        };
+        let gl = Layout::contiguous_with_offset((n, out), g_layout.start_offset());
+        // drop(x), drawn again.
+        let xd: Vec<f32> = with_cpu(&x, |s, l| {
+            let Some((lo, hi)) = l.contiguous_offsets() else {
+                candle_core::bail!("lora-linear input must be contiguous")
+            };
+            let xs = &s.as_slice::<f32>()?[lo..hi];
+            Ok(match &self.dropout {
+                Some(d) => d.apply(xs),
+                None => xs.to_vec(),
+            })
+        })?;
+        let xd = owned(xd);
+        let xdl = Layout::contiguous((n, k));
+        // u = drop(x) Aᵀ (rows, r), recomputed (a thin matmul) rather than held.
+        let u = with_cpu(a, |sa, la| mm(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k)))?;
+        // v = g B (rows, r).
+        let v = with_cpu(b, |sb, lb| mm(gs, &gl, sb, lb, (n, r, out)))?;
+        let (u, v) = (owned(u), owned(v));
+        let ul = Layout::contiguous((n, r));
+        // ∂B = s · gᵀ u (out, r); ∂A = s · vᵀ drop(x) (r, in).
+        let mut gb = mm(gs, &gl.transpose(0, 1)?, &u, &ul, (out, r, n))?;
+        let mut ga = mm(&v, &ul.transpose(0, 1)?, &xd, &xdl, (r, k, n))?;
+        for t in gb.iter_mut().chain(ga.iter_mut()) {
+            *t *= self.scale;
+        }
+        // ∂x = g W + s · drop(v A), when x needs one.
+        let gx = if x.track_op() {
+            let w = self.w.dense(&Device::Cpu)?;
+            let mut gx = with_cpu(&w, |ws, wl| mm(gs, &gl, ws, wl, (n, k, out)))?;
+            let va = with_cpu(a, |sa, la| mm(&v, &ul, sa, la, (n, k, r)))?;
+            let va = match &self.dropout {
+                Some(d) => d.apply(&va),
+                None => va,
+            };
+            add_scaled(&mut gx, &va, self.scale);
+            Some(Tensor::from_vec(gx, x.shape(), x.device())?)
+        } else {
+            None
+        };
+        Ok((
+            gx,
+            Some(Tensor::from_vec(ga, (r, k), a.device())?),
+            Some(Tensor::from_vec(gb, (out, r), b.device())?),
+        ))
+    }
+}
+
+/// `x Wᵀ + scale · (drop(x) Aᵀ) Bᵀ` for x (rows, in), W (out, in) frozen, A (r, in), B (out, r);
+/// `y`, when given, is `x Wᵀ` already computed. Gradients flow to x, A and B.
+#[allow(clippy::too_many_arguments)]
+pub fn lora_linear(
+    x: &Tensor,
+    w: &Frozen,
+    out_dim: usize,
+    y: Option<Tensor>,
+    a: &Tensor,
+    b: &Tensor,
+    scale: f64,
+    dropout: Option<Dropout>,
+) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        let y = match y {
+            Some(y) => y,
+            None => crate::ops::frozen_linear(x, w, out_dim)?,
+        };
+        let xd = match &dropout {
+            Some(d) => crate::ops::dropout(x, d.p, d.seed, &d.stream)?,
+            None => x.clone(),
+        };
+        let delta = xd.matmul(&a.t()?)?.matmul(&(b * scale)?.t()?)?;
+        return y + delta;
+    }
+    let op = LoraLinear {
+        w: w.clone(),
+        y: y.map(|y| y.contiguous()).transpose()?,
+        out_dim,
+        scale: scale as f32,
+        dropout,
+    };
+    x.contiguous()?
+        .apply_op3(&a.contiguous()?, &b.contiguous()?, op)
+}
