@@ -222,6 +222,76 @@ fn delete_conversation(svc: State<'_, Service>, input: ConversationRef) -> Reply
     Ok(svc.delete_conversation(input)?)
 }
 
+#[tauri::command(async)]
+fn list_teachers(svc: State<'_, Service>) -> Reply<Vec<grimoire_core::TeacherView>> {
+    Ok(svc.list_teachers()?)
+}
+
+#[tauri::command(async)]
+fn save_teacher(svc: State<'_, Service>, input: grimoire_core::TeacherConfig) -> Reply<grimoire_core::TeacherView> {
+    Ok(svc.save_teacher(input)?)
+}
+
+#[tauri::command(async)]
+fn delete_teacher(svc: State<'_, Service>, input: grimoire_core::TeacherRef) -> Reply<()> {
+    Ok(svc.delete_teacher(input)?)
+}
+
+#[tauri::command(async)]
+fn set_teacher_key(svc: State<'_, Service>, input: grimoire_core::SetTeacherKeyInput) -> Reply<grimoire_core::TeacherView> {
+    Ok(svc.set_teacher_key(input)?)
+}
+
+#[tauri::command(async)]
+fn test_teacher(svc: State<'_, Service>, input: grimoire_core::TeacherRef) -> Reply<grimoire_core::TestTeacherOutput> {
+    Ok(svc.test_teacher(input)?)
+}
+
+#[tauri::command(async)]
+fn prompt_templates(svc: State<'_, Service>) -> Reply<Vec<grimoire_core::PromptTemplate>> {
+    Ok(svc.prompt_templates()?)
+}
+
+#[tauri::command(async)]
+fn save_prompt(svc: State<'_, Service>, input: grimoire_core::PromptTemplate) -> Reply<grimoire_core::PromptTemplate> {
+    Ok(svc.save_prompt(input)?)
+}
+
+#[tauri::command(async)]
+fn list_passages(svc: State<'_, Service>, input: grimoire_core::ListPassagesInput) -> Reply<grimoire_core::PassageList> {
+    Ok(svc.list_passages(input)?)
+}
+
+#[tauri::command(async)]
+fn preview_generation(svc: State<'_, Service>, input: grimoire_core::PreviewInput) -> Reply<grimoire_core::PreviewOutput> {
+    Ok(svc.preview_generation(input)?)
+}
+
+#[tauri::command(async)]
+fn start_generation(svc: State<'_, Service>, input: grimoire_core::GenerateInput) -> Reply<JobStarted> {
+    Ok(svc.start_generation(input)?)
+}
+
+#[tauri::command(async)]
+fn resume_generation(svc: State<'_, Service>, input: grimoire_core::GenerationRef) -> Reply<JobStarted> {
+    Ok(JobStarted { job_id: svc.resume_generation(input)?.id })
+}
+
+#[tauri::command(async)]
+fn resume_interrupted_generations(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<JobStarted>> {
+    Ok(svc.resume_interrupted_generations(input)?)
+}
+
+#[tauri::command(async)]
+fn generation_status(svc: State<'_, Service>, input: grimoire_core::GenerationRef) -> Reply<grimoire_core::GenerationStatus> {
+    Ok(svc.generation_status(input)?)
+}
+
+#[tauri::command(async)]
+fn generation_items(svc: State<'_, Service>, input: grimoire_core::GenerationItemsInput) -> Reply<Vec<grimoire_core::GenerationItem>> {
+    Ok(svc.generation_items(input)?)
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let result = tauri::Builder::default()
@@ -275,6 +345,20 @@ pub fn run() {
             export_examples,
             import_jsonl,
             validate_jsonl,
+            list_teachers,
+            save_teacher,
+            delete_teacher,
+            set_teacher_key,
+            test_teacher,
+            prompt_templates,
+            save_prompt,
+            list_passages,
+            preview_generation,
+            start_generation,
+            resume_generation,
+            resume_interrupted_generations,
+            generation_status,
+            generation_items,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -499,11 +499,24 @@ impl Service {
                 });
             }
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io(Path::new("tokio"), e))?;
-        let listed = runtime.block_on(provider.models());
+        // A runtime on a thread of its own: the caller may be on an async runtime already (the app's
+        // commands are), where blocking on, or dropping, another one panics.
+        let listed = std::thread::scope(|s| {
+            s.spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::io(Path::new("tokio"), e))?;
+                Ok::<_, Error>(runtime.block_on(provider.models()))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Ok(Err(grimoire_teacher::CallError::new(
+                    grimoire_teacher::CallErrorKind::Protocol,
+                    "asking for the model list stopped unexpectedly",
+                )))
+            })
+        })?;
         let millis = started.elapsed().as_millis() as u64;
         Ok(match listed {
             Ok(models) => {

@@ -416,6 +416,17 @@ fn preview_qa_pairs_and_test_connection() {
         .unwrap();
     assert!(ok.ok && ok.model_found, "{ok:?}");
     assert_eq!(ok.models, vec!["loopback-model"]);
+    // The app calls it from a thread of its async runtime, where blocking on another one panics.
+    let inside = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            env.service.test_teacher(TeacherRef {
+                name: "loop".into(),
+            })
+        })
+        .unwrap();
+    assert!(inside.ok, "{inside:?}");
     let nowhere = TeacherConfig {
         name: "nowhere".into(),
         base_url: "http://127.0.0.1:9/v1".into(),

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { api } from "../backend";
 import type { ApiError, AppInfo, ModelEntry, Settings, Theme } from "../generated/types";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { Teachers } from "./settings/Teachers";
 
 function size(bytes: number) {
   return bytes === 0 ? "—" : `${(bytes / 1e6).toFixed(0)} MB`;
@@ -95,6 +96,7 @@ export function SettingsPage({ onTheme }: { onTheme: (t: Theme) => void }) {
           ))}
         </tbody>
       </table>
+      <Teachers onError={setError} />
       {info && (
         <p className="muted small-print">
           Grimoire {info.version} · data in {info.data_dir} · settings in {info.config_dir}

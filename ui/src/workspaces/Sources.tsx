@@ -6,6 +6,7 @@ import { ErrorBanner } from "../components/ErrorBanner";
 import { ExtractPanel } from "./sources/ExtractPanel";
 import { Reader } from "./sources/Reader";
 import { Roster } from "./sources/Roster";
+import { TeacherPanel } from "./sources/TeacherPanel";
 
 export function Sources({ project, version, onProject }: { project: ProjectInfo; version: number; onProject: (p: ProjectInfo) => void }) {
   const [books, setBooks] = useState<BookSummary[] | null>(null);
@@ -14,6 +15,7 @@ export function Sources({ project, version, onProject }: { project: ProjectInfo;
   const [error, setError] = useState<ApiError | null>(null);
   const [path, setPath] = useState("");
   const [dragging, setDragging] = useState(false);
+  const [teacherOpen, setTeacherOpen] = useState(false);
 
   const refresh = useCallback(() => {
     api.listBooks({ path: project.path }).then((b) => {
@@ -84,19 +86,38 @@ export function Sources({ project, version, onProject }: { project: ProjectInfo;
           <p>Grimoire splits them into chapters, finds every quotation and who speaks it, and builds dialogue examples for the persona.</p>
         </EmptyState>
       ) : (
-        <div className="sources-grid">
+        <div className={`sources-grid ${teacherOpen ? "teacher-open" : ""}`}>
           <div className="sources-main">
             <div className="row books-bar" data-testid="books">
               {books?.map((b) => (
-                <button key={b.id} className={`chip ${b.id === bookId ? "active" : ""}`} onClick={() => setBookId(b.id)} title={`${b.source_path} · ${b.chars.toLocaleString()} characters`}>
+                <button
+                  key={b.id}
+                  className={`chip ${b.id === bookId ? "active" : ""}`}
+                  onClick={() => {
+                    setBookId(b.id);
+                    setTeacherOpen(false);
+                  }}
+                  title={`${b.source_path} · ${b.chars.toLocaleString()} characters`}
+                >
                   {b.series_index}. {b.title}
                 </button>
               ))}
             </div>
-            {book && <Reader project={project.path} book={book} characters={characters} onCorrected={setCharacters} onError={setError} />}
+            {teacherOpen ? (
+              <TeacherPanel project={project} onError={setError} onClose={() => setTeacherOpen(false)} />
+            ) : (
+              book && <Reader project={project.path} book={book} characters={characters} onCorrected={setCharacters} onError={setError} />
+            )}
           </div>
-          <div className="sources-side">
+          <div className="sources-side" hidden={teacherOpen}>
             <ExtractPanel key={project.persona ?? ""} project={project} onError={setError} />
+            <section className="extract" data-testid="teacher-card">
+              <h3>Teacher data</h3>
+              <p className="muted small-print">First-person retellings of the narration and in-voice questions and answers, written by a teacher model.</p>
+              <button data-testid="teacher-panel-open" disabled={teacherOpen} onClick={() => setTeacherOpen(true)}>
+                Open teacher data
+              </button>
+            </section>
             <Roster project={project} characters={characters} onChanged={setCharacters} onPersona={onProject} onError={setError} />
           </div>
         </div>

@@ -24,6 +24,9 @@ export const FLAGS: QualityFlag[] = [
   "narration",
   "empty_turn",
   "bad_turn_order",
+  "unsupported_detail",
+  "longer_than_source",
+  "meta_talk",
 ];
 
 export const flagLabel = (f: QualityFlag) => f.replace(/_/g, " ");

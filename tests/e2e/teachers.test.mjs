@@ -1,0 +1,189 @@
+// Teachers in the real Grimoire window: the settings section, and teacher data in Sources (preview
+// and a one-passage generation with the built-in model). Same harness as app.test.mjs: tauri-driver
+// on port 4444 (so files run one at a time) and its own data and config folders.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+const APP = process.env.GRIMOIRE_APP;
+const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
+const SHOTS = path.join(import.meta.dirname, "screenshots");
+const PORT = 4444;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-teachers-"));
+const dataDir = path.join(tmp, "data");
+const configDir = path.join(tmp, "config");
+let driver;
+let browser;
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function byTestId(id, timeout = 15000) {
+  const el = await browser.$(`[data-testid="${id}"]`);
+  await el.waitForDisplayed({ timeout });
+  return el;
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
+}
+
+async function setValue(id, value) {
+  const input = await byTestId(id);
+  await input.clearValue();
+  await input.setValue(value);
+}
+
+/** The error banner's text, when one is showing (so a wait can fail with the app's own message). */
+async function bannerText() {
+  const banner = await browser.$('[data-testid="error"]');
+  return (await banner.isExisting()) ? await banner.getText() : null;
+}
+
+describe("teachers in the Grimoire window", { timeout: 150_000 }, () => {
+  before(async () => {
+    assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
+    fs.mkdirSync(configDir, { recursive: true });
+    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
+    // No keyring here is the case the settings page must explain; keep the person's own keyring out of it.
+    const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir, DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" };
+    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
+    await waitForPort(PORT, 20_000);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: PORT,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
+    });
+  });
+
+  after(async () => {
+    await browser?.deleteSession().catch(() => undefined);
+    driver?.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("lists the built-in teacher in settings and tests its connection", async () => {
+    await byTestId("project-name", 30_000);
+    await (await browser.$('[data-testid="job"][data-status="completed"]')).waitForExist({ timeout: 30_000 });
+    await (await byTestId("nav-settings")).click();
+    const builtin = await byTestId("teacher-built-in");
+    assert.match(await builtin.getText(), /built-in/);
+    assert.match(await builtin.getText(), /Built-in model/);
+    await (await byTestId("teacher-test-built-in")).click();
+    const result = await byTestId("teacher-test-result", 30_000);
+    assert.equal(await result.getAttribute("data-ok"), "true");
+    assert.match(await result.getText(), /SmolLM2|built-in|\.gguf/i);
+  });
+
+  it("adds an OpenAI-compatible teacher, shows the exact connection error and where a key can go, and deletes it", async () => {
+    await (await byTestId("teacher-add")).click();
+    await setValue("teacher-name", "local-test");
+    // Nothing listens on the discard port: the test must fail with the client's own error.
+    await setValue("teacher-base-url", "http://127.0.0.1:9/v1");
+    await setValue("teacher-model", "tiny");
+    await (await byTestId("teacher-save")).click();
+    const row = await byTestId("teacher-local-test");
+    // textContent: WebKitWebDriver leaves text-overflow: ellipsis spans out of getText.
+    assert.match(await row.getProperty("textContent"), /tiny at http:\/\/127\.0\.0\.1:9\/v1/);
+    await (await byTestId("teacher-test-local-test")).click();
+    const result = await row.$('[data-testid="teacher-test-result"]');
+    await result.waitForDisplayed({ timeout: 30_000 });
+    assert.equal(await result.getAttribute("data-ok"), "false");
+    assert.match(await result.getText(), /Connection failed: .+/);
+    // Saving a key: with no keyring the page names the environment variable that works instead.
+    const key = await row.$('input[type="password"]');
+    await key.setValue("sk-test");
+    await (await row.$('button[type="submit"]')).click();
+    await browser.waitUntil(
+      async () => {
+        const warning = await row.$('[data-testid="teacher-keyring-local-test"]');
+        if ((await warning.isExisting()) && /GRIMOIRE_TEACHER_LOCAL_TEST_KEY/.test(await warning.getText())) return true;
+        return /in the OS keyring/.test(await (await row.$('[data-testid="teacher-key-local-test"]')).getText());
+      },
+      { timeout: 20_000, timeoutMsg: "saving a key neither stored it nor named the environment variable" },
+    );
+    await shot("teachers-settings");
+    await (await byTestId("teacher-delete-local-test")).click();
+    await browser.waitUntil(async () => !(await (await browser.$('[data-testid="teacher-local-test"]')).isExisting()), {
+      timeout: 10_000,
+      timeoutMsg: "the teacher was not deleted",
+    });
+  });
+
+  it("previews one passage with the built-in teacher", async () => {
+    await (await byTestId("nav-sources")).click();
+    await (await byTestId("teacher-panel-open")).click();
+    await byTestId("teacher-panel");
+    await (await byTestId("gen-teacher")).selectByAttribute("value", "built-in");
+    // Short passages keep the small model's prompt, and so the test, quick.
+    await setValue("gen-max-chars", "500");
+    await setValue("gen-limit", "1");
+    const first = await browser.$('[data-testid="passage"][data-index="0"]');
+    await first.waitForDisplayed({ timeout: 20_000 });
+    await first.click();
+    await (await byTestId("gen-preview")).click();
+    await browser.waitUntil(
+      async () => {
+        const banner = await bannerText();
+        if (banner) throw new Error(`preview failed: ${banner}`);
+        return (await browser.$('[data-testid="gen-preview-result"]')).isExisting();
+      },
+      { timeout: 60_000, interval: 500, timeoutMsg: "no preview within a minute" },
+    );
+    const result = await byTestId("gen-preview-result");
+    if ((await result.getAttribute("data-rejected")) === "true") {
+      // SmolLM2 often writes poor JSON; then the reason must say why.
+      assert.match(await (await byTestId("gen-preview-rejected")).getText(), /Rejected: .{5,}/);
+    } else {
+      assert.match(await (await byTestId("gen-preview-examples")).getText(), /\d+ examples?/);
+    }
+    assert.match(await result.getText(), /tokens · cost/);
+    await shot("teacher-preview");
+  });
+
+  it("generates from one passage as a job that completes", async () => {
+    await (await byTestId("gen-start")).click();
+    await browser.waitUntil(
+      async () => {
+        const banner = await bannerText();
+        if (banner) throw new Error(`generation failed: ${banner}`);
+        for (const job of await browser.$$('[data-testid="job"]')) {
+          if (!(await job.getText()).includes("First-person retellings")) continue;
+          const status = await job.getAttribute("data-status");
+          if (status === "failed") throw new Error(`the generation job failed: ${await job.getText()}`);
+          if (status === "completed") return true;
+        }
+        return false;
+      },
+      { timeout: 60_000, interval: 500, timeoutMsg: "the generation job did not complete" },
+    );
+    const status = await byTestId("gen-status");
+    await browser.waitUntil(async () => (await status.getAttribute("data-status")) === "completed", { timeout: 10_000 });
+    assert.equal(await (await byTestId("gen-done")).getText(), "1 / 1");
+    await shot("teacher-generated");
+  });
+});
