@@ -251,3 +251,45 @@ pub fn analyse_file(path: &std::path::Path) -> Result<(Vec<grimoire_corpus::Quot
     let analysis = grimoire_corpus::analyze_bytes(&bytes)?;
     Ok((analysis.quote_records(), analysis.character_records()))
 }
+
+/// Strategy A conversations of everybody but `persona`, for a control run: the same books' voice
+/// without the persona. Each is `(role, text)` turns, user first; at most `limit`, picked evenly
+/// across the books' speakers in a seeded order.
+pub(crate) fn others_conversations(store: &Store, persona: &str, limit: usize, seed: u64) -> Result<Vec<Vec<(Role, String)>>> {
+    let analyses = reanalyse(store, &mut |_, _, _| Ok(()))?;
+    let opts = ExampleOptions { scenes: false, ..ExampleOptions::default() };
+    let mut all = Vec::new();
+    for (_, a) in &analyses {
+        let skip = a.characters.find(persona);
+        for c in &a.characters.list {
+            if Some(c.id) == skip || c.quotes < 5 {
+                continue;
+            }
+            for ex in grimoire_corpus::build_examples(a, c.id, &opts) {
+                let turns = ex
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        let role = match m.role {
+                            grimoire_corpus::Role::User => Role::User,
+                            grimoire_corpus::Role::Assistant => Role::Assistant,
+                        };
+                        (role, m.content.clone())
+                    })
+                    .collect();
+                all.push(turns);
+            }
+        }
+    }
+    // A seeded shuffle (SplitMix64 keys), so the same control data comes out every time.
+    let key = |i: usize| {
+        let mut z = seed.wrapping_add((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| key(i));
+    let mut taken: Vec<Option<Vec<(Role, String)>>> = all.into_iter().map(Some).collect();
+    Ok(order.into_iter().take(limit).filter_map(|i| taken[i].take()).collect())
+}

@@ -118,6 +118,10 @@ pub struct RunView {
     pub has_adapter: bool,
     /// The settings.
     pub config: TrainConfig,
+    /// The run this one is the control of (trained on the other characters' lines).
+    pub control_for: Option<String>,
+    /// Whether an evaluation report exists.
+    pub has_report: bool,
 }
 
 /// A run with its curves.
@@ -226,6 +230,78 @@ impl Service {
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_record(&dir, &record)?;
         let handle = self.spawn_run(&project, record, None)?;
+        Ok((run_id, handle))
+    }
+
+    /// Trains a control for a run: the same base, settings and validation set, but trained on
+    /// the OTHER characters' lines of the same books (as many conversations as the run had), with
+    /// the run's system prompt. The evaluation compares the run with it, to show how much of the
+    /// gain is the persona and how much the books' voice.
+    pub fn train_control(&self, input: RunRef) -> Result<(String, crate::jobs::JobHandle)> {
+        let project = absolute(&input.project)?;
+        let dir = run_dir(&project, &input.run_id)?;
+        let record = read_record(&dir)?;
+        let train_file = record.data_dir.join("train.jsonl");
+        let text = std::fs::read_to_string(&train_file).map_err(|e| Error::io(&train_file, e))?;
+        let count = text.lines().filter(|l| !l.trim().is_empty()).count();
+        let system: Option<String> = text.lines().next().and_then(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let first = v.get("messages")?.get(0)?;
+            (first.get("role")?.as_str()? == "system").then(|| first.get("content")?.as_str().map(str::to_string))?
+        });
+        let conversations = {
+            let store = self.store(&project)?;
+            let store = lock(&store);
+            let persona = store.project_meta()?.persona.filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+                Error::InvalidInput("choose the persona first: the control is trained on everybody else".into())
+            })?;
+            crate::corpus::others_conversations(&store, &persona, count, record.config.seed)?
+        };
+        if conversations.is_empty() {
+            return Err(Error::InvalidInput("no other character speaks enough in these books to train a control".into()));
+        }
+        let data_dir = project.join("exports").join(format!("control-for-{}", input.run_id));
+        std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+        let mut lines = String::new();
+        for turns in &conversations {
+            let mut messages = Vec::new();
+            if let Some(system) = &system {
+                messages.push(serde_json::json!({"role": "system", "content": system}));
+            }
+            for (role, content) in turns {
+                let role = match role {
+                    grimoire_store::table::examples::Role::User => "user",
+                    grimoire_store::table::examples::Role::Assistant => "assistant",
+                    grimoire_store::table::examples::Role::System => "system",
+                };
+                messages.push(serde_json::json!({"role": role, "content": content}));
+            }
+            lines.push_str(&serde_json::json!({ "messages": messages }).to_string());
+            lines.push('\n');
+        }
+        let train = data_dir.join("train.jsonl");
+        std::fs::write(&train, lines).map_err(|e| Error::io(&train, e))?;
+        let validation = record.data_dir.join("validation.jsonl");
+        if validation.is_file() {
+            let to = data_dir.join("validation.jsonl");
+            std::fs::copy(&validation, &to).map_err(|e| Error::io(&to, e))?;
+        }
+        let run_id = new_run_id(&project)?;
+        let control = RunRecord {
+            run_id: run_id.clone(),
+            created_at: grimoire_store::now(),
+            base: record.base.clone(),
+            base_path: record.base_path.clone(),
+            data_dir,
+            job_id: None,
+            config: record.config.clone(),
+        };
+        let control_dir = project.join("runs").join(&run_id);
+        std::fs::create_dir_all(&control_dir).map_err(|e| Error::io(&control_dir, e))?;
+        write_record(&control_dir, &control)?;
+        let marker = control_dir.join(grimoire_eval::CONTROL_MARKER);
+        std::fs::write(&marker, serde_json::json!({ "control_for": input.run_id }).to_string()).map_err(|e| Error::io(&marker, e))?;
+        let handle = self.spawn_run(&project, control, None)?;
         Ok((run_id, handle))
     }
 
@@ -399,6 +475,11 @@ impl Service {
             best_val_loss,
             has_adapter: dir.join("adapter_model.safetensors").is_file(),
             config: record.config,
+            control_for: std::fs::read_to_string(dir.join(grimoire_eval::CONTROL_MARKER))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v.get("control_for")?.as_str().map(str::to_string)),
+            has_report: dir.join(grimoire_eval::EVAL_DIR).join("report.json").is_file(),
         })
     }
 }
