@@ -2,6 +2,7 @@
 //! slices with rayon. candle's own fused kernels drop gradients, and its composite versions run
 //! a dozen allocating ops each way; these run one pass forward and one backward.
 
+use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -394,6 +395,71 @@ impl CustomOp1 for CausalSoftmax {
     }
 }
 
+struct AttentionProbs {
+    softmax: CausalSoftmax,
+}
+
+impl CustomOp2 for AttentionProbs {
+    fn name(&self) -> &'static str {
+        "train-attention-probs"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sq: &CpuStorage,
+        lq: &Layout,
+        sk: &CpuStorage,
+        lk: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (b, h, rows, d) = lq.shape().dims4()?;
+        let (_, _, l, _) = lk.shape().dims4()?;
+        let scores = sq.matmul(sk, (b * h, rows, l, d), lq, &lk.transpose(2, 3)?)?;
+        let sl = Layout::contiguous((b, h, rows, l));
+        self.softmax.cpu_fwd(&scores, &sl)
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let ds = self
+            .softmax
+            .bwd(res, res, grad)?
+            .ok_or_else(|| candle_core::Error::Msg("no softmax gradient".into()))?;
+        let (q, k) = (q.detach(), k.detach());
+        let dq = ds.matmul(&k)?;
+        let dk = ds.transpose(2, 3)?.matmul(&q)?;
+        Ok((Some(dq), Some(dk)))
+    }
+}
+
+/// `causal_softmax(q kᵀ, scale, window)` for q (b, h, rows, d), k (b, h, l, d) as one op, so
+/// the scores are never held for the backward (only the probabilities are).
+pub fn attention_probs(
+    q: &Tensor,
+    k: &Tensor,
+    scale: f64,
+    window: Option<usize>,
+) -> candle_core::Result<Tensor> {
+    if !q.device().is_cpu() {
+        return causal_softmax(&q.matmul(&k.t()?)?, scale, window);
+    }
+    let l = k.dim(2)?;
+    q.contiguous()?.apply_op2(
+        &k.contiguous()?,
+        AttentionProbs {
+            softmax: CausalSoftmax {
+                scale: scale as f32,
+                l,
+                window,
+            },
+        },
+    )
+}
+
 /// `softmax(scale · x)` over the last dimension (keys) with a causal (and optional sliding
 /// window) mask, for scores of shape (..., rows, l) whose row `r` is query position `r mod l`.
 pub fn causal_softmax(
@@ -502,6 +568,13 @@ mod tests {
         let gate = rand(&[4, 6], 9)?;
         same(&gate, |g| swiglu(g, &up), |g| g.silu()? * &up)?;
         same(&up, |u| swiglu(&gate, u), |u| gate.silu()? * u)?;
+
+        // Scores and causal softmax in one op: gradients to q and to k.
+        let q = rand(&[2, 3, 10, 4], 10)?;
+        let k = rand(&[2, 3, 5, 4], 11)?;
+        let slow = |q: &Tensor, k: &Tensor| causal_softmax(&q.matmul(&k.t()?)?, 0.5, Some(3));
+        same(&q, |q| attention_probs(q, &k, 0.5, Some(3)), |q| slow(q, &k))?;
+        same(&k, |k| attention_probs(&q, k, 0.5, Some(3)), |k| slow(&q, k))?;
 
         // Two query heads per row block (n_rep = 2), 5 positions.
         let x = rand(&[2, 3, 10, 5], 6)?;

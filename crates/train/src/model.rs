@@ -340,9 +340,12 @@ impl Net {
         let v = heads(self.proj(&h, i, Proj::V, &lora, ctx, weights)?, nkv)?;
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
-        let scores = q.matmul(&k.t()?)?;
-        let probs =
-            crate::fused::causal_softmax(&scores, 1.0 / (hd as f64).sqrt(), cfg.sliding_window)?;
+        let probs = crate::fused::attention_probs(
+            &q,
+            &k,
+            1.0 / (hd as f64).sqrt(),
+            cfg.sliding_window,
+        )?;
         let att = probs
             .matmul(&v)?
             .reshape((b, nh, l, hd))?
