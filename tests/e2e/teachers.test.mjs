@@ -121,7 +121,7 @@ describe("teachers in the Grimoire window", { timeout: 150_000 }, () => {
     await browser.waitUntil(
       async () => {
         const warning = await row.$('[data-testid="teacher-keyring-local-test"]');
-        if ((await warning.isExisting()) && /GRIMOIRE_TEACHER_LOCAL_TEST_KEY/.test(await warning.getText())) return true;
+        if ((await warning.isExisting()) && /The key was not saved: .*GRIMOIRE_TEACHER_LOCAL_TEST_KEY/.test(await warning.getText())) return true;
         return /in the OS keyring/.test(await (await row.$('[data-testid="teacher-key-local-test"]')).getText());
       },
       { timeout: 20_000, timeoutMsg: "saving a key neither stored it nor named the environment variable" },

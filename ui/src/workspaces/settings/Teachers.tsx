@@ -72,7 +72,7 @@ export function Teachers({ onError }: { onError: (e: ApiError | null) => void })
       refresh();
     } catch (e) {
       // Most often: no keyring here. The message names the environment variable to use instead.
-      setKeyProblem((p) => ({ ...p, [name]: (e as ApiError).message }));
+      setKeyProblem((p) => ({ ...p, [name]: `The key was not ${key === null ? "removed" : "saved"}: ${(e as ApiError).message}` }));
     }
   }
 

@@ -176,6 +176,7 @@ export function TeacherPanel({ project, onError, onClose }: { project: ProjectIn
   }
 
   const t = teachers.find((x) => x.config.name === teacher);
+  const count = passages ? (options.limit ? Math.min(options.limit, passages.total) : passages.total) : 0;
   const pages = passages ? Math.max(1, Math.ceil(passages.total / PAGE)) : 1;
   const live = status?.live;
   const running = !!status && !FINISHED.has(status.job.status);
@@ -280,8 +281,9 @@ export function TeacherPanel({ project, onError, onClose }: { project: ProjectIn
             <button data-testid="gen-start" disabled={!project.persona || running} onClick={start}>
               Start generation
             </button>
-            <span className="muted small">
-              {passages ? `${options.limit ? Math.min(options.limit, passages.total) : passages.total} of ${passages.total} passages` : ""}
+            <span className="muted small" data-testid="gen-count">
+              {passages ? `${count} of ${passages.total} passages` : ""}
+              {preview && preview.cost > 0 ? ` · about ${money(preview.cost * count)} at the preview's size` : ""}
             </span>
           </div>
           {status && (
