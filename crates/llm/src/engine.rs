@@ -1,7 +1,10 @@
 //! One model served through a queue on its own thread.
 //!
-//! The worker thread owns the [`Model`] and the adapters loaded over it, and runs one request at
-//! a time; candle's kernels inside it use a thread pool sized to the machine's physical cores
+//! The worker thread owns the [`Model`] (one copy of the base weights) and the adapters loaded
+//! over it. Requests in progress are interleaved round-robin, each with its own KV cache and
+//! adapter: every round, each one reads a prompt chunk or makes one token, so two replies (say the
+//! base model's and a tuned one's) stream at once and cancelling one leaves the others running.
+//! Candle's kernels inside it use a thread pool sized to the machine's physical cores
 //! (`CANDLE_NUM_THREADS` / `RAYON_NUM_THREADS` override it). Requests from any number of callers
 //! wait in the queue, and a process-wide lock keeps even two engines from computing at once, so
 //! the cores are never oversubscribed (measured: oversubscribed decoding is 4–10× slower).
@@ -11,12 +14,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::generate::{CancelToken, Completion, GenerateParams, chat};
+use crate::generate::{CancelToken, Completion, GenerateParams, Generation, fit_history};
 use crate::lora::LoraAdapter;
 use crate::model::{Model, ModelInfo};
 use crate::template::Message;
@@ -180,66 +183,131 @@ impl Drop for Engine {
     }
 }
 
+/// A request being answered.
+struct Active<'m> {
+    generation: Generation<'m>,
+    adapter: Option<Arc<LoraAdapter>>,
+    dropped: usize,
+    cancel: CancelToken,
+    reply: Sender<Event>,
+}
+
 fn serve(model: Model, jobs: Receiver<Job>, names: Arc<Mutex<Vec<String>>>) {
-    let mut adapters: HashMap<String, LoraAdapter> = HashMap::new();
-    for job in jobs {
-        match job {
-            Job::Chat {
-                request,
-                cancel,
-                reply,
-            } => {
-                let _guard = COMPUTE.lock().unwrap_or_else(|p| p.into_inner());
-                let adapter = match &request.adapter {
-                    None => None,
-                    Some(name) => match adapters.get(name) {
-                        Some(a) => Some(a),
-                        None => {
-                            let e = Error::AdapterMismatch {
-                                path: PathBuf::from(name),
-                                problem: "no adapter of that name is loaded".into(),
-                            };
-                            let _ = reply.send(Event::Error(e));
-                            continue;
-                        }
-                    },
-                };
-                let mut on_text = |t: &str| {
-                    if reply.send(Event::Chunk(t.to_owned())).is_err() {
-                        // The caller hung up: stop working for nobody.
-                        cancel.cancel();
+    let model = &model;
+    let mut adapters: HashMap<String, Arc<LoraAdapter>> = HashMap::new();
+    let mut active: Vec<Active<'_>> = Vec::new();
+    let mut open = true;
+    loop {
+        // Take every waiting job before the next round; sleep only when there is nothing to do.
+        let job = if active.is_empty() {
+            match jobs.recv() {
+                Ok(job) => Some(job),
+                Err(_) => return,
+            }
+        } else if open {
+            match jobs.try_recv() {
+                Ok(job) => Some(job),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(job) = job {
+            accept(model, job, &mut adapters, &mut active, &names);
+            continue;
+        }
+        // One round: every active request reads a prompt chunk or makes one token.
+        let _guard = COMPUTE.lock().unwrap_or_else(|p| p.into_inner());
+        active.retain_mut(|a| {
+            let (reply, cancel) = (&a.reply, &a.cancel);
+            let mut on_text = |t: &str| {
+                if reply.send(Event::Chunk(t.to_owned())).is_err() {
+                    // The caller hung up: stop working for nobody.
+                    cancel.cancel();
+                }
+            };
+            match a.generation.step(a.adapter.as_deref(), cancel, &mut on_text) {
+                Ok(None) => true,
+                Ok(Some(mut done)) => {
+                    done.dropped_messages = a.dropped;
+                    let _ = reply.send(Event::Done(done));
+                    false
+                }
+                Err(e) => {
+                    let _ = reply.send(Event::Error(e));
+                    false
+                }
+            }
+        });
+    }
+}
+
+fn accept<'m>(
+    model: &'m Model,
+    job: Job,
+    adapters: &mut HashMap<String, Arc<LoraAdapter>>,
+    active: &mut Vec<Active<'m>>,
+    names: &Mutex<Vec<String>>,
+) {
+    match job {
+        Job::Chat {
+            request,
+            cancel,
+            reply,
+        } => {
+            let adapter = match &request.adapter {
+                None => None,
+                Some(name) => match adapters.get(name) {
+                    Some(a) => Some(a.clone()),
+                    None => {
+                        let e = Error::AdapterMismatch {
+                            path: PathBuf::from(name),
+                            problem: "no adapter of that name is loaded".into(),
+                        };
+                        let _ = reply.send(Event::Error(e));
+                        return;
                     }
-                };
-                let result = chat(
-                    &model,
+                },
+            };
+            let started = fit_history(model, &request.messages, request.params.max_tokens).and_then(
+                |(prompt, dropped)| {
+                    Generation::new(model, prompt, &request.params).map(|g| (g, dropped))
+                },
+            );
+            match started {
+                Ok((generation, dropped)) => active.push(Active {
+                    generation,
                     adapter,
-                    &request.messages,
-                    &request.params,
-                    &cancel,
-                    &mut on_text,
-                );
-                let _ = reply.send(match result {
-                    Ok(c) => Event::Done(c),
-                    Err(e) => Event::Error(e),
-                });
-            }
-            Job::LoadAdapter { name, dir, reply } => {
-                let result = model.load_adapter(&dir).map(|a| {
-                    adapters.insert(name.clone(), a);
-                });
-                if result.is_ok()
-                    && let Ok(mut n) = names.lock()
-                    && !n.contains(&name)
-                {
-                    n.push(name);
+                    dropped,
+                    cancel,
+                    reply,
+                }),
+                Err(e) => {
+                    let _ = reply.send(Event::Error(e));
                 }
-                let _ = reply.send(result);
             }
-            Job::RemoveAdapter { name } => {
-                adapters.remove(&name);
-                if let Ok(mut n) = names.lock() {
-                    n.retain(|x| x != &name);
-                }
+        }
+        Job::LoadAdapter { name, dir, reply } => {
+            let result = model.load_adapter(&dir).map(|a| {
+                adapters.insert(name.clone(), Arc::new(a));
+            });
+            if result.is_ok()
+                && let Ok(mut n) = names.lock()
+                && !n.contains(&name)
+            {
+                n.push(name);
+            }
+            let _ = reply.send(result);
+        }
+        Job::RemoveAdapter { name } => {
+            // Requests already using it keep their reference until they end.
+            adapters.remove(&name);
+            if let Ok(mut n) = names.lock() {
+                n.retain(|x| x != &name);
             }
         }
     }

@@ -162,80 +162,135 @@ pub fn generate(
     cancel: &CancelToken,
     on_text: &mut dyn FnMut(&str),
 ) -> Result<Completion> {
-    let llama = &model.llama;
-    if prompt.is_empty() || prompt.len() >= llama.max_len() {
-        return Err(Error::ContextOverflow {
-            tokens: prompt.len(),
-            context: llama.max_len(),
-        });
-    }
-    let started = Instant::now();
-    let mut cache = Cache::new(llama, 1);
-    let mut logits = None;
-    for chunk in prompt.chunks(PROMPT_CHUNK) {
-        if cancel.is_cancelled() {
-            return Ok(finished(
-                String::new(),
-                Vec::new(),
-                prompt.len(),
-                FinishReason::Cancelled,
-                started,
-                started,
-            ));
+    let mut generation = Generation::new(model, prompt.to_vec(), params)?;
+    loop {
+        if let Some(done) = generation.step(adapter, cancel, on_text)? {
+            return Ok(done);
         }
-        logits = Some(llama.forward_last(chunk, &mut cache, adapter)?);
     }
-    let mut logits: Vec<f32> = match logits {
-        Some(l) => l.to_vec1()?,
-        None => {
+}
+
+/// One generation advanced a step at a time, with its own KV cache, so that a caller can
+/// interleave several over one model (the [`crate::Engine`] does, round-robin).
+///
+/// A step reads one chunk of the prompt or generates one token. After a step returns a
+/// [`Completion`] the generation is over and must not be stepped again.
+pub struct Generation<'m> {
+    model: &'m Model,
+    prompt: Vec<u32>,
+    fed: usize,
+    cache: Cache,
+    logits: Vec<f32>,
+    sampler: Sampler,
+    history: Vec<u32>,
+    stream: crate::tokenizer::TokenStream<'m>,
+    out: StopFilter,
+    tokens: Vec<u32>,
+    max_tokens: usize,
+    started: Instant,
+    prompt_done: Instant,
+}
+
+impl std::fmt::Debug for Generation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation")
+            .field("prompt", &self.prompt.len())
+            .field("fed", &self.fed)
+            .field("tokens", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> Generation<'m> {
+    /// A generation from prompt ids; nothing is computed until the first step.
+    pub fn new(model: &'m Model, prompt: Vec<u32>, params: &GenerateParams) -> Result<Self> {
+        let llama = &model.llama;
+        if prompt.is_empty() || prompt.len() >= llama.max_len() {
             return Err(Error::ContextOverflow {
-                tokens: 0,
+                tokens: prompt.len(),
                 context: llama.max_len(),
             });
         }
-    };
-    let prompt_done = Instant::now();
-    let mut sampler = Sampler::new(params.sampling.clone());
-    let mut history = prompt.to_vec();
-    let mut stream = model.tokenizer.stream();
-    let mut out = StopFilter::new(&params.stop);
-    let mut tokens = Vec::new();
-    let finish = loop {
-        if cancel.is_cancelled() {
-            break FinishReason::Cancelled;
-        }
-        if tokens.len() >= params.max_tokens || cache.len() >= llama.max_len() {
-            break FinishReason::Length;
-        }
-        let next = sampler.sample(&logits, &history);
-        if model.tokenizer.stop_ids().contains(&next) {
-            break FinishReason::Eos;
-        }
-        tokens.push(next);
-        history.push(next);
-        if let Some(piece) = stream.step(next)?
-            && out.push(&piece, on_text)
-        {
-            break FinishReason::StopString;
-        }
-        if tokens.len() >= params.max_tokens {
-            break FinishReason::Length;
-        }
-        logits = llama
-            .forward_last(&[next], &mut cache, adapter)?
-            .to_vec1()?;
-    };
-    if finish != FinishReason::StopString {
-        out.flush(on_text);
+        let now = Instant::now();
+        Ok(Generation {
+            model,
+            history: prompt.clone(),
+            prompt,
+            fed: 0,
+            cache: Cache::new(llama, 1),
+            logits: Vec::new(),
+            sampler: Sampler::new(params.sampling.clone()),
+            stream: model.tokenizer.stream(),
+            out: StopFilter::new(params.stop.clone()),
+            tokens: Vec::new(),
+            max_tokens: params.max_tokens,
+            started: now,
+            prompt_done: now,
+        })
     }
-    Ok(finished(
-        out.text,
-        tokens,
-        prompt.len(),
-        finish,
-        started,
-        prompt_done,
-    ))
+
+    /// Reads the next prompt chunk or generates the next token; `Some` when the generation ended.
+    pub fn step(
+        &mut self,
+        adapter: Option<&LoraAdapter>,
+        cancel: &CancelToken,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Option<Completion>> {
+        let llama = &self.model.llama;
+        if cancel.is_cancelled() {
+            return Ok(Some(self.finish(FinishReason::Cancelled, on_text)));
+        }
+        if self.fed < self.prompt.len() {
+            let end = (self.fed + PROMPT_CHUNK).min(self.prompt.len());
+            let logits = llama.forward_last(&self.prompt[self.fed..end], &mut self.cache, adapter)?;
+            self.fed = end;
+            if self.fed == self.prompt.len() {
+                self.logits = logits.to_vec1()?;
+                self.prompt_done = Instant::now();
+            }
+            return Ok(None);
+        }
+        if self.tokens.len() >= self.max_tokens || self.cache.len() >= llama.max_len() {
+            return Ok(Some(self.finish(FinishReason::Length, on_text)));
+        }
+        let next = self.sampler.sample(&self.logits, &self.history);
+        if self.model.tokenizer.stop_ids().contains(&next) {
+            return Ok(Some(self.finish(FinishReason::Eos, on_text)));
+        }
+        self.tokens.push(next);
+        self.history.push(next);
+        if let Some(piece) = self.stream.step(next)?
+            && self.out.push(&piece, on_text)
+        {
+            return Ok(Some(self.finish(FinishReason::StopString, on_text)));
+        }
+        if self.tokens.len() >= self.max_tokens {
+            return Ok(Some(self.finish(FinishReason::Length, on_text)));
+        }
+        self.logits = llama
+            .forward_last(&[next], &mut self.cache, adapter)?
+            .to_vec1()?;
+        Ok(None)
+    }
+
+    fn finish(&mut self, finish: FinishReason, on_text: &mut dyn FnMut(&str)) -> Completion {
+        if finish != FinishReason::StopString {
+            self.out.flush(on_text);
+        }
+        let prompt_done = if self.fed < self.prompt.len() {
+            self.started
+        } else {
+            self.prompt_done
+        };
+        finished(
+            std::mem::take(&mut self.out.text),
+            std::mem::take(&mut self.tokens),
+            self.prompt.len(),
+            finish,
+            self.started,
+            prompt_done,
+        )
+    }
 }
 
 fn finished(
@@ -258,15 +313,15 @@ fn finished(
 }
 
 /// Passes text through, holding back any tail that could be the start of a stop string.
-struct StopFilter<'a> {
-    stops: &'a [String],
+struct StopFilter {
+    stops: Vec<String>,
     /// Everything accepted so far (emitted and held back).
     text: String,
     emitted: usize,
 }
 
-impl<'a> StopFilter<'a> {
-    fn new(stops: &'a [String]) -> Self {
+impl StopFilter {
+    fn new(stops: Vec<String>) -> Self {
         StopFilter {
             stops,
             text: String::new(),
@@ -336,7 +391,7 @@ mod tests {
 
     fn run(stops: &[&str], pieces: &[&str]) -> (String, bool) {
         let stops: Vec<String> = stops.iter().map(|s| s.to_string()).collect();
-        let mut f = StopFilter::new(&stops);
+        let mut f = StopFilter::new(stops);
         let mut out = String::new();
         let mut emit = |s: &str| out.push_str(s);
         let mut stopped = false;

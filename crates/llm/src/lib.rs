@@ -31,7 +31,7 @@ pub use candle_core::{Device, Tensor};
 pub use engine::{ChatRequest, Engine, Event, Reply};
 pub use error::{Error, Result};
 pub use generate::{
-    CancelToken, Completion, FinishReason, GenerateParams, chat, fit_history, generate,
+    CancelToken, Completion, FinishReason, GenerateParams, Generation, chat, fit_history, generate,
 };
 pub use lora::{AdapterConfig, Linear, LoraAdapter, LoraPair, Proj};
 pub use model::llama::{Cache, Llama, LlamaConfig};

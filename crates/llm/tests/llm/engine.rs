@@ -71,3 +71,50 @@ fn adapter_for_another_base_is_refused() {
         "{msg}"
     );
 }
+
+fn long_request(text: &str, adapter: Option<&str>, max_tokens: usize) -> ChatRequest {
+    let mut r = request(text, adapter);
+    r.params.max_tokens = max_tokens;
+    r
+}
+
+#[test]
+fn two_replies_stream_together_and_cancelling_one_leaves_the_other() {
+    let engine = Engine::start(common::q8_0().clone()).expect("engine");
+    engine
+        .load_adapter("eliza", &common::reference_dir().join("peft/adapter"))
+        .expect("adapter");
+    let prompt = "Tell me about your family.";
+    let alone = engine
+        .chat(long_request(prompt, Some("eliza"), 10))
+        .expect("queue")
+        .wait(&mut |_| {})
+        .expect("alone");
+
+    let base = engine
+        .chat(long_request("Describe a long walk in the country.", None, 400))
+        .expect("queue");
+    let tuned = engine
+        .chat(long_request(prompt, Some("eliza"), 10))
+        .expect("queue");
+    let together = tuned.wait(&mut |_| {}).expect("tuned");
+    // Each request has its own cache: interleaving does not change a greedy reply.
+    assert_eq!(together.tokens, alone.tokens);
+    // The base reply was streaming all the while, and is not over.
+    let so_far: Vec<Event> = base.events.try_iter().collect();
+    assert!(
+        so_far.iter().any(|e| matches!(e, Event::Chunk(_))),
+        "the base reply made no progress while the tuned one ran"
+    );
+    assert!(!so_far.iter().any(|e| matches!(e, Event::Done(_))));
+
+    // Cancelling one stream leaves another running to its end.
+    let other = engine
+        .chat(long_request(prompt, Some("eliza"), 10))
+        .expect("queue");
+    base.cancel.cancel();
+    let stopped = base.wait(&mut |_| {}).expect("base");
+    assert_eq!(stopped.finish, grimoire_llm::FinishReason::Cancelled);
+    let finished = other.wait(&mut |_| {}).expect("other");
+    assert_eq!(finished.tokens, alone.tokens);
+}
