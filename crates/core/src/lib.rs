@@ -7,6 +7,7 @@
 
 pub mod bindings;
 mod chat;
+mod compare;
 mod config;
 mod corpus;
 mod error;
@@ -26,6 +27,8 @@ pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
 pub use chat::{
     ChatEvent, ChatInput, ChatMessage, ChatParams, ChatRole, ChatSink, ChatStarted, ConversationRef, ConversationView, SaveConversationInput,
 };
+pub use compare::{BlindVoteInput, CHAT_TAG, PresetRef, ReplyToReviewInput, SavePresetInput};
+pub use grimoire_store::table::compare::{PromptPreset, VoteTally, Winner};
 pub use config::{Dirs, RecentProject, Settings, Theme};
 pub use error::{ApiError, Error, ErrorCode, Result};
 pub use import::{ImportResult, MAX_BOOK_BYTES};

@@ -18,6 +18,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::conversations::MIGRATION_4],
     // 5: teacher answers (cache) and the work lists of generation jobs.
     &[table::generation::MIGRATION_5],
+    // 6: blind picks between the base model and a run, and system prompt presets.
+    &[table::compare::MIGRATION_6],
 ];
 
 /// The schema version this build writes.

@@ -749,6 +749,84 @@ project: string,
  */
 id: number, };
 
+export type BlindVoteInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run whose adapter made the tuned reply.
+ */
+run_id: string, 
+/**
+ * The reply the person found more in character.
+ */
+winner: Winner, 
+/**
+ * The person's message.
+ */
+prompt: string, 
+/**
+ * The base model's reply.
+ */
+base_reply: string, 
+/**
+ * The tuned reply.
+ */
+tuned_reply: string, };
+
+export type Winner = "base" | "tuned";
+
+export type VoteTally = { 
+/**
+ * Picks of the tuned reply.
+ */
+tuned: number, 
+/**
+ * Picks of the base reply.
+ */
+base: number, };
+
+export type PromptPreset = { 
+/**
+ * Its name, unique in the project.
+ */
+name: string, 
+/**
+ * The system prompt.
+ */
+prompt: string, };
+
+export type SavePresetInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The preset.
+ */
+preset: PromptPreset, };
+
+export type PresetRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The preset's name.
+ */
+name: string, };
+
+export type ReplyToReviewInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The conversation up to and including the reply (which must be the model's).
+ */
+messages: Array<ChatMessage>, };
+
 export type ListExamplesInput = { 
 /**
  * The project folder.
@@ -1971,7 +2049,15 @@ has_adapter: boolean,
 /**
  * The settings.
  */
-config: TrainConfig, };
+config: TrainConfig, 
+/**
+ * The run this one is the control of (trained on the other characters' lines).
+ */
+control_for: string | null, 
+/**
+ * Whether an evaluation report exists.
+ */
+has_report: boolean, };
 
 export type RunDetail = { 
 /**

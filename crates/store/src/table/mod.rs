@@ -1,6 +1,7 @@
 //! One module per table: its migrations and its queries.
 
 pub mod books;
+pub mod compare;
 pub mod conversations;
 pub mod corpus;
 pub mod examples;
