@@ -292,6 +292,56 @@ fn generation_items(svc: State<'_, Service>, input: grimoire_core::GenerationIte
     Ok(svc.generation_items(input)?)
 }
 
+#[tauri::command(async)]
+fn train_presets(svc: State<'_, Service>) -> Vec<grimoire_core::TrainPreset> {
+    svc.train_presets()
+}
+
+#[tauri::command(async)]
+fn plan_training(svc: State<'_, Service>, input: grimoire_core::TrainInput) -> Reply<grimoire_core::TrainPlan> {
+    svc.plan_training(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn start_training(svc: State<'_, Service>, input: grimoire_core::TrainInput) -> Reply<JobStarted> {
+    svc.start_training(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn resume_training(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<JobStarted> {
+    svc.resume_training(input).map(|h| JobStarted { job_id: h.id }).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn list_runs(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<grimoire_core::RunView>> {
+    svc.list_runs(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn training_run(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<grimoire_core::RunDetail> {
+    svc.training_run(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn train_control(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<JobStarted> {
+    svc.train_control(input).map(|(_, h)| JobStarted { job_id: h.id }).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn evaluate_run(svc: State<'_, Service>, input: grimoire_core::EvaluateRunInput) -> Reply<JobStarted> {
+    svc.evaluate_run(input).map(|h| JobStarted { job_id: h.id }).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn eval_report(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<grimoire_core::EvalReport> {
+    svc.eval_report(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn merge_run(svc: State<'_, Service>, input: grimoire_core::MergeInput) -> Reply<grimoire_core::MergeOutput> {
+    svc.merge_run(input).map_err(Into::into)
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let result = tauri::Builder::default()
@@ -359,6 +409,16 @@ pub fn run() {
             resume_interrupted_generations,
             generation_status,
             generation_items,
+            train_presets,
+            plan_training,
+            start_training,
+            resume_training,
+            list_runs,
+            training_run,
+            merge_run,
+            train_control,
+            evaluate_run,
+            eval_report,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -5,7 +5,7 @@ import { ErrorBanner } from "./components/ErrorBanner";
 import { JobsPanel } from "./components/JobsPanel";
 import { ProjectPicker } from "./components/ProjectPicker";
 import { Sources } from "./workspaces/Sources";
-import { Train } from "./workspaces/Placeholders";
+import { Train } from "./workspaces/train/Train";
 import { Review } from "./workspaces/review/Review";
 import { SettingsPage } from "./workspaces/SettingsPage";
 import { ChatPage } from "./workspaces/ChatPage";
@@ -120,7 +120,7 @@ export default function App() {
         )}
         {view === "sources" && <Sources project={project} version={version} onProject={setProject} />}
         {view === "review" && <Review project={project} version={version} />}
-        {view === "train" && <Train />}
+        {view === "train" && <Train project={project} />}
         {view === "chat" && <ChatPage project={project} />}
         {view === "settings" && <SettingsPage onTheme={applyTheme} />}
       </main>

@@ -115,6 +115,16 @@ export const api = {
   resumeInterruptedGenerations: (input: ProjectRef) => call<JobStarted[]>("resume_interrupted_generations", { input }),
   generationStatus: (input: T.GenerationRef) => call<T.GenerationStatus>("generation_status", { input }),
   generationItems: (input: T.GenerationItemsInput) => call<T.GenerationItem[]>("generation_items", { input }),
+  trainPresets: () => call<T.TrainPreset[]>("train_presets"),
+  planTraining: (input: T.TrainInput) => call<T.TrainPlan>("plan_training", { input }),
+  startTraining: (input: T.TrainInput) => call<JobStarted>("start_training", { input }),
+  resumeTraining: (input: T.RunRef) => call<JobStarted>("resume_training", { input }),
+  listRuns: (input: ProjectRef) => call<T.RunView[]>("list_runs", { input }),
+  trainingRun: (input: T.RunRef) => call<T.RunDetail>("training_run", { input }),
+  mergeRun: (input: T.MergeInput) => call<T.MergeOutput>("merge_run", { input }),
+  trainControl: (input: T.RunRef) => call<JobStarted>("train_control", { input }),
+  evaluateRun: (input: T.EvaluateRunInput) => call<JobStarted>("evaluate_run", { input }),
+  evalReport: (input: T.RunRef) => call<T.EvalReport>("eval_report", { input }),
   chat: (input: ChatInput, onEvent: (e: ChatEvent) => void) => {
     const channel = new Channel<ChatEvent>();
     channel.onmessage = onEvent;

@@ -17,17 +17,3 @@ export function Review({ project }: { project: ProjectInfo }) {
     </div>
   );
 }
-
-export function Train() {
-  return (
-    <div className="workspace" data-testid="workspace-train">
-      <header className="workspace-header">
-        <h1>Train</h1>
-      </header>
-      <EmptyState title="No training runs yet" testId="train-empty">
-        <p>Export approved examples from Review, then fine-tune a base model on them with QLoRA. The built-in model trains on a CPU.</p>
-        <p>Loss and validation curves, checkpoints and the finished adapters appear here.</p>
-      </EmptyState>
-    </div>
-  );
-}

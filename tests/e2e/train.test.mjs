@@ -1,0 +1,139 @@
+// The Train workspace in the real Grimoire window (tauri-driver + WebKitWebDriver under Xvfb): a
+// project with an export made by the `grimoire` CLI, then a short QLoRA run of the built-in model
+// set up, estimated, followed live and merged from the window.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+const APP = process.env.GRIMOIRE_APP;
+const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
+const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
+const SHOTS = path.join(import.meta.dirname, "screenshots");
+const PORT = 4444;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-train-"));
+const dataDir = path.join(tmp, "data");
+const configDir = path.join(tmp, "config");
+const project = path.join(tmp, "lizzy");
+const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
+let driver;
+let browser;
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function byTestId(id, timeout = 15000) {
+  const el = await browser.$(`[data-testid="${id}"]`);
+  await el.waitForDisplayed({ timeout });
+  return el;
+}
+
+async function setValue(id, value) {
+  const input = await byTestId(id);
+  await input.clearValue();
+  await input.setValue(value);
+}
+
+function grimoire(...args) {
+  return execFileSync(CLI, args, { env, encoding: "utf8" });
+}
+
+describe("the Train workspace", { timeout: 400_000 }, () => {
+  before(async () => {
+    assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
+    assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
+    fs.mkdirSync(configDir, { recursive: true });
+    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
+    // Six approved conversations, exported: what Review would have produced.
+    const lines = [
+      ["How do you like Mr. Darcy?", "I could easily forgive his pride, if he had not mortified mine."],
+      ["Will you dance, Miss Bennet?", "Indeed, sir, I have not the least intention of dancing."],
+      ["What do you think of Mr. Collins?", "He is not a sensible man, and I cannot think well of him."],
+      ["Is Jane well?", "Jane is very well, I thank you, and sends her love."],
+      ["Do you walk every morning?", "I dearly love a walk before breakfast, whatever the weather."],
+      ["Are you fond of reading?", "I am not a great reader, and I have pleasure in many things."],
+    ].map(([q, a]) => JSON.stringify({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }] }));
+    const file = path.join(tmp, "lines.jsonl");
+    fs.writeFileSync(file, lines.join("\n"));
+    grimoire("project", "new", project, "--persona", "Elizabeth Bennet");
+    grimoire("import-jsonl", "--project", project, file);
+    grimoire("review", "approve", "--project", project, "--all");
+    grimoire("export", "--project", project, "--system", "You are Elizabeth Bennet.");
+
+    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
+    await waitForPort(PORT, 20_000);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: PORT,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP, args: [project] }, "wdio:enforceWebDriverClassic": true },
+    });
+  });
+
+  after(async () => {
+    await browser?.deleteSession().catch(() => undefined);
+    driver?.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("sets up a run and shows its estimate", async () => {
+    await byTestId("project-name", 30_000);
+    await (await byTestId("nav-train")).click();
+    await byTestId("train-empty");
+    await (await byTestId("train-new")).click();
+    await byTestId("train-form");
+    await setValue("train-epochs", "10");
+    await setValue("train-steps", "3");
+    await setValue("train-seq", "64");
+    await (await byTestId("train-estimate")).click();
+    const plan = await byTestId("train-plan", 60_000);
+    assert.match(await plan.getText(), /5 training and 1 validation examples.* 3 steps/);
+  });
+
+  it("trains, draws the curve as it goes, and merges the adapter", async () => {
+    await (await byTestId("train-start")).click();
+    const row = await browser.$('[data-testid="run-row"]');
+    await row.waitForExist({ timeout: 30_000 });
+    await browser.waitUntil(async () => (await row.getAttribute("data-state")) === "completed", {
+      timeout: 240_000,
+      interval: 1000,
+      timeoutMsg: "the run did not complete",
+    });
+    const chart = await byTestId("loss-chart");
+    await browser.waitUntil(async () => Number(await chart.getAttribute("data-points")) >= 3, { timeout: 10_000 });
+    assert.match(await row.getText(), /3\/3/);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await browser.saveScreenshot(path.join(SHOTS, "train.png"));
+    await (await byTestId("run-merge")).click();
+    const message = await byTestId("train-message");
+    await browser.waitUntil(async () => /Merged into .*merged/.test(await message.getText()), {
+      timeout: 120_000,
+      timeoutMsg: "the merge did not report its folder",
+    });
+    const runs = fs.readdirSync(path.join(project, "runs")).filter((d) => !d.startsWith("."));
+    assert.equal(runs.length, 1);
+    assert.ok(fs.existsSync(path.join(project, "runs", runs[0], "adapter_model.safetensors")));
+    assert.ok(fs.existsSync(path.join(project, "runs", runs[0], "merged", "config.json")));
+  });
+});
