@@ -5,10 +5,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { remote } from "webdriverio";
+import { helpers, waitForPort } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
@@ -20,42 +20,7 @@ const dataDir = path.join(tmp, "data");
 const configDir = path.join(tmp, "config");
 let driver;
 let browser;
-
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.end();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
-
-async function byTestId(id, timeout = 15000) {
-  const el = await browser.$(`[data-testid="${id}"]`);
-  await el.waitForDisplayed({ timeout });
-  return el;
-}
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await browser.saveScreenshot(path.join(SHOTS, `${name}.png`));
-}
-
-async function setValue(id, value) {
-  const input = await byTestId(id);
-  await input.clearValue();
-  await input.setValue(value);
-}
+const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
 /** The error banner's text, when one is showing (so a wait can fail with the app's own message). */
 async function bannerText() {

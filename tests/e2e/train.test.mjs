@@ -5,10 +5,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { remote } from "webdriverio";
+import { helpers, waitForPort } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
@@ -23,37 +23,7 @@ const project = path.join(tmp, "lizzy");
 const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
 let driver;
 let browser;
-
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.end();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
-
-async function byTestId(id, timeout = 15000) {
-  const el = await browser.$(`[data-testid="${id}"]`);
-  await el.waitForDisplayed({ timeout });
-  return el;
-}
-
-async function setValue(id, value) {
-  const input = await byTestId(id);
-  await input.clearValue();
-  await input.setValue(value);
-}
+const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
 function grimoire(...args) {
   return execFileSync(CLI, args, { env, encoding: "utf8" });
@@ -123,8 +93,7 @@ describe("the Train workspace", { timeout: 400_000 }, () => {
     const chart = await byTestId("loss-chart");
     await browser.waitUntil(async () => Number(await chart.getAttribute("data-points")) >= 3, { timeout: 10_000 });
     assert.match(await row.getText(), /3\/3/);
-    fs.mkdirSync(SHOTS, { recursive: true });
-    await browser.saveScreenshot(path.join(SHOTS, "train.png"));
+    await shot("train");
     await (await byTestId("run-merge")).click();
     const message = await byTestId("train-message");
     await browser.waitUntil(async () => /Merged into .*merged/.test(await message.getText()), {
