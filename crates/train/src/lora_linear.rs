@@ -3,7 +3,9 @@
 //! and an add, each with its own backward and gradient accumulation) it runs half a dozen
 //! full-size element-wise passes and allocations each way; here the forward is the frozen
 //! matmul, two thin matmuls and one in-place add, and the backward forms `∂x` in one buffer.
-//! The dropout mask is drawn again in the backward (see [`crate::ops::Dropout`]), never held.
+//! The forward keeps its dropout mask as bits (1/32 of the input) for the backward.
+
+use std::sync::Mutex;
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Storage, Tensor};
@@ -60,6 +62,19 @@ struct LoraLinear {
     out_dim: usize,
     scale: f32,
     dropout: Option<Dropout>,
+    /// The dropout mask the forward drew, as bits, for the backward.
+    mask: Mutex<Option<Vec<u64>>>,
+}
+
+impl LoraLinear {
+    /// `x` with this op's dropout applied: from the forward's mask when it has been kept.
+    fn drop(&self, x: &[f32]) -> Vec<f32> {
+        match (&self.dropout, self.mask.lock().ok().as_deref()) {
+            (Some(d), Some(Some(bits))) => d.apply_bits(x, bits),
+            (Some(d), _) => d.apply(x),
+            (None, _) => x.to_vec(),
+        }
+    }
 }
 
 impl LoraLinear {
@@ -108,7 +123,11 @@ impl CustomOp3 for LoraLinear {
         let u = match &self.dropout {
             Some(d) => {
                 let xs = &sx.as_slice::<f32>()?[start..start + n * k];
-                let xd = owned(d.apply(xs));
+                let (xd, bits) = d.apply_keeping_mask(xs);
+                if let Ok(mut slot) = self.mask.lock() {
+                    *slot = Some(bits);
+                }
+                let xd = owned(xd);
                 mm(&xd, &Layout::contiguous((n, k)), sa, &at, (n, r, k))?
             }
             None => mm(sx, &xl, sa, &at, (n, r, k))?,
@@ -146,16 +165,12 @@ impl CustomOp3 for LoraLinear {
             candle_core::bail!("lora-linear: expected a CPU gradient")
         };
         let gl = Layout::contiguous_with_offset((n, out), g_layout.start_offset());
-        // drop(x), drawn again.
+        // drop(x), from the forward's mask.
         let xd: Vec<f32> = with_cpu(&x, |s, l| {
             let Some((lo, hi)) = l.contiguous_offsets() else {
                 candle_core::bail!("lora-linear input must be contiguous")
             };
-            let xs = &s.as_slice::<f32>()?[lo..hi];
-            Ok(match &self.dropout {
-                Some(d) => d.apply(xs),
-                None => xs.to_vec(),
-            })
+            Ok(self.drop(&s.as_slice::<f32>()?[lo..hi]))
         })?;
         let xd = owned(xd);
         let xdl = Layout::contiguous((n, k));
@@ -177,7 +192,7 @@ impl CustomOp3 for LoraLinear {
             let mut gx = with_cpu(&w, |ws, wl| mm(gs, &gl, ws, wl, (n, k, out)))?;
             let va = with_cpu(a, |sa, la| mm(&v, &ul, sa, la, (n, k, r)))?;
             let va = match &self.dropout {
-                Some(d) => d.apply(&va),
+                Some(_) => self.drop(&va),
                 None => va,
             };
             add_scaled(&mut gx, &va, self.scale);
@@ -224,7 +239,73 @@ pub fn lora_linear(
         out_dim,
         scale: scale as f32,
         dropout,
+        mask: Mutex::new(None),
     };
     x.contiguous()?
         .apply_op3(&a.contiguous()?, &b.contiguous()?, op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    fn rand(shape: &[usize], seed: u64) -> candle_core::Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let mut rng = crate::rng::Rng::new(seed, &[]);
+        let v: Vec<f32> = (0..n).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu)
+    }
+
+    fn close(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
+        (a - b)?.abs()?.max_all()?.to_scalar::<f32>()
+    }
+
+    /// The fused op equals the composite (dropout, frozen matmul, two LoRA matmuls, scale, add)
+    /// forward and in all three gradients, with dropout on, with and without a replayed product.
+    #[test]
+    fn equals_the_composite_with_dropout() -> candle_core::Result<()> {
+        let (n, k, out, r) = (70, 40, 24, 4);
+        let w = Frozen::Dense(rand(&[out, k], 1)?);
+        let x = Var::from_tensor(&rand(&[n, k], 2)?)?;
+        let a = Var::from_tensor(&rand(&[r, k], 3)?)?;
+        let b = Var::from_tensor(&rand(&[out, r], 4)?)?;
+        let g = rand(&[n, out], 5)?;
+        let d = Dropout {
+            p: 0.3,
+            seed: 9,
+            stream: vec![1, 2],
+        };
+        let slow = {
+            let xd = crate::ops::dropout(x.as_tensor(), d.p, d.seed, &d.stream)?;
+            let y = crate::ops::frozen_linear(x.as_tensor(), &w, out)?;
+            (y + xd
+                .matmul(&a.as_tensor().t()?)?
+                .matmul(&b.as_tensor().t()?)?
+                .affine(1.5, 0.0)?)?
+        };
+        let y0 = crate::ops::frozen_linear(&x.as_tensor().detach(), &w, out)?;
+        for given in [None, Some(y0)] {
+            let fast = lora_linear(
+                x.as_tensor(),
+                &w,
+                out,
+                given,
+                a.as_tensor(),
+                b.as_tensor(),
+                1.5,
+                Some(d.clone()),
+            )?;
+            assert!(close(&fast, &slow)? < 1e-5);
+            let gs = (&slow * &g)?.sum_all()?.backward()?;
+            let gf = (&fast * &g)?.sum_all()?.backward()?;
+            for v in [&x, &a, &b] {
+                let (Some(s), Some(f)) = (gs.get(v.as_tensor()), gf.get(v.as_tensor())) else {
+                    panic!("no gradient")
+                };
+                assert!(close(s, f)? < 1e-4, "{}", close(s, f)?);
+            }
+        }
+        Ok(())
+    }
 }

@@ -268,6 +268,53 @@ impl Dropout {
         unsafe { y.set_len(x.len()) };
         y
     }
+
+    /// Like [`apply`](Self::apply), also returning the mask as bits (bit `i % 64` of word
+    /// `i / 64` set when element `i` is kept) for [`apply_bits`](Self::apply_bits).
+    pub fn apply_keeping_mask(&self, x: &[f32]) -> (Vec<f32>, Vec<u64>) {
+        let keep = 1.0 / (1.0 - self.p);
+        let mut y = vec![0f32; x.len()];
+        let mut bits = vec![0u64; x.len().div_ceil(64)];
+        y.par_chunks_mut(DROPOUT_CHUNK)
+            .zip(x.par_chunks(DROPOUT_CHUNK))
+            .zip(bits.par_chunks_mut(DROPOUT_CHUNK / 64))
+            .enumerate()
+            .for_each(|(c, ((y, x), bits))| {
+                let mut stream = self.stream.clone();
+                stream.push(c as u64);
+                let mut rng = crate::rng::Rng::new(self.seed, &stream);
+                for (i, (y, x)) in y.iter_mut().zip(x).enumerate() {
+                    if rng.next_f32() < self.p {
+                        *y = x * 0.0;
+                    } else {
+                        *y = x * keep;
+                        bits[i / 64] |= 1 << (i % 64);
+                    }
+                }
+            });
+        (y, bits)
+    }
+
+    /// `x` with a mask from [`apply_keeping_mask`](Self::apply_keeping_mask) applied: the same
+    /// values [`apply`](Self::apply) gives, without drawing.
+    pub fn apply_bits(&self, x: &[f32], bits: &[u64]) -> Vec<f32> {
+        let keep = 1.0 / (1.0 - self.p);
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(DROPOUT_CHUNK)
+            .zip(x.par_chunks(DROPOUT_CHUNK))
+            .zip(bits.par_chunks(DROPOUT_CHUNK / 64))
+            .for_each(|((y, x), bits)| {
+                for (i, (y, x)) in y.iter_mut().zip(x).enumerate() {
+                    let m = if bits[i / 64] >> (i % 64) & 1 == 1 {
+                        keep
+                    } else {
+                        0.0
+                    };
+                    *y = x * m;
+                }
+            });
+        y
+    }
 }
 
 impl CustomOp1 for Dropout {
