@@ -1,5 +1,8 @@
 //! The service layer against real project folders and SQLite files.
 
+mod common;
+use common::builtin_model_dir;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -368,21 +371,6 @@ fn corrections_survive_reanalysis() {
     let jane = merged.iter().find(|c| c.name == "Jane Bennet").unwrap();
     assert!(jane.quotes > before, "{jane:?}");
     assert!(!merged.iter().any(|c| c.name == "Miss Bennet"));
-}
-
-/// The built-in model installed by the set-up (`scripts/setup.sh`), as tests find it.
-fn builtin_model_dir() -> std::path::PathBuf {
-    let path = std::env::var_os("GRIMOIRE_MODEL_PATH")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| dirs_data().join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh to install the built-in model", path.display());
-    path.parent().unwrap().to_path_buf()
-}
-
-fn dirs_data() -> std::path::PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"))
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! approve, export, train a run and its control (the other characters' lines), evaluate both
 //! as jobs, read the report.
 
+mod common;
+use common::builtin_model_dir;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -72,15 +75,4 @@ fn a_run_and_its_control_are_evaluated_and_the_report_shows_both_ratios() {
     assert!(report.losses.tuned_over_control.is_some());
     assert_eq!(report.samples.len(), 2);
     assert!(service.list_runs(ProjectRef { path: project }).unwrap().iter().any(|r| r.run_id == run_id && r.has_report));
-}
-
-/// The built-in model installed by the set-up (`scripts/setup.sh`), as tests find it.
-fn builtin_model_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
-    let path =
-        std::env::var_os("GRIMOIRE_MODEL_PATH").map(PathBuf::from).unwrap_or_else(|| data.join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh to install the built-in model", path.display());
-    path.parent().unwrap().to_path_buf()
 }

@@ -2,6 +2,9 @@
 //! server on loopback that rate-limits, fails, drops connections and answers in every shape, and the
 //! built-in model.
 
+mod common;
+use common::builtin_model_dir;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -550,22 +553,6 @@ fn teachers_are_listed_saved_and_keys_come_from_the_keyring_or_the_environment()
         })
         .unwrap();
     assert_eq!(env.service.list_teachers().unwrap().len(), 1);
-}
-
-/// The built-in model installed by the set-up (`scripts/setup.sh`), as tests find it.
-fn builtin_model_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
-    let path = std::env::var_os("GRIMOIRE_MODEL_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| data.join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup.sh to install the built-in model",
-        path.display()
-    );
-    path.parent().unwrap().to_path_buf()
 }
 
 #[test]

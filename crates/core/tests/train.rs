@@ -1,6 +1,9 @@
 //! Training runs through the service layer: plan, train on the project's latest export, list,
 //! cancel, resume, merge — on the built-in model and a real project folder.
 
+mod common;
+use common::builtin_model_dir;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -179,15 +182,4 @@ fn bad_requests_are_named_errors() {
     let bad = env.service.training_run(RunRef { project: env.project.clone(), run_id: "../p".into() });
     assert_eq!(bad.unwrap_err().code(), ErrorCode::InvalidInput);
     assert!(env.service.list_runs(ProjectRef { path: env.project.clone() }).unwrap().is_empty());
-}
-
-/// The built-in model installed by the set-up (`scripts/setup.sh`), as tests find it.
-fn builtin_model_dir() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
-    let path =
-        std::env::var_os("GRIMOIRE_MODEL_PATH").map(PathBuf::from).unwrap_or_else(|| data.join("grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(path.exists(), "{} is missing: run scripts/setup.sh to install the built-in model", path.display());
-    path.parent().unwrap().to_path_buf()
 }
