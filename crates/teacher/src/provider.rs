@@ -342,17 +342,23 @@ fn transport(e: reqwest::Error) -> CallError {
     CallError::new(kind, message)
 }
 
-/// `Retry-After` in seconds (or OpenAI's `retry-after-ms`); HTTP dates are left to the backoff.
+/// `Retry-After` in seconds or as an HTTP date (RFC 9110), or OpenAI's `retry-after-ms`.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    };
-    let d = get("retry-after-ms")
+    retry_after_at(headers, std::time::SystemTime::now())
+}
+
+fn retry_after_at(headers: &reqwest::header::HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let seconds = |v: &str| v.parse::<f64>().ok();
+    let d = text("retry-after-ms")
+        .and_then(seconds)
         .map(|ms| ms / 1000.0)
-        .or_else(|| get("retry-after"))?;
+        .or_else(|| text("retry-after").and_then(seconds))
+        .or_else(|| {
+            // A date: how long from now until then (a date already past means now).
+            let when = httpdate::parse_http_date(text("retry-after")?).ok()?;
+            Some(when.duration_since(now).unwrap_or_default().as_secs_f64())
+        })?;
     (d.is_finite() && d >= 0.0).then(|| Duration::from_secs_f64(d.min(3600.0)))
 }
 
@@ -384,6 +390,23 @@ fn snippet(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_reads_seconds_milliseconds_and_http_dates() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // Wed, 21 Oct 2015 07:28:00 GMT
+        let with = |name: &'static str, value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            retry_after_at(&h, now)
+        };
+        assert_eq!(with("retry-after", "7"), Some(Duration::from_secs(7)));
+        assert_eq!(with("retry-after-ms", "1500"), Some(Duration::from_millis(1500)));
+        assert_eq!(with("retry-after", "Wed, 21 Oct 2015 07:28:30 GMT"), Some(Duration::from_secs(30)));
+        assert_eq!(with("retry-after", "Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(with("retry-after", "soon"), None);
+        assert_eq!(with("retry-after", "-3"), None);
+    }
+
     use super::*;
 
     #[test]
