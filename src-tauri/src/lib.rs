@@ -223,6 +223,41 @@ fn delete_conversation(svc: State<'_, Service>, input: ConversationRef) -> Reply
 }
 
 #[tauri::command(async)]
+fn record_blind_vote(svc: State<'_, Service>, input: grimoire_core::BlindVoteInput) -> Reply<grimoire_core::VoteTally> {
+    Ok(svc.record_blind_vote(input)?)
+}
+
+#[tauri::command(async)]
+fn blind_tally(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<grimoire_core::VoteTally> {
+    Ok(svc.blind_tally(input)?)
+}
+
+#[tauri::command(async)]
+fn prompt_presets(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<grimoire_core::PromptPreset>> {
+    Ok(svc.prompt_presets(input)?)
+}
+
+#[tauri::command(async)]
+fn save_prompt_preset(svc: State<'_, Service>, input: grimoire_core::SavePresetInput) -> Reply<Vec<grimoire_core::PromptPreset>> {
+    Ok(svc.save_prompt_preset(input)?)
+}
+
+#[tauri::command(async)]
+fn delete_prompt_preset(svc: State<'_, Service>, input: grimoire_core::PresetRef) -> Reply<Vec<grimoire_core::PromptPreset>> {
+    Ok(svc.delete_prompt_preset(input)?)
+}
+
+#[tauri::command(async)]
+fn reply_to_review(svc: State<'_, Service>, input: grimoire_core::ReplyToReviewInput) -> Reply<i64> {
+    Ok(svc.reply_to_review(input)?)
+}
+
+#[tauri::command(async)]
+fn draft_system_prompt(svc: State<'_, Service>, input: ProjectRef) -> Reply<String> {
+    Ok(svc.draft_system_prompt(input)?)
+}
+
+#[tauri::command(async)]
 fn list_teachers(svc: State<'_, Service>) -> Reply<Vec<grimoire_core::TeacherView>> {
     Ok(svc.list_teachers()?)
 }
@@ -384,6 +419,13 @@ pub fn run() {
             save_conversation,
             list_conversations,
             delete_conversation,
+            record_blind_vote,
+            blind_tally,
+            prompt_presets,
+            save_prompt_preset,
+            delete_prompt_preset,
+            reply_to_review,
+            draft_system_prompt,
             list_examples,
             get_example,
             edit_example,

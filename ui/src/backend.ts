@@ -134,6 +134,13 @@ export const api = {
   saveConversation: (input: SaveConversationInput) => call<ConversationView>("save_conversation", { input }),
   listConversations: (input: ProjectRef) => call<ConversationView[]>("list_conversations", { input }),
   deleteConversation: (input: ConversationRef) => call<null>("delete_conversation", { input }),
+  recordBlindVote: (input: T.BlindVoteInput) => call<T.VoteTally>("record_blind_vote", { input }),
+  blindTally: (input: T.RunRef) => call<T.VoteTally>("blind_tally", { input }),
+  promptPresets: (input: ProjectRef) => call<T.PromptPreset[]>("prompt_presets", { input }),
+  savePromptPreset: (input: T.SavePresetInput) => call<T.PromptPreset[]>("save_prompt_preset", { input }),
+  deletePromptPreset: (input: T.PresetRef) => call<T.PromptPreset[]>("delete_prompt_preset", { input }),
+  replyToReview: (input: T.ReplyToReviewInput) => call<number>("reply_to_review", { input }),
+  draftSystemPrompt: (input: ProjectRef) => call<string>("draft_system_prompt", { input }),
   onJobEvent: (handler: (e: JobEvent) => void) => backend.listen<JobEvent>("job-event", handler),
 };
 

@@ -3,6 +3,7 @@ import { api } from "../backend";
 import type { ApiError, ChatMessage, ChatParams, ConversationView, ModelEntry, ProjectInfo } from "../generated/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
+import { ComparePanel } from "./chat/ComparePanel";
 
 const DEFAULT_PARAMS: ChatParams = { temperature: 0.7, top_p: 0.9, top_k: 40, repetition_penalty: 1.1, max_tokens: 256, seed: 42 };
 
@@ -19,6 +20,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
   const [conversationId, setConversationId] = useState(0);
   const [error, setError] = useState<ApiError | null>(null);
   const [stats, setStats] = useState("");
+  const [mode, setMode] = useState<"single" | "compare">("single");
   const bottom = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -81,6 +83,17 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
     }
   }
 
+  async function toReview(index: number) {
+    const upTo = messages.slice(0, index + 1);
+    const all: ChatMessage[] = system.trim() ? [{ role: "system", content: system.trim() }, ...upTo] : upTo;
+    try {
+      const id = await api.replyToReview({ project: project.path, messages: all });
+      setStats(`Sent to Review as example #${id} (pending, tagged “chat”).`);
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
   function stop() {
     if (streaming?.id != null) api.cancelChat(streaming.id);
   }
@@ -91,6 +104,14 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
     <div className="workspace chat" data-testid="workspace-chat">
       <header className="workspace-header">
         <h1>Chat</h1>
+        <div className="row" role="tablist">
+          <button role="tab" data-testid="chat-mode-single" className={mode === "single" ? "" : "secondary"} onClick={() => setMode("single")}>
+            Chat
+          </button>
+          <button role="tab" data-testid="chat-mode-compare" className={mode === "compare" ? "" : "secondary"} onClick={() => setMode("compare")}>
+            Compare
+          </button>
+        </div>
         <div className="row chat-model">
           <select data-testid="chat-model" value={model} onChange={(e) => setModel(e.target.value)}>
             {models.map((m) => (
@@ -99,10 +120,15 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
               </option>
             ))}
           </select>
-          <input placeholder="Adapter folder (a training run), optional" value={adapter} onChange={(e) => setAdapter(e.target.value)} />
+          {mode === "single" && (
+            <input placeholder="Adapter folder (a training run), optional" value={adapter} onChange={(e) => setAdapter(e.target.value)} />
+          )}
         </div>
       </header>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
+      {mode === "compare" ? (
+        <ComparePanel project={project} model={model} params={params} setParams={setParams} />
+      ) : (
       <div className="chat-grid">
         <aside className="chat-side">
           <button className="secondary" onClick={fresh}>
@@ -145,6 +171,11 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
             {messages.map((m, i) => (
               <div key={i} className={`message ${m.role}`} data-testid={`message-${m.role}`}>
                 {m.content}
+                {m.role === "assistant" && (
+                  <button className="link small-print" data-testid="to-review" onClick={() => toReview(i)}>
+                    To review
+                  </button>
+                )}
               </div>
             ))}
             {streaming && (
@@ -187,6 +218,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
           {stats && <p className="muted small-print" data-testid="chat-stats">{stats}</p>}
         </section>
       </div>
+      )}
     </div>
   );
 }

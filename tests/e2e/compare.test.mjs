@@ -1,0 +1,158 @@
+// Compare mode of the Chat workspace in the real Grimoire window (tauri-driver + WebKitWebDriver
+// under Xvfb): a project with a two-step training run made by the `grimoire` CLI; one message goes
+// to the base model and the run's adapter and both panes fill at once; then a blind vote.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { remote } from "webdriverio";
+import net from "node:net";
+
+const APP = process.env.GRIMOIRE_APP;
+const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
+const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
+const SHOTS = path.join(import.meta.dirname, "screenshots");
+const PORT = 4444;
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-compare-"));
+const dataDir = path.join(tmp, "data");
+const configDir = path.join(tmp, "config");
+const project = path.join(tmp, "lizzy");
+const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
+let driver;
+let browser;
+
+function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.end();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
+        else setTimeout(attempt, 200);
+      });
+    };
+    attempt();
+  });
+}
+
+async function byTestId(id, timeout = 15000) {
+  const el = await browser.$(`[data-testid="${id}"]`);
+  await el.waitForDisplayed({ timeout });
+  return el;
+}
+
+async function setValue(id, value) {
+  const input = await byTestId(id);
+  await input.clearValue();
+  await input.setValue(value);
+}
+
+function grimoire(...args) {
+  return execFileSync(CLI, args, { env, encoding: "utf8" });
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await browser.saveScreenshot(path.join(SHOTS, `compare-${name}.png`)).catch(() => undefined);
+}
+
+/** The text of each pane's reply in progress, and of its finished replies. */
+async function panes() {
+  return browser.execute(() =>
+    [...document.querySelectorAll(".compare-pane")].map((p) => ({
+      id: p.getAttribute("data-testid"),
+      streaming: p.querySelector('[data-testid="pane-streaming"]')?.textContent ?? null,
+      replies: p.querySelectorAll('[data-testid="pane-message-assistant"]').length,
+    })),
+  );
+}
+
+/** Sends one message and waits until both panes have their reply; true if both were seen filling at once. */
+async function sendToBoth(text, replies) {
+  await setValue("compare-input", text);
+  await (await byTestId("compare-send")).click();
+  let together = false;
+  await browser.waitUntil(
+    async () => {
+      const now = await panes();
+      if (now.length === 2 && now.every((p) => p.streaming && p.streaming.trim() && p.streaming !== "thinking…")) together = true;
+      return now.length === 2 && now.every((p) => p.replies === replies && p.streaming === null);
+    },
+    { timeout: 180_000, interval: 100 },
+  );
+  return together;
+}
+
+describe("compare mode", { timeout: 500_000 }, () => {
+  before(async () => {
+    assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
+    assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
+    fs.mkdirSync(configDir, { recursive: true });
+    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
+    const lines = [
+      ["How do you like Mr. Darcy?", "I could easily forgive his pride, if he had not mortified mine."],
+      ["Will you dance, Miss Bennet?", "Indeed, sir, I have not the least intention of dancing."],
+      ["What do you think of Mr. Collins?", "He is not a sensible man, and I cannot think well of him."],
+      ["Is Jane well?", "Jane is very well, I thank you, and sends her love."],
+      ["Do you walk every morning?", "I dearly love a walk before breakfast, whatever the weather."],
+      ["Are you fond of reading?", "I am not a great reader, and I have pleasure in many things."],
+    ].map(([q, a]) => JSON.stringify({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }] }));
+    const file = path.join(tmp, "lines.jsonl");
+    fs.writeFileSync(file, lines.join("\n"));
+    grimoire("project", "new", project, "--persona", "Elizabeth Bennet");
+    grimoire("import-jsonl", "--project", project, file);
+    grimoire("review", "approve", "--project", project, "--all");
+    grimoire("export", "--project", project, "--system", "You are Elizabeth Bennet.");
+    grimoire("train", "--project", project, "--preset", "cpu-quick", "--steps", "2", "--epochs", "10", "--seq-len", "64", "--rank", "4", "--batch", "2");
+
+    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
+    await waitForPort(PORT, 20_000);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: PORT,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP, args: [project] }, "wdio:enforceWebDriverClassic": true },
+    });
+  });
+
+  after(async () => {
+    await browser?.deleteSession().catch(() => undefined);
+    driver?.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("sends one message to the base model and the run, both panes filling at once", async () => {
+    await byTestId("project-name", 30_000);
+    await (await byTestId("nav-chat")).click();
+    await (await byTestId("chat-mode-compare")).click();
+    const run = await byTestId("compare-run");
+    await browser.waitUntil(async () => (await run.getValue()) !== "", { timeout: 30_000 });
+    await setValue("compare-max-tokens", "48");
+    const together = await sendToBoth("Tell me about your sisters.", 1);
+    assert.ok(together, "the two replies did not stream at the same time");
+    const [base, tuned] = await panes();
+    assert.equal(base.id, "pane-base");
+    assert.equal(tuned.id, "pane-tuned");
+    await shot("panes");
+  });
+
+  it("hides which reply is which in blind mode and keeps the vote", async () => {
+    await (await byTestId("compare-blind")).click();
+    await (await byTestId("compare-send")).waitForDisplayed();
+    await setValue("compare-max-tokens", "16");
+    await sendToBoth("Do you like to dance?", 2);
+    assert.deepEqual((await panes()).map((p) => p.id), ["pane-a", "pane-b"]);
+    await (await byTestId("vote-a", 30_000)).click();
+    await byTestId("compare-revealed");
+    assert.match(await (await byTestId("compare-tally")).getText(), /tuned preferred [01] of 1/);
+    await shot("blind");
+  });
+});

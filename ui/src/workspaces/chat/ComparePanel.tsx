@@ -1,0 +1,282 @@
+// Compare mode of the Chat workspace: one message goes to the base model and to a training run's
+// adapter, both replies stream at once (the engine interleaves them over one copy of the base);
+// blind mode hides which is which and keeps the person's picks per run in the project.
+import { useEffect, useState } from "react";
+import { api } from "../../backend";
+import type { ApiError, ChatMessage, ChatParams, ProjectInfo, PromptPreset, RunView, VoteTally } from "../../generated/types";
+import { ErrorBanner } from "../../components/ErrorBanner";
+
+type Side = "base" | "tuned";
+type Pane = { messages: ChatMessage[]; streaming: { id: number | null; text: string } | null; stats: string };
+const EMPTY: Pane = { messages: [], streaming: null, stats: "" };
+
+export function ComparePanel({ project, model, params, setParams }: { project: ProjectInfo; model: string; params: ChatParams; setParams: (p: ChatParams) => void }) {
+  const [runs, setRuns] = useState<RunView[]>([]);
+  const [runId, setRunId] = useState("");
+  const [system, setSystem] = useState(project.persona ? `You are ${project.persona}.` : "");
+  const [presets, setPresets] = useState<PromptPreset[]>([]);
+  const [presetName, setPresetName] = useState("");
+  const [panes, setPanes] = useState<Record<Side, Pane>>({ base: EMPTY, tuned: EMPTY });
+  const [draft, setDraft] = useState("");
+  const [blind, setBlind] = useState(false);
+  // In blind mode, whether A is the tuned reply (drawn again for every message).
+  const [tunedIsA, setTunedIsA] = useState(true);
+  const [voted, setVoted] = useState<Side | null>(null);
+  const [tally, setTally] = useState<VoteTally | null>(null);
+  const [notice, setNotice] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const run = runs.find((r) => r.run_id === runId);
+  useEffect(() => {
+    api.listRuns({ path: project.path }).then((all) => {
+      const ready = all.filter((r) => r.has_adapter);
+      setRuns(ready);
+      setRunId((id) => id || ready[0]?.run_id || "");
+    }, setError);
+    api.promptPresets({ path: project.path }).then(setPresets, setError);
+  }, [project.path]);
+  useEffect(() => {
+    if (runId) api.blindTally({ project: project.path, run_id: runId }).then(setTally, setError);
+    setPanes({ base: EMPTY, tuned: EMPTY });
+    setVoted(null);
+  }, [project.path, runId]);
+
+  const busy = panes.base.streaming != null || panes.tuned.streaming != null;
+  const withSystem = (m: ChatMessage[]): ChatMessage[] => (system.trim() ? [{ role: "system", content: system.trim() }, ...m] : m);
+  const update = (side: Side, f: (p: Pane) => Pane) => setPanes((all) => ({ ...all, [side]: f(all[side]) }));
+
+  async function start(side: Side, history: ChatMessage[]) {
+    update(side, (p) => ({ ...p, messages: history, streaming: { id: null, text: "" }, stats: "" }));
+    try {
+      const adapter = side === "tuned" ? run?.dir ?? null : null;
+      const started = await api.chat({ model, adapter, messages: withSystem(history), params }, (e) => {
+        if (e.type === "chunk") update(side, (p) => ({ ...p, streaming: p.streaming && { ...p.streaming, text: p.streaming.text + e.text } }));
+        else if (e.type === "done")
+          update(side, (p) => ({
+            messages: [...p.messages, { role: "assistant", content: e.text }],
+            streaming: null,
+            stats: `${e.tokens} tokens · ${e.tokens_per_second.toFixed(1)} tok/s · ${e.finish}`,
+          }));
+        else if (e.type === "error") {
+          update(side, (p) => ({ ...p, streaming: null }));
+          setError(e.error);
+        }
+      });
+      update(side, (p) => ({ ...p, streaming: p.streaming && { ...p.streaming, id: started.stream_id } }));
+    } catch (e) {
+      update(side, (p) => ({ ...p, streaming: null }));
+      setError(e as ApiError);
+    }
+  }
+
+  function send() {
+    const text = draft.trim();
+    if (!text || busy || !run) return;
+    setError(null);
+    setDraft("");
+    setVoted(null);
+    setTunedIsA(Math.random() < 0.5);
+    for (const side of ["base", "tuned"] as Side[]) start(side, [...panes[side].messages, { role: "user", content: text }]);
+  }
+
+  async function vote(winner: Side) {
+    const base = panes.base.messages;
+    const tuned = panes.tuned.messages;
+    const prompt = [...base].reverse().find((m) => m.role === "user")?.content ?? "";
+    try {
+      const t = await api.recordBlindVote({
+        project: project.path,
+        run_id: runId,
+        winner,
+        prompt,
+        base_reply: base[base.length - 1]?.content ?? "",
+        tuned_reply: tuned[tuned.length - 1]?.content ?? "",
+      });
+      setTally(t);
+      setVoted(winner);
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
+  async function toReview(side: Side, index: number) {
+    try {
+      const id = await api.replyToReview({ project: project.path, messages: withSystem(panes[side].messages.slice(0, index + 1)) });
+      setNotice(`Sent to Review as example #${id} (pending, tagged “chat”).`);
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
+  async function draftPrompt() {
+    try {
+      setSystem(await api.draftSystemPrompt({ path: project.path }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
+  async function savePreset() {
+    const name = presetName.trim();
+    if (!name) return;
+    try {
+      setPresets(await api.savePromptPreset({ project: project.path, preset: { name, prompt: system } }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
+  const num = (key: keyof ChatParams, value: string) => setParams({ ...params, [key]: Number(value) });
+  const lastDone = panes.base.messages.at(-1)?.role === "assistant" && panes.tuned.messages.at(-1)?.role === "assistant" && !busy;
+  const order: Side[] = blind ? (tunedIsA ? ["tuned", "base"] : ["base", "tuned"]) : ["base", "tuned"];
+  const label = (side: Side, i: number) => (blind && !voted ? (i === 0 ? "A" : "B") : side === "base" ? "Base model" : `Tuned: ${runId}`);
+  const total = tally ? tally.tuned + tally.base : 0;
+
+  return (
+    <div className="chat-grid" data-testid="compare">
+      <aside className="chat-side">
+        <label>
+          Tuned run
+          <select data-testid="compare-run" value={runId} onChange={(e) => setRunId(e.target.value)}>
+            {runs.length === 0 && <option value="">No run with an adapter yet</option>}
+            {runs.map((r) => (
+              <option key={r.run_id} value={r.run_id}>
+                {r.run_id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="row">
+          <input type="checkbox" data-testid="compare-blind" checked={blind} onChange={(e) => { setBlind(e.target.checked); setVoted(null); }} /> Blind (A / B)
+        </label>
+        <p className="muted small-print" data-testid="compare-tally">
+          {total ? `tuned preferred ${tally?.tuned} of ${total}` : "No blind votes for this run yet"}
+        </p>
+        <label>
+          System prompt
+          <textarea data-testid="compare-system" rows={6} value={system} onChange={(e) => setSystem(e.target.value)} placeholder="Empty: the model's own default" />
+        </label>
+        <button className="secondary" data-testid="compare-draft" onClick={draftPrompt}>
+          Draft from the book
+        </button>
+        <div className="row">
+          <select
+            data-testid="compare-presets"
+            value=""
+            onChange={(e) => {
+              const p = presets.find((x) => x.name === e.target.value);
+              if (p) {
+                setSystem(p.prompt);
+                setPresetName(p.name);
+              }
+            }}
+          >
+            <option value="">Presets…</option>
+            {presets.map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="row">
+          <input placeholder="Preset name" value={presetName} onChange={(e) => setPresetName(e.target.value)} />
+          <button className="secondary" onClick={savePreset} disabled={!presetName.trim()}>
+            Save
+          </button>
+          <button
+            className="secondary"
+            disabled={!presets.some((p) => p.name === presetName.trim())}
+            onClick={() => api.deletePromptPreset({ project: project.path, name: presetName.trim() }).then(setPresets, setError)}
+          >
+            Delete
+          </button>
+        </div>
+        <label>
+          Temperature <input type="number" step={0.1} min={0} max={2} value={params.temperature} onChange={(e) => num("temperature", e.target.value)} />
+        </label>
+        <label>
+          Top-p <input type="number" step={0.05} min={0} max={1} value={params.top_p} onChange={(e) => num("top_p", e.target.value)} />
+        </label>
+        <label>
+          Max tokens <input data-testid="compare-max-tokens" type="number" min={1} max={4096} value={params.max_tokens} onChange={(e) => num("max_tokens", e.target.value)} />
+        </label>
+        <label>
+          Seed <input type="number" min={0} value={params.seed} onChange={(e) => num("seed", e.target.value)} />
+        </label>
+        <button className="secondary" onClick={() => { setPanes({ base: EMPTY, tuned: EMPTY }); setVoted(null); }} disabled={busy}>
+          New comparison
+        </button>
+      </aside>
+      <section className="chat-main">
+        <ErrorBanner error={error} onDismiss={() => setError(null)} />
+        {notice && <p className="muted small-print" data-testid="compare-notice">{notice}</p>}
+        <div className="compare-panes">
+          {order.map((side, i) => {
+            const pane = panes[side];
+            return (
+              <div key={side} className="compare-pane" data-testid={`pane-${blind && !voted ? (i === 0 ? "a" : "b") : side}`}>
+                <div className="row compare-pane-head">
+                  <strong>{label(side, i)}</strong>
+                  {pane.streaming && (
+                    <button type="button" className="secondary" data-testid="pane-stop" onClick={() => pane.streaming?.id != null && api.cancelChat(pane.streaming.id)}>
+                      Stop
+                    </button>
+                  )}
+                </div>
+                <div className="messages">
+                  {pane.messages.map((m, j) => (
+                    <div key={j} className={`message ${m.role}`} data-testid={`pane-message-${m.role}`}>
+                      {m.content}
+                      {m.role === "assistant" && (!blind || voted) && (
+                        <button className="link small-print" data-testid="to-review" onClick={() => toReview(side, j)}>
+                          To review
+                        </button>
+                      )}
+                    </div>
+                  ))}
+                  {pane.streaming && (
+                    <div className="message assistant streaming" data-testid="pane-streaming">
+                      {pane.streaming.text || <span className="muted">thinking…</span>}
+                    </div>
+                  )}
+                </div>
+                {pane.stats && <p className="muted small-print">{pane.stats}</p>}
+                {blind && lastDone && !voted && (
+                  <button data-testid={`vote-${i === 0 ? "a" : "b"}`} onClick={() => vote(side)}>
+                    {i === 0 ? "A" : "B"} is more in character
+                  </button>
+                )}
+              </div>
+            );
+          })}
+        </div>
+        {blind && voted && <p data-testid="compare-revealed">You picked the {voted === "tuned" ? "tuned" : "base"} reply.</p>}
+        <form
+          className="row composer"
+          onSubmit={(e) => {
+            e.preventDefault();
+            send();
+          }}
+        >
+          <textarea
+            data-testid="compare-input"
+            rows={2}
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && !e.shiftKey) {
+                e.preventDefault();
+                send();
+              }
+            }}
+            placeholder={run ? "One message to both (Enter sends)" : "Train a run first: compare needs its adapter"}
+          />
+          <button type="submit" data-testid="compare-send" disabled={!draft.trim() || busy || !run}>
+            Send to both
+          </button>
+        </form>
+      </section>
+    </div>
+  );
+}
