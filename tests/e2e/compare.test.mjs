@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { remote } from "webdriverio";
-import net from "node:net";
+import { helpers, waitForPort } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
@@ -23,45 +23,10 @@ const project = path.join(tmp, "lizzy");
 const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
 let driver;
 let browser;
-
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.end();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`tauri-driver did not listen on ${port}`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
-
-async function byTestId(id, timeout = 15000) {
-  const el = await browser.$(`[data-testid="${id}"]`);
-  await el.waitForDisplayed({ timeout });
-  return el;
-}
-
-async function setValue(id, value) {
-  const input = await byTestId(id);
-  await input.clearValue();
-  await input.setValue(value);
-}
+const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
 function grimoire(...args) {
   return execFileSync(CLI, args, { env, encoding: "utf8" });
-}
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await browser.saveScreenshot(path.join(SHOTS, `compare-${name}.png`)).catch(() => undefined);
 }
 
 /** The text of each pane's reply in progress, and of its finished replies. */
