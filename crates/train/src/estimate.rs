@@ -123,14 +123,15 @@ pub fn estimate(
             .sum::<f64>();
     let seq = data.mean_tokens().clamp(1.0, config.max_seq_len as f64);
     let trained_frac = data.trained_tokens as f64 / data.train_tokens.max(1) as f64;
-    // Per token: frozen matmuls forward, input-gradient backward, recomputation; attention;
-    // LoRA (three passes); the output projection at trained positions (forward and gradient).
+    // Per token: frozen matmuls forward and input-gradient backward (the checkpointed
+    // recomputation replays the kept products); attention, recomputed with checkpointing; LoRA
+    // (three passes); the output projection at trained positions (forward and gradient).
     let passes = if config.activation_checkpointing {
         3.0
     } else {
         2.0
     };
-    let per_token = layers * (2.0 * lin * passes + 4.0 * seq * d * (passes + 1.0))
+    let per_token = layers * (2.0 * lin * 2.0 + 4.0 * seq * d * (passes + 1.0))
         + 6.0 * lora_params
         + 4.0 * vocab * d * trained_frac.max(0.05);
     let flops = if gpu {
@@ -160,14 +161,26 @@ pub fn estimate(
     // LoRA (weights, gradients, two moments), activations, one chunk of logits.
     let bt = config.batch_size as f64 * seq;
     let heads = cfg.num_attention_heads as f64;
-    let layer_act = 4.0 * bt * (14.0 * d + 6.0 * ffn)
-        + 4.0 * 4.0 * config.batch_size as f64 * heads * seq * seq;
+    // A layer's graph: a dozen d-wide and four ffn-wide tensors per token, and the attention
+    // probabilities (the fused ops hold no masks, scores or composite intermediates).
+    let layer_act =
+        4.0 * bt * (12.0 * d + 4.0 * ffn) + 4.0 * config.batch_size as f64 * heads * seq * seq;
+    // With checkpointing: each layer's input and its frozen matmul products.
+    let outs: f64 = Proj::ALL.iter().map(|p| cfg.proj_dims(*p).0 as f64).sum();
     let activations = if config.activation_checkpointing {
-        layers * 4.0 * bt * d + layer_act
+        layers * 4.0 * bt * (d + outs) + layer_act
     } else {
         layers * layer_act
     };
+    // A base small enough is held widened to f32 for the whole run.
+    let dense = 4.0 * layers * lin;
+    let widened = if dense <= crate::model::DENSE_BUDGET as f64 {
+        dense
+    } else {
+        0.0
+    };
     let memory = model.base_bytes as f64
+        + widened
         + 4.0 * vocab * d
         + 8.0 * (ffn * d).max(lin / 7.0)
         + 16.0 * lora_params

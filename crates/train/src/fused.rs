@@ -303,7 +303,11 @@ impl CustomOp2 for SwiGlu {
         let mut du = vec![0f32; g.len()];
         dg.par_chunks_mut(4096)
             .zip(du.par_chunks_mut(4096))
-            .zip(g.par_chunks(4096).zip(u.par_chunks(4096)).zip(dy.par_chunks(4096)))
+            .zip(
+                g.par_chunks(4096)
+                    .zip(u.par_chunks(4096))
+                    .zip(dy.par_chunks(4096)),
+            )
             .for_each(|((dg, du), ((g, u), dy))| {
                 for i in 0..g.len() {
                     let sig = 1.0 / (1.0 + (-g[i]).exp());
@@ -573,8 +577,16 @@ mod tests {
         let q = rand(&[2, 3, 10, 4], 10)?;
         let k = rand(&[2, 3, 5, 4], 11)?;
         let slow = |q: &Tensor, k: &Tensor| causal_softmax(&q.matmul(&k.t()?)?, 0.5, Some(3));
-        same(&q, |q| attention_probs(q, &k, 0.5, Some(3)), |q| slow(q, &k))?;
-        same(&k, |k| attention_probs(&q, k, 0.5, Some(3)), |k| slow(&q, k))?;
+        same(
+            &q,
+            |q| attention_probs(q, &k, 0.5, Some(3)),
+            |q| slow(q, &k),
+        )?;
+        same(
+            &k,
+            |k| attention_probs(&q, k, 0.5, Some(3)),
+            |k| slow(&q, k),
+        )?;
 
         // Two query heads per row block (n_rep = 2), 5 positions.
         let x = rand(&[2, 3, 10, 5], 6)?;

@@ -175,7 +175,9 @@ impl CustomOp3 for LoraLinear {
         let xd = owned(xd);
         let xdl = Layout::contiguous((n, k));
         // u = drop(x) Aᵀ (rows, r), recomputed (a thin matmul) rather than held.
-        let u = with_cpu(a, |sa, la| mm(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k)))?;
+        let u = with_cpu(a, |sa, la| {
+            mm(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k))
+        })?;
         // v = g B (rows, r).
         let v = with_cpu(b, |sb, lb| mm(gs, &gl, sb, lb, (n, r, out)))?;
         let (u, v) = (owned(u), owned(v));

@@ -17,7 +17,7 @@ use crate::rng::Rng;
 
 /// Frozen weights are widened to f32 once, at [`Net::new`], when that takes at most this many
 /// bytes (SmolLM2-135M: 0.42 GB); larger bases keep their blocks and widen per layer and use.
-const DENSE_BUDGET: usize = 1536 << 20;
+pub const DENSE_BUDGET: usize = 1536 << 20;
 
 /// What the frozen matmuls of a forward pass do.
 enum FrozenMode {
@@ -340,12 +340,8 @@ impl Net {
         let v = heads(self.proj(&h, i, Proj::V, &lora, ctx, weights)?, nkv)?;
         let n_rep = nh / nkv;
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
-        let probs = crate::fused::attention_probs(
-            &q,
-            &k,
-            1.0 / (hd as f64).sqrt(),
-            cfg.sliding_window,
-        )?;
+        let probs =
+            crate::fused::attention_probs(&q, &k, 1.0 / (hd as f64).sqrt(), cfg.sliding_window)?;
         let att = probs
             .matmul(&v)?
             .reshape((b, nh, l, hd))?

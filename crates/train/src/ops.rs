@@ -186,7 +186,10 @@ impl CustomOp1 for FrozenReplay {
         }
         let shape = Shape::from(shape);
         if self.y.shape() != &shape {
-            candle_core::bail!("replayed frozen-linear output has shape {:?}, not {shape:?}", self.y.shape())
+            candle_core::bail!(
+                "replayed frozen-linear output has shape {:?}, not {shape:?}",
+                self.y.shape()
+            )
         }
         let (ys, yl) = self.y.storage_and_layout();
         let Storage::Cpu(ys) = &*ys else {
@@ -323,7 +326,10 @@ impl CustomOp1 for Dropout {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        Ok((CpuStorage::F32(self.apply(cpu_slice(s, l)?)), l.shape().clone()))
+        Ok((
+            CpuStorage::F32(self.apply(cpu_slice(s, l)?)),
+            l.shape().clone(),
+        ))
     }
 
     fn bwd(
@@ -333,7 +339,11 @@ impl CustomOp1 for Dropout {
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         let g = grad.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(Some(Tensor::from_vec(self.apply(&g), arg.shape(), arg.device())?))
+        Ok(Some(Tensor::from_vec(
+            self.apply(&g),
+            arg.shape(),
+            arg.device(),
+        )?))
     }
 }
 
