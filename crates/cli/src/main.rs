@@ -131,6 +131,10 @@ enum Command {
         /// A system prompt for the examples that have none.
         #[arg(long)]
         system: Option<String>,
+        /// Count tokens with this model's tokenizer (`built-in`, a GGUF file or a Hugging Face
+        /// folder) instead of one per word.
+        #[arg(long)]
+        tokenizer: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -153,6 +157,10 @@ enum Command {
     Validate {
         /// The JSONL file.
         file: PathBuf,
+        /// Count tokens with this model's tokenizer (`built-in`, a GGUF file or a Hugging Face
+        /// folder) instead of one per word.
+        #[arg(long)]
+        tokenizer: Option<String>,
     },
     /// Write examples with a teacher model: narration retold in the persona's first person (B) or
     /// questions answered in their voice (C).
@@ -395,8 +403,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let handle = service.import_books_handle(input)?;
             finish_job(&service, &project, handle)?;
         }
-        Command::Export { project, out, val_fraction, seed, system, json } => {
-            let input = ExportInput { project: path(&project), out: out.as_ref().map(path), val_fraction, seed, system_prompt: system };
+        Command::Export { project, out, val_fraction, seed, system, tokenizer, json } => {
+            let input = ExportInput { project: path(&project), out: out.as_ref().map(path), val_fraction, seed, system_prompt: system, tokenizer };
             let done = service.export_examples(input)?;
             if json {
                 outln!("{}", serde_json::to_string_pretty(&done)?);
@@ -432,8 +440,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(args) => train::runs(&service, args)?,
         Command::Merge(args) => train::merge(&service, args)?,
         Command::Eval(args) => eval::eval(&service, args)?,
-        Command::Validate { file } => {
-            let report = service.validate_jsonl(ValidateInput { file: path(&file) })?;
+        Command::Validate { file, tokenizer } => {
+            let report = service.validate_jsonl(ValidateInput { file: path(&file), tokenizer })?;
             for p in &report.problems {
                 outln!("line {}: {}", p.line, p.message);
             }

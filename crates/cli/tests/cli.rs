@@ -408,3 +408,27 @@ fn train_a_few_steps_list_the_run_and_merge_it() {
     assert!(!out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("no line of the books is attributed to \"Anne\""), "{}", text(&out.stderr));
 }
+
+#[test]
+fn validate_counts_tokens_with_a_models_tokenizer_when_asked() {
+    let env = Env::new();
+    let model = std::env::var("GRIMOIRE_MODEL_PATH").unwrap_or_else(|_| {
+        format!("{}/.local/share/grimoire/models/SmolLM2-135M-Instruct.Q4_1.gguf", std::env::var("HOME").unwrap())
+    });
+    assert!(Path::new(&model).exists(), "{model} is missing: run scripts/setup.sh");
+    let file = env.path("one.jsonl");
+    let line = r#"{"messages":[{"role":"user","content":"Antidisestablishmentarianism?"},{"role":"assistant","content":"Indubitably, Mr. Darcy."}]}"#;
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let words = env.grimoire(&["validate", file.to_str().unwrap()]);
+    assert!(words.status.success(), "{}", text(&words.stderr));
+    assert!(text(&words.stdout).ends_with("1 of 1 conversations valid, 4 tokens, longest 4\n"), "{}", text(&words.stdout));
+    let tokens = env.grimoire(&["validate", file.to_str().unwrap(), "--tokenizer", &model]);
+    assert!(tokens.status.success(), "{}", text(&tokens.stderr));
+    let summary = text(&tokens.stdout);
+    let n: u32 = summary.split(", ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    // BPE cuts the long word into several pieces: more tokens than words.
+    assert!(n > 6, "{summary}");
+    let missing = env.grimoire(&["validate", file.to_str().unwrap(), "--tokenizer", env.path("none.gguf").to_str().unwrap()]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("does not exist"), "{}", text(&missing.stderr));
+}

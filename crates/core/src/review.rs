@@ -161,6 +161,10 @@ pub struct ExportInput {
     pub seed: u64,
     /// A system prompt for the examples that have none.
     pub system_prompt: Option<String>,
+    /// Count tokens with this model's tokenizer (`built-in`, a GGUF file or a Hugging Face folder);
+    /// none: one per word, the estimate the grid uses.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
 }
 
 /// What an export wrote, and where.
@@ -212,6 +216,9 @@ pub struct ImportJsonlOutput {
 pub struct ValidateInput {
     /// The JSONL file.
     pub file: String,
+    /// Count tokens with this model's tokenizer (as in [`ExportInput::tokenizer`]).
+    #[serde(default)]
+    pub tokenizer: Option<String>,
 }
 
 /// What the validator found.
@@ -233,9 +240,49 @@ fn problems(issues: Vec<grimoire_dataset::LineIssue>) -> Vec<LineProblem> {
     issues.into_iter().map(|i| LineProblem { line: i.line, message: i.issue.to_string() }).collect()
 }
 
-/// The counter every review operation uses until the runtime offers the chosen model's tokenizer.
+/// The counter the grid's lengths and the flags use: one token per word, cheap and model-free.
 fn counter() -> &'static dyn TokenCounter {
     &WhitespaceCounter
+}
+
+/// Counts tokens as a model's own tokenizer does.
+struct ModelCounter(grimoire_llm::Tokenizer);
+
+impl TokenCounter for ModelCounter {
+    fn count(&self, text: &str) -> u32 {
+        match self.0.encode(text) {
+            Ok(ids) => ids.len() as u32,
+            // Text the tokenizer refuses (none is known) still gets a length.
+            Err(_) => WhitespaceCounter.count(text),
+        }
+    }
+}
+
+/// The tokenizer of `model` (`built-in`, a GGUF file or a Hugging Face folder), loaded once per
+/// file for the life of the process; none: the per-word estimate.
+fn counter_for(model: Option<&str>, model_dir: &Path) -> Result<std::sync::Arc<dyn TokenCounter>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOADED: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<dyn TokenCounter>>>> = OnceLock::new();
+    let Some(model) = model.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(Arc::new(WhitespaceCounter));
+    };
+    let path = crate::chat::model_path(model, model_dir);
+    if let Some(c) = lock(LOADED.get_or_init(Mutex::default)).get(&path) {
+        return Ok(c.clone());
+    }
+    if !path.exists() {
+        return Err(Error::NotFound(path));
+    }
+    let tokenizer = if path.is_dir() {
+        grimoire_llm::Tokenizer::from_hf_file(&path.join("tokenizer.json"))
+    } else {
+        grimoire_llm::gguf::Gguf::open(&path).and_then(|g| grimoire_llm::Tokenizer::from_gguf(&g))
+    }
+    .map_err(Error::Model)?;
+    let counter: Arc<dyn TokenCounter> = Arc::new(ModelCounter(tokenizer));
+    lock(LOADED.get_or_init(Mutex::default)).insert(path, counter.clone());
+    Ok(counter)
 }
 
 /// The project's persona with the aliases the character list knows them by.
@@ -423,8 +470,9 @@ impl Service {
             Some(out) => absolute(out)?,
             None => export_folder(&project),
         };
+        let tokens = counter_for(input.tokenizer.as_deref(), Path::new(&self.settings()?.model_dir))?;
         let options = ExportOptions { system_prompt: input.system_prompt, val_fraction: input.val_fraction, seed: input.seed };
-        let report = grimoire_dataset::export_dir(&store, &dir, &options, counter())?;
+        let report = grimoire_dataset::export_dir(&store, &dir, &options, tokens.as_ref())?;
         let file = |name: &str| dir.join(name).display().to_string();
         Ok(ExportOutput {
             train_file: file(grimoire_dataset::TRAIN_FILE),
@@ -447,7 +495,8 @@ impl Service {
 
     /// Checks a JSONL file against the rules Mistral's fine-tuning validator enforces.
     pub fn validate_jsonl(&self, input: ValidateInput) -> Result<ValidateOutput> {
-        let report = grimoire_dataset::validate_jsonl(open_file(&input.file)?, counter())?;
+        let tokens = counter_for(input.tokenizer.as_deref(), Path::new(&self.settings()?.model_dir))?;
+        let report = grimoire_dataset::validate_jsonl(open_file(&input.file)?, tokens.as_ref())?;
         Ok(ValidateOutput {
             lines: report.lines,
             valid: report.valid,

@@ -48,7 +48,7 @@ fn a_run_and_its_control_are_evaluated_and_the_report_shows_both_ratios() {
     service
         .bulk_examples(BulkInput { project: project.clone(), target: Target::Filter(ExampleFilter::all()), op: BulkOp::SetStatus(Status::Approved) })
         .unwrap();
-    service.export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.1, seed: 1, system_prompt: None }).unwrap();
+    service.export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.1, seed: 1, system_prompt: None, tokenizer: None }).unwrap();
 
     let input = TrainInput { project: project.clone(), base: "built-in".into(), data: None, preset: None, config: Some(tiny()) };
     let (run_id, handle) = service.train(input).unwrap();

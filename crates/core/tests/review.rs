@@ -172,6 +172,7 @@ fn export_writes_a_by_chapter_split_that_the_validator_passes() {
         val_fraction: fraction,
         seed: 7,
         system_prompt: Some("You are Elizabeth Bennet.".into()),
+        tokenizer: None,
     };
     for refused in [0.05, 0.3] {
         assert_eq!(p.service.export_examples(input(refused)).unwrap_err().code(), ErrorCode::InvalidInput);
@@ -186,7 +187,7 @@ fn export_writes_a_by_chapter_split_that_the_validator_passes() {
         all.iter().map(|e| (last_assistant(e), (e.book_id, e.chapter))).collect();
     let mut chapters = Vec::new();
     for (file, lines) in [(&done.train_file, report.train), (&done.validation_file, report.validation)] {
-        let checked = p.service.validate_jsonl(ValidateInput { file: file.clone() }).unwrap();
+        let checked = p.service.validate_jsonl(ValidateInput { file: file.clone(), tokenizer: None }).unwrap();
         assert!(checked.problems.is_empty(), "{file}: {:?}", checked.problems);
         assert_eq!(checked.valid, lines);
         let mut seen = BTreeSet::new();
@@ -236,7 +237,7 @@ fn importing_jsonl_reports_bad_lines_by_number_and_keeps_the_rest() {
     // The second copy is an exact duplicate of the first, found on insert.
     assert!(page.rows[1].flags.contains(&QualityFlag::ExactDuplicate), "{:?}", page.rows[1].flags);
 
-    let checked = service.validate_jsonl(ValidateInput { file: file.display().to_string() }).unwrap();
+    let checked = service.validate_jsonl(ValidateInput { file: file.display().to_string(), tokenizer: None }).unwrap();
     assert_eq!((checked.lines, checked.valid), (4, 2));
     let missing = service.import_jsonl(ImportJsonlInput { project, file: tmp.path().join("nope.jsonl").display().to_string(), tag: None });
     assert_eq!(missing.unwrap_err().code(), ErrorCode::NotFound);

@@ -61,7 +61,7 @@ fn env() -> Env {
     service
         .bulk_examples(BulkInput { project: project.clone(), target: Target::Filter(ExampleFilter::all()), op: BulkOp::SetStatus(Status::Approved) })
         .unwrap();
-    service.export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.2, seed: 3, system_prompt: None }).unwrap();
+    service.export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.2, seed: 3, system_prompt: None, tokenizer: None }).unwrap();
     Env { _tmp: tmp, project, service, events }
 }
 

@@ -991,7 +991,12 @@ seed: number,
 /**
  * A system prompt for the examples that have none.
  */
-system_prompt: string | null, };
+system_prompt: string | null, 
+/**
+ * Count tokens with this model's tokenizer (`built-in`, a GGUF file or a Hugging Face folder);
+ * none: one per word, the estimate the grid uses.
+ */
+tokenizer: string | null, };
 
 export type ExportOutput = { 
 /**
@@ -1053,7 +1058,11 @@ export type ValidateInput = {
 /**
  * The JSONL file.
  */
-file: string, };
+file: string, 
+/**
+ * Count tokens with this model's tokenizer (as in [`ExportInput::tokenizer`]).
+ */
+tokenizer: string | null, };
 
 export type ValidateOutput = { 
 /**

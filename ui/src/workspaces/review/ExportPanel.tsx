@@ -1,7 +1,7 @@
 // Export the approved examples as Mistral JSONL with a seeded, by-chapter validation split.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../../backend";
-import type { ApiError, ExportOutput } from "../../generated/types";
+import type { ApiError, ExportOutput, ModelEntry } from "../../generated/types";
 
 export function ExportPanel({ project, onClose, onError }: { project: string; onClose: () => void; onError: (e: ApiError) => void }) {
   const [fraction, setFraction] = useState(10);
@@ -10,12 +10,27 @@ export function ExportPanel({ project, onClose, onError }: { project: string; on
   const [out, setOut] = useState("");
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<ExportOutput | null>(null);
+  const [models, setModels] = useState<ModelEntry[]>([]);
+  const [tokenizer, setTokenizer] = useState("built-in");
+
+  useEffect(() => {
+    api.listModels().then((m) => setModels(m.filter((x) => x.status === "ready")), () => setModels([]));
+  }, []);
+  const tokenModels = models.map((m) => ({ value: m.id === "built-in" ? "built-in" : m.path, label: m.name }));
+  const counting = tokenModels.some((m) => m.value === tokenizer) ? tokenizer : "";
 
   const run = async () => {
     setBusy(true);
     try {
       setDone(
-        await api.exportExamples({ project, out: out.trim() || null, val_fraction: fraction / 100, seed, system_prompt: system.trim() || null }),
+        await api.exportExamples({
+          project,
+          out: out.trim() || null,
+          val_fraction: fraction / 100,
+          seed,
+          system_prompt: system.trim() || null,
+          tokenizer: counting || null,
+        }),
       );
     } catch (e) {
       onError(e as ApiError);
@@ -38,6 +53,17 @@ export function ExportPanel({ project, onClose, onError }: { project: string; on
       <label>
         System prompt (for examples without one)
         <textarea rows={2} value={system} data-testid="export-system" onChange={(e) => setSystem(e.target.value)} />
+      </label>
+      <label>
+        Count tokens with
+        <select value={counting} data-testid="export-tokenizer" onChange={(e) => setTokenizer(e.target.value)}>
+          <option value="">words (an estimate)</option>
+          {tokenModels.map((m) => (
+            <option key={m.value} value={m.value}>
+              {m.label}'s tokenizer
+            </option>
+          ))}
+        </select>
       </label>
       <label>
         Folder (empty: the project's exports/)
