@@ -373,6 +373,11 @@ fn eval_report(svc: State<'_, Service>, input: grimoire_core::RunRef) -> Reply<g
 }
 
 #[tauri::command(async)]
+fn export_axolotl(svc: State<'_, Service>, input: grimoire_core::AxolotlInput) -> Reply<grimoire_core::AxolotlOutput> {
+    svc.export_axolotl(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
 fn merge_run(svc: State<'_, Service>, input: grimoire_core::MergeInput) -> Reply<grimoire_core::MergeOutput> {
     svc.merge_run(input).map_err(Into::into)
 }
@@ -458,6 +463,7 @@ pub fn run() {
             list_runs,
             training_run,
             merge_run,
+            export_axolotl,
             train_control,
             evaluate_run,
             eval_report,

@@ -122,6 +122,7 @@ export const api = {
   listRuns: (input: ProjectRef) => call<T.RunView[]>("list_runs", { input }),
   trainingRun: (input: T.RunRef) => call<T.RunDetail>("training_run", { input }),
   mergeRun: (input: T.MergeInput) => call<T.MergeOutput>("merge_run", { input }),
+  exportAxolotl: (input: T.AxolotlInput) => call<T.AxolotlOutput>("export_axolotl", { input }),
   trainControl: (input: T.RunRef) => call<JobStarted>("train_control", { input }),
   evaluateRun: (input: T.EvaluateRunInput) => call<JobStarted>("evaluate_run", { input }),
   evalReport: (input: T.RunRef) => call<T.EvalReport>("eval_report", { input }),

@@ -174,6 +174,8 @@ enum Command {
     Runs(train::RunsArgs),
     /// Merge a run's adapter into its base model and write a Hugging Face folder.
     Merge(train::MergeArgs),
+    /// Write a ready-to-run Axolotl folder (data, QLoRA config.yml, README on several GPUs).
+    ExportAxolotl(train::AxolotlArgs),
     /// Evaluate a training run (losses of base, tuned and control, persona scores, style) and
     /// print the report as JSON; it is also saved with plots in `runs/<run-id>/eval/`.
     Eval(eval::EvalArgs),
@@ -439,6 +441,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::train(&service, args)?,
         Command::Runs(args) => train::runs(&service, args)?,
         Command::Merge(args) => train::merge(&service, args)?,
+        Command::ExportAxolotl(args) => train::export_axolotl(&service, args)?,
         Command::Eval(args) => eval::eval(&service, args)?,
         Command::Validate { file, tokenizer } => {
             let report = service.validate_jsonl(ValidateInput { file: path(&file), tokenizer })?;

@@ -225,3 +225,49 @@ fn apply_overrides(c: &mut TrainConfig, a: &TrainArgs) {
         c.seed = seed;
     }
 }
+
+/// `grimoire export-axolotl`.
+#[derive(Args)]
+pub(crate) struct AxolotlArgs {
+    /// The project folder.
+    #[arg(long)]
+    project: PathBuf,
+    /// Take the data and settings of this training run (default: the latest export and the
+    /// cpu-small preset's settings).
+    #[arg(long)]
+    run: Option<String>,
+    /// The base model as Hugging Face names it (default: the built-in model's id).
+    #[arg(long)]
+    base_model: Option<String>,
+    /// Several GPUs: `deepspeed` (ZeRO-2) or `fsdp`.
+    #[arg(long, value_enum, default_value = "none")]
+    multi_gpu: MultiGpuArg,
+    /// The folder to write (default: the project's exports/axolotl-<time>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MultiGpuArg {
+    None,
+    Deepspeed,
+    Fsdp,
+}
+
+pub(crate) fn export_axolotl(service: &Service, args: AxolotlArgs) -> anyhow::Result<()> {
+    let out = service.export_axolotl(grimoire_core::AxolotlInput {
+        project: args.project.display().to_string(),
+        run_id: args.run,
+        config: None,
+        base_model: args.base_model,
+        multi_gpu: match args.multi_gpu {
+            MultiGpuArg::None => grimoire_core::MultiGpu::None,
+            MultiGpuArg::Deepspeed => grimoire_core::MultiGpu::Deepspeed,
+            MultiGpuArg::Fsdp => grimoire_core::MultiGpu::Fsdp,
+        },
+        out: args.out.map(|o| o.display().to_string()),
+    })?;
+    outln!("{}", out.dir);
+    eprintln!("run it with: {}", out.command);
+    Ok(())
+}

@@ -13,6 +13,7 @@ mod corpus;
 mod error;
 mod eval;
 mod generation;
+mod handoff;
 mod import;
 pub mod jobs;
 pub mod models;
@@ -54,6 +55,7 @@ pub use grimoire_eval::{
     ClassifierReport, ControlInfo, EvalOptions, EvalReport, JudgeReport, JudgeScore, LossFigures, Losses, ModelKind, ModelStyle, PersonaScore,
     PlotFile, RunComparison, Sample, SignatureWord, StyleFigures,
 };
+pub use handoff::{AxolotlInput, AxolotlOutput, BUILTIN_HF_ID, MultiGpu};
 pub use train::{MergeInput, MergeOutput, RunDetail, RunRef, RunState, RunView, TrainInput, TrainPlan, TrainPreset};
 pub use grimoire_train::{
     BaseFormat, DataStats, Estimate, LoraConfig, Metric, Progress as TrainProgress, RunStatus, RunSummary, Schedule, Target as LoraTarget,

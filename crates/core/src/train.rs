@@ -554,7 +554,7 @@ fn run_dir(project: &Path, run_id: &str) -> Result<PathBuf> {
 }
 
 /// The newest folder under `exports/` with a `train.jsonl`.
-fn latest_export(project: &Path) -> Result<PathBuf> {
+pub(crate) fn latest_export(project: &Path) -> Result<PathBuf> {
     let exports = project.join("exports");
     let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&exports)
         .map_err(|e| Error::io(&exports, e))?

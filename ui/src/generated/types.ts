@@ -1932,6 +1932,48 @@ completion_tokens: number,
  */
 cached: number, };
 
+export type AxolotlInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Take the data and settings of this training run (none: the latest export and `config`).
+ */
+run_id: string | null, 
+/**
+ * Settings when no run is named (none: the `cpu-small` preset's, which suit small models).
+ */
+config: TrainConfig | null, 
+/**
+ * The base model as Hugging Face names it (none: the built-in model's id).
+ */
+base_model: string | null, 
+/**
+ * Several GPUs, and how.
+ */
+multi_gpu: MultiGpu, 
+/**
+ * The folder to write (none: `exports/axolotl-<time>/`).
+ */
+out: string | null, };
+
+export type AxolotlOutput = { 
+/**
+ * The folder.
+ */
+dir: string, 
+/**
+ * Its `config.yml`.
+ */
+config: string, 
+/**
+ * The command that runs it.
+ */
+command: string, };
+
+export type MultiGpu = "none" | "deepspeed" | "fsdp";
+
 export type TrainPreset = { 
 /**
  * Its name (`cpu-small`, …).

@@ -135,6 +135,18 @@ export function Train({ project }: { project: ProjectInfo }) {
     }
   }
 
+  async function axolotl(run: RunView) {
+    setError(null);
+    try {
+      const hfId = run.base === "built-in" ? null : window.prompt("The base model's Hugging Face id (for example mistralai/Mistral-7B-Instruct-v0.3)", "");
+      if (run.base !== "built-in" && !hfId) return;
+      const out = await api.exportAxolotl({ project: project.path, run_id: run.run_id, config: null, base_model: hfId, multi_gpu: "none", out: null });
+      setMessage(`Axolotl folder written: ${out.dir} (run: ${out.command}; see its README for several GPUs)`);
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
   async function toggleCompare(run: RunView) {
     if (compare[run.run_id]) {
       const { [run.run_id]: _, ...rest } = compare;
@@ -357,6 +369,9 @@ export function Train({ project }: { project: ProjectInfo }) {
                 Resume
               </button>
             )}
+            <button className="ghost" data-testid="run-axolotl" title="The same data and settings, ready for Axolotl on GPUs" onClick={() => axolotl(selectedRun)}>
+              Export for Axolotl
+            </button>
             {selectedRun.has_adapter && selectedRun.state !== "running" && (
               <button className="ghost" data-testid="run-merge" onClick={() => act("merge", selectedRun)}>
                 Merge into the base
