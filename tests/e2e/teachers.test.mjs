@@ -28,7 +28,7 @@ async function bannerText() {
   return (await banner.isExisting()) ? await banner.getText() : null;
 }
 
-describe("teachers in the Grimoire window", { timeout: 150_000 }, () => {
+describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
     fs.mkdirSync(configDir, { recursive: true });
@@ -144,7 +144,7 @@ describe("teachers in the Grimoire window", { timeout: 150_000 }, () => {
         }
         return false;
       },
-      { timeout: 60_000, interval: 500, timeoutMsg: "the generation job did not complete" },
+      { timeout: 240_000, interval: 500, timeoutMsg: "the generation job did not complete" },
     );
     const status = await byTestId("gen-status");
     await browser.waitUntil(async () => (await status.getAttribute("data-status")) === "completed", { timeout: 10_000 });

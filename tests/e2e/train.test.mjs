@@ -100,6 +100,14 @@ describe("the Train workspace", { timeout: 400_000 }, () => {
       timeout: 120_000,
       timeoutMsg: "the merge did not report its folder",
     });
+    // The same run handed to Axolotl: data, config.yml and README in the project's exports.
+    await (await byTestId("run-axolotl")).click();
+    await browser.waitUntil(async () => /Axolotl folder written: .*axolotl-/.test(await message.getText()), {
+      timeout: 30_000,
+      timeoutMsg: "the Axolotl export did not report its folder",
+    });
+    const axolotl = fs.readdirSync(path.join(project, "exports")).find((d) => d.startsWith("axolotl-"));
+    assert.ok(axolotl && fs.existsSync(path.join(project, "exports", axolotl, "config.yml")));
     const runs = fs.readdirSync(path.join(project, "runs")).filter((d) => !d.startsWith("."));
     assert.equal(runs.length, 1);
     assert.ok(fs.existsSync(path.join(project, "runs", runs[0], "adapter_model.safetensors")));
