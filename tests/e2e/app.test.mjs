@@ -2,22 +2,20 @@
 // Run by scripts/test.sh, which builds the app and sets GRIMOIRE_APP and GRIMOIRE_MODEL_DIR.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { remote } from "webdriverio";
-import { helpers, waitForPort } from "./harness.mjs";
+import { helpers, openSession } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
-const PORT = 4444;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-"));
 const dataDir = path.join(tmp, "data");
 const configDir = path.join(tmp, "config");
-let driver;
+let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 let mounted = null;
@@ -29,19 +27,11 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     // The built-in model the set-up installed, seen through the settings like a user's own model folder.
     if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
     const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
-    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
-    await waitForPort(PORT, 20_000);
-    browser = await remote({
-      hostname: "127.0.0.1",
-      port: PORT,
-      logLevel: "error",
-      capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
-    });
+    ({ browser, stop } = await openSession({ app: APP, env }));
   });
 
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
-    driver?.kill();
+    await stop?.();
     if (mounted) execFileSync("umount", ["--lazy", mounted]);
     fs.rmSync(tmp, { recursive: true, force: true });
   });

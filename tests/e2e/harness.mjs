@@ -42,3 +42,48 @@ export function helpers(current, shots) {
   }
   return { byTestId, setValue, shot };
 }
+
+/**
+ * Starts tauri-driver and a session of the app at `app` with `args`, in the environment `env`
+ * (its own data and config folders). Returns `{ browser, stop }`.
+ */
+export async function openSession({ app, env, args = [], port = 4444 }) {
+  const { spawn } = await import("node:child_process");
+  const { remote } = await import("webdriverio");
+  const driver = spawn("tauri-driver", ["--port", String(port)], { env, stdio: ["ignore", "inherit", "inherit"] });
+  await waitForPort(port, 20_000);
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port,
+    logLevel: "error",
+    capabilities: { "tauri:options": { application: app, args }, "wdio:enforceWebDriverClassic": true },
+  });
+  const stop = async () => {
+    await browser.deleteSession().catch(() => undefined);
+    driver.kill();
+  };
+  return { browser, stop };
+}
+
+/** Six of Elizabeth Bennet's exchanges, as Mistral JSONL lines. */
+export const ELIZABETH_LINES = [
+  ["How do you like Mr. Darcy?", "I could easily forgive his pride, if he had not mortified mine."],
+  ["Will you dance, Miss Bennet?", "Indeed, sir, I have not the least intention of dancing."],
+  ["What do you think of Mr. Collins?", "He is not a sensible man, and I cannot think well of him."],
+  ["Is Jane well?", "Jane is very well, I thank you, and sends her love."],
+  ["Do you walk every morning?", "I dearly love a walk before breakfast, whatever the weather."],
+  ["Are you fond of reading?", "I am not a great reader, and I have pleasure in many things."],
+].map(([q, a]) => JSON.stringify({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }] }));
+
+/**
+ * Makes a project at `project` with those exchanges approved and exported, through the `grimoire`
+ * CLI (`grimoire(...args)` runs it): what Review would have produced.
+ */
+export function exportedProject(grimoire, project, scratch) {
+  const file = path.join(scratch, "lines.jsonl");
+  fs.writeFileSync(file, ELIZABETH_LINES.join("\n"));
+  grimoire("project", "new", project, "--persona", "Elizabeth Bennet");
+  grimoire("import-jsonl", "--project", project, file);
+  grimoire("review", "approve", "--project", project, "--all");
+  grimoire("export", "--project", project, "--system", "You are Elizabeth Bennet.");
+}

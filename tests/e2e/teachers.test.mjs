@@ -3,22 +3,19 @@
 // on port 4444 (so files run one at a time) and its own data and config folders.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { remote } from "webdriverio";
-import { helpers, waitForPort } from "./harness.mjs";
+import { helpers, openSession } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
-const PORT = 4444;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-teachers-"));
 const dataDir = path.join(tmp, "data");
 const configDir = path.join(tmp, "config");
-let driver;
+let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
@@ -35,19 +32,11 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
     if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
     // No keyring here is the case the settings page must explain; keep the person's own keyring out of it.
     const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir, DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" };
-    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
-    await waitForPort(PORT, 20_000);
-    browser = await remote({
-      hostname: "127.0.0.1",
-      port: PORT,
-      logLevel: "error",
-      capabilities: { "tauri:options": { application: APP }, "wdio:enforceWebDriverClassic": true },
-    });
+    ({ browser, stop } = await openSession({ app: APP, env }));
   });
 
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
-    driver?.kill();
+    await stop?.();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -3,25 +3,23 @@
 // set up, estimated, followed live and merged from the window.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { remote } from "webdriverio";
-import { helpers, waitForPort } from "./harness.mjs";
+import { exportedProject, helpers, openSession } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
 const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
-const PORT = 4444;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-train-"));
 const dataDir = path.join(tmp, "data");
 const configDir = path.join(tmp, "config");
 const project = path.join(tmp, "lizzy");
 const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
-let driver;
+let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
@@ -35,35 +33,13 @@ describe("the Train workspace", { timeout: 400_000 }, () => {
     assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
     fs.mkdirSync(configDir, { recursive: true });
     if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
-    // Six approved conversations, exported: what Review would have produced.
-    const lines = [
-      ["How do you like Mr. Darcy?", "I could easily forgive his pride, if he had not mortified mine."],
-      ["Will you dance, Miss Bennet?", "Indeed, sir, I have not the least intention of dancing."],
-      ["What do you think of Mr. Collins?", "He is not a sensible man, and I cannot think well of him."],
-      ["Is Jane well?", "Jane is very well, I thank you, and sends her love."],
-      ["Do you walk every morning?", "I dearly love a walk before breakfast, whatever the weather."],
-      ["Are you fond of reading?", "I am not a great reader, and I have pleasure in many things."],
-    ].map(([q, a]) => JSON.stringify({ messages: [{ role: "user", content: q }, { role: "assistant", content: a }] }));
-    const file = path.join(tmp, "lines.jsonl");
-    fs.writeFileSync(file, lines.join("\n"));
-    grimoire("project", "new", project, "--persona", "Elizabeth Bennet");
-    grimoire("import-jsonl", "--project", project, file);
-    grimoire("review", "approve", "--project", project, "--all");
-    grimoire("export", "--project", project, "--system", "You are Elizabeth Bennet.");
+    exportedProject(grimoire, project, tmp);
 
-    driver = spawn("tauri-driver", ["--port", String(PORT)], { env, stdio: ["ignore", "inherit", "inherit"] });
-    await waitForPort(PORT, 20_000);
-    browser = await remote({
-      hostname: "127.0.0.1",
-      port: PORT,
-      logLevel: "error",
-      capabilities: { "tauri:options": { application: APP, args: [project] }, "wdio:enforceWebDriverClassic": true },
-    });
+    ({ browser, stop } = await openSession({ app: APP, env, args: [project] }));
   });
 
   after(async () => {
-    await browser?.deleteSession().catch(() => undefined);
-    driver?.kill();
+    await stop?.();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
