@@ -20,6 +20,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::generation::MIGRATION_5],
     // 6: blind picks between the base model and a run, and system prompt presets.
     &[table::compare::MIGRATION_6],
+    // 7: fine-tuning jobs started on Mistral's servers.
+    &[table::mistral::MIGRATION_7],
 ];
 
 /// The schema version this build writes.

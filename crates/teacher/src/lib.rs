@@ -18,12 +18,16 @@
 //!   results handed to a [`Sink`] on the caller's thread as they arrive (the service layer's sink is
 //!   the project's SQLite store, with its answer cache and per-passage state).
 //!
+//! - **Managed fine-tuning** ([`finetune`]): Mistral's files and fine-tuning jobs API, through the
+//!   same client, error reading and retries.
+//!
 //! `examples/bench.rs` measures the pipeline against the loopback server of [`loopback`] (feature
 //! `loopback`).
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
+pub mod finetune;
 pub mod keys;
 pub mod limiter;
 #[cfg(feature = "loopback")]

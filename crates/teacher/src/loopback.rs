@@ -1,4 +1,4 @@
-//! A chat-completions server on loopback for tests and the bench: it speaks enough HTTP/1.1
+//! A chat-completions (or any JSON API) server on loopback for tests and the bench: it speaks enough HTTP/1.1
 //! (keep-alive, `Content-Length`) for reqwest, and answers each request as a handler says: a chat
 //! completion, any status with any headers (429 with `Retry-After`), slowly, or by dropping the
 //! connection mid-request.
@@ -22,6 +22,10 @@ pub struct Incoming {
     pub authorization: Option<String>,
     /// The body as JSON (null when it is not JSON).
     pub body: serde_json::Value,
+    /// The body as sent (a multipart upload is not JSON).
+    pub raw: Vec<u8>,
+    /// The `Content-Type` header, if sent.
+    pub content_type: Option<String>,
     /// How many requests came before this one.
     pub number: usize,
 }
@@ -202,6 +206,7 @@ async fn serve(stream: TcpStream, handler: Handler, counter: Arc<AtomicUsize>) {
         );
         let mut length = 0usize;
         let mut authorization = None;
+        let mut content_type = None;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
@@ -215,6 +220,7 @@ async fn serve(stream: TcpStream, handler: Handler, counter: Arc<AtomicUsize>) {
                 match name.trim().to_ascii_lowercase().as_str() {
                     "content-length" => length = value.trim().parse().unwrap_or(0),
                     "authorization" => authorization = Some(value.trim().to_string()),
+                    "content-type" => content_type = Some(value.trim().to_string()),
                     _ => {}
                 }
             }
@@ -229,6 +235,8 @@ async fn serve(stream: TcpStream, handler: Handler, counter: Arc<AtomicUsize>) {
             path,
             authorization,
             body: serde_json::from_slice(&body).unwrap_or_default(),
+            raw: body,
+            content_type,
             number,
         };
         let reply = handler(&incoming);

@@ -117,28 +117,11 @@ pub struct HttpProvider {
 impl HttpProvider {
     /// A provider with its own connection pool.
     pub fn new(config: HttpConfig) -> Result<Self, CallError> {
-        let base = config.base_url.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(CallError::new(
-                CallErrorKind::Config,
-                format!("{base:?} is not an http:// or https:// address"),
-            ));
-        }
+        let base = base_url(&config.base_url)?;
         if config.model.trim().is_empty() {
             return Err(CallError::new(CallErrorKind::Config, "no model named"));
         }
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(10).min(config.timeout))
-            .pool_max_idle_per_host(256)
-            .user_agent(concat!("grimoire/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                CallError::new(
-                    CallErrorKind::Config,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
+        let client = http_client(config.timeout)?;
         Ok(Self {
             completions: format!("{base}/chat/completions"),
             config: HttpConfig {
@@ -157,21 +140,55 @@ impl HttpProvider {
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Vec<u8>, CallError> {
-        let response = self.authorise(builder).send().await.map_err(transport)?;
-        let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            let detail = error_detail(&body);
-            let mut e = CallError::new(
-                CallErrorKind::Status(status.as_u16()),
-                format!("HTTP {status}: {detail}"),
-            );
-            e.retry_after = retry_after;
-            return Err(e);
-        }
-        Ok(body.to_vec())
+        send(self.authorise(builder)).await
     }
+}
+
+/// Sends a request and reads its body; a status other than 2xx becomes a [`CallError`] with the
+/// server's message and its `Retry-After`.
+pub(crate) async fn send(builder: reqwest::RequestBuilder) -> Result<Vec<u8>, CallError> {
+    let response = builder.send().await.map_err(transport)?;
+    let status = response.status();
+    let retry_after = retry_after(response.headers());
+    let body = response.bytes().await.map_err(transport)?;
+    if !status.is_success() {
+        let detail = error_detail(&body);
+        let mut e = CallError::new(
+            CallErrorKind::Status(status.as_u16()),
+            format!("HTTP {status}: {detail}"),
+        );
+        e.retry_after = retry_after;
+        return Err(e);
+    }
+    Ok(body.to_vec())
+}
+
+/// A base URL without its trailing slash, refused unless it is http:// or https://.
+pub(crate) fn base_url(url: &str) -> Result<String, CallError> {
+    let base = url.trim().trim_end_matches('/').to_string();
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(CallError::new(
+            CallErrorKind::Config,
+            format!("{base:?} is not an http:// or https:// address"),
+        ));
+    }
+    Ok(base)
+}
+
+/// A client with its own connection pool, in which one request may take `timeout`.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, CallError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .pool_max_idle_per_host(256)
+        .user_agent(concat!("grimoire/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            CallError::new(
+                CallErrorKind::Config,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })
 }
 
 #[derive(Serialize)]
@@ -375,7 +392,7 @@ fn error_detail(body: &[u8]) -> String {
     message.unwrap_or_else(|| snippet(body))
 }
 
-fn snippet(body: &[u8]) -> String {
+pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut s: String = text.chars().take(300).collect();
     if text.chars().count() > 300 {

@@ -8,3 +8,4 @@ pub mod examples;
 pub mod generation;
 pub mod jobs;
 pub mod meta;
+pub mod mistral;
