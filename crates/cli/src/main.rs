@@ -488,7 +488,7 @@ fn print_stats(s: &grimoire_core::Stats) -> anyhow::Result<()> {
 /// Streams one answer to stdout and returns it.
 fn chat_once(service: &Service, model: &str, adapter: &Option<String>, messages: &[ChatMessage], params: &grimoire_core::ChatParams) -> anyhow::Result<String> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let input = grimoire_core::ChatInput { model: model.to_string(), adapter: adapter.clone(), messages: messages.to_vec(), params: params.clone() };
+    let input = grimoire_core::ChatInput { model: model.to_string(), adapter: adapter.clone(), messages: messages.to_vec(), params: params.clone(), teacher: None };
     service.chat(input, Box::new(move |e| {
         let _ = tx.send(e);
     }))?;

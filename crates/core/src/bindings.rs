@@ -162,6 +162,18 @@ pub fn typescript() -> String {
         crate::JudgeScore::decl(&cfg),
         crate::PlotFile::decl(&cfg),
         crate::RunComparison::decl(&cfg),
+        crate::MistralEstimateInput::decl(&cfg),
+        crate::MistralEstimate::decl(&cfg),
+        crate::MistralCreateInput::decl(&cfg),
+        crate::MistralJobRef::decl(&cfg),
+        crate::MistralListInput::decl(&cfg),
+        crate::MistralJobList::decl(&cfg),
+        crate::MistralJobView::decl(&cfg),
+        crate::MistralHyperparameters::decl(&cfg),
+        crate::MistralStatus::decl(&cfg),
+        crate::MistralEvent::decl(&cfg),
+        crate::MistralCheckpoint::decl(&cfg),
+        crate::MistralMetadata::decl(&cfg),
     ];
     let mut out = String::from("// Generated from the Rust types by grimoire-core (bindings.rs). Do not edit.\n\n");
     for decl in decls {

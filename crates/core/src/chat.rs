@@ -70,6 +70,10 @@ pub struct ChatInput {
     pub messages: Vec<ChatMessage>,
     /// How to sample.
     pub params: ChatParams,
+    /// The teacher whose server runs `model` (a Mistral fine-tuned model, `ft:...`); none: a
+    /// model Grimoire runs itself.
+    #[serde(default)]
+    pub teacher: Option<String>,
 }
 
 /// A reply that was started.
@@ -228,6 +232,70 @@ impl Chats {
         Ok(ChatStarted { stream_id: id })
     }
 
+    /// A reply from a model on a teacher's server: one request, its answer sent as one chunk.
+    /// Stopping it drops the answer when it comes.
+    pub(crate) fn start_remote(&self, provider: Arc<dyn grimoire_teacher::Provider>, input: ChatInput, sink: ChatSink) -> Result<ChatStarted> {
+        if input.messages.last().is_none_or(|m| m.role != ChatRole::User) {
+            return Err(Error::InvalidInput("a conversation must end with the person's message".into()));
+        }
+        let messages = input
+            .messages
+            .iter()
+            .map(|m| {
+                let role = match m.role {
+                    ChatRole::System => "system",
+                    ChatRole::User => "user",
+                    ChatRole::Assistant => "assistant",
+                };
+                grimoire_teacher::Turn::new(role, m.content.clone())
+            })
+            .collect();
+        let request = grimoire_teacher::Request {
+            messages,
+            max_tokens: input.params.max_tokens.clamp(1, 8192),
+            temperature: input.params.temperature.max(0.0),
+            json: false,
+        };
+        let cancel = grimoire_llm::CancelToken::new();
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.streams).insert(id, cancel.clone());
+        let streams = self.streams.clone();
+        std::thread::Builder::new()
+            .name(format!("chat-{id}"))
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let answer = crate::teachers::block_on(provider.complete(&request));
+                let event = match answer {
+                    _ if cancel.is_cancelled() => ChatEvent::Done {
+                        text: String::new(),
+                        finish: "cancelled".into(),
+                        prompt_tokens: 0,
+                        tokens: 0,
+                        tokens_per_second: 0.0,
+                        dropped_messages: 0,
+                    },
+                    Ok(Ok(c)) => {
+                        sink(ChatEvent::Chunk { text: c.text.clone() });
+                        let secs = started.elapsed().as_secs_f32();
+                        ChatEvent::Done {
+                            finish: c.finish_reason.unwrap_or_else(|| "stop".into()),
+                            prompt_tokens: c.usage.prompt_tokens,
+                            tokens: c.usage.completion_tokens,
+                            tokens_per_second: if secs > 0.0 { c.usage.completion_tokens as f32 / secs } else { 0.0 },
+                            dropped_messages: 0,
+                            text: c.text,
+                        }
+                    }
+                    Ok(Err(e)) => ChatEvent::Error { error: Error::Teacher(e.into()).to_api() },
+                    Err(e) => ChatEvent::Error { error: e.to_api() },
+                };
+                sink(event);
+                lock(&streams).remove(&id);
+            })
+            .map_err(|e| Error::io("chat", e))?;
+        Ok(ChatStarted { stream_id: id })
+    }
+
     pub(crate) fn cancel(&self, id: u64) -> bool {
         match lock(&self.streams).get(&id) {
             Some(token) => {
@@ -317,6 +385,12 @@ pub(crate) fn model_path(model: &str, model_dir: &Path) -> PathBuf {
 impl crate::Service {
     /// Starts a reply; its events go to `sink` until Done or Error.
     pub fn chat(&self, input: ChatInput, sink: ChatSink) -> Result<ChatStarted> {
+        if let Some(teacher) = input.teacher.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let mut config = self.teacher(teacher)?;
+            config.model = input.model.trim().to_string();
+            let provider = self.provider(&config)?;
+            return self.chats.start_remote(provider, input, sink);
+        }
         let path = model_path(&input.model, Path::new(&self.settings()?.model_dir));
         self.chats.start(&path, input, sink)
     }

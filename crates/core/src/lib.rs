@@ -16,6 +16,7 @@ mod generation;
 mod handoff;
 mod import;
 pub mod jobs;
+pub mod managed;
 pub mod models;
 mod project;
 mod review;
@@ -55,6 +56,9 @@ pub use grimoire_eval::{
     ClassifierReport, ControlInfo, EvalOptions, EvalReport, JudgeReport, JudgeScore, LossFigures, Losses, ModelKind, ModelStyle, PersonaScore,
     PlotFile, RunComparison, Sample, SignatureWord, StyleFigures,
 };
+pub use managed::{MistralCreateInput, MistralEstimate, MistralEstimateInput, MistralJobList, MistralJobRef, MistralJobView, MistralListInput};
+pub use grimoire_teacher::finetune::{Checkpoint as MistralCheckpoint, Hyperparameters as MistralHyperparameters, JobEvent as MistralEvent, JobMetadata as MistralMetadata, JobStatus as MistralStatus};
+pub use grimoire_teacher::RetryPolicy;
 pub use handoff::{AxolotlInput, AxolotlOutput, BUILTIN_HF_ID, MultiGpu};
 pub use train::{MergeInput, MergeOutput, RunDetail, RunRef, RunState, RunView, TrainInput, TrainPlan, TrainPreset};
 pub use grimoire_train::{

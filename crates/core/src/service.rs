@@ -195,12 +195,13 @@ pub struct Service {
     open: Mutex<HashMap<PathBuf, Arc<Mutex<Store>>>>,
     pub(crate) chats: crate::chat::Chats,
     pub(crate) generation: crate::generation::Live,
+    pub(crate) managed: crate::managed::Live,
 }
 
 impl Service {
     /// A service over `dirs`, publishing job events to `sink`.
     pub fn new(dirs: Dirs, sink: EventSink) -> Self {
-        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default(), chats: Default::default(), generation: Default::default() }
+        Self { dirs, jobs: Jobs::new(sink), settings_lock: Mutex::new(()), open: Mutex::default(), chats: Default::default(), generation: Default::default(), managed: Default::default() }
     }
 
     /// The folders in use.

@@ -499,24 +499,7 @@ impl Service {
                 });
             }
         };
-        // A runtime on a thread of its own: the caller may be on an async runtime already (the app's
-        // commands are), where blocking on, or dropping, another one panics.
-        let listed = std::thread::scope(|s| {
-            s.spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::io(Path::new("tokio"), e))?;
-                Ok::<_, Error>(runtime.block_on(provider.models()))
-            })
-            .join()
-            .unwrap_or_else(|_| {
-                Ok(Err(grimoire_teacher::CallError::new(
-                    grimoire_teacher::CallErrorKind::Protocol,
-                    "asking for the model list stopped unexpectedly",
-                )))
-            })
-        })?;
+        let listed = block_on(provider.models())?;
         let millis = started.elapsed().as_millis() as u64;
         Ok(match listed {
             Ok(models) => {
@@ -717,6 +700,7 @@ impl Service {
     }
 
     pub(crate) fn resume_on_open(&self, path: &Path) {
+        self.follow_mistral_on_open(path);
         if self.generation.resume_on_open() {
             // A teacher that cannot be reached now leaves the job interrupted, to resume by hand.
             let _ = self.resume_interrupted_generations(ProjectRef {
@@ -780,23 +764,10 @@ impl Service {
                 )))
             }
             TeacherKind::Mistral | TeacherKind::OpenAiCompatible => {
-                let lookup = keys::find_key(&config.name, config.fallback_key_var());
-                if config.kind == TeacherKind::Mistral && lookup.key.is_none() {
-                    let why = lookup
-                        .keyring_error
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default();
-                    return Err(Error::InvalidInput(format!(
-                        "the teacher {:?} has no API key{why}: set it with `grimoire teachers set-key {}` or in the environment as {} or MISTRAL_API_KEY",
-                        config.name,
-                        config.name,
-                        keys::env_var(&config.name)
-                    )));
-                }
                 let http = HttpConfig {
                     base_url: config.base_url.clone(),
                     model: config.model.clone(),
-                    api_key: lookup.key,
+                    api_key: api_key(config)?,
                     timeout: Duration::from_secs(u64::from(config.timeout_seconds.max(1))),
                 };
                 Ok(std::sync::Arc::new(
@@ -805,6 +776,48 @@ impl Service {
             }
         }
     }
+}
+
+/// Runs a request to completion on a runtime on a thread of its own: the caller may be on an async
+/// runtime already (the app's commands are), where blocking on, or dropping, another one panics.
+pub(crate) fn block_on<T: Send>(work: impl std::future::Future<Output = T> + Send) -> Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io(Path::new("tokio"), e))?;
+            Ok(runtime.block_on(work))
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::Teacher(grimoire_teacher::Error::Call(
+                grimoire_teacher::CallError::new(
+                    grimoire_teacher::CallErrorKind::Protocol,
+                    "the request stopped unexpectedly (a bug in Grimoire)",
+                ),
+            )))
+        })
+    })
+}
+
+/// A teacher's API key from the keyring or the environment; Mistral's servers cannot be asked
+/// without one, which is an error that says where to put it.
+pub(crate) fn api_key(config: &TeacherConfig) -> Result<Option<String>> {
+    let lookup = keys::find_key(&config.name, config.fallback_key_var());
+    if config.kind == TeacherKind::Mistral && lookup.key.is_none() {
+        let why = lookup
+            .keyring_error
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return Err(Error::InvalidInput(format!(
+            "the teacher {:?} has no API key{why}: set it with `grimoire teachers set-key {}` or in the environment as {} or MISTRAL_API_KEY",
+            config.name,
+            config.name,
+            keys::env_var(&config.name)
+        )));
+    }
+    Ok(lookup.key)
 }
 
 fn view(config: TeacherConfig) -> TeacherView {

@@ -87,6 +87,7 @@ fn ask(env: &Env, adapter: Option<&str>, max_tokens: u32) -> (u64, Receiver<Chat
             ChatMessage { role: ChatRole::User, content: "Tell me about your sisters.".into() },
         ],
         params: ChatParams { temperature: 0.0, max_tokens, ..Default::default() },
+        teacher: None,
     };
     let started = env.service.chat(input, Box::new(move |e| drop(tx.send(e)))).unwrap();
     (started.stream_id, rx)

@@ -386,7 +386,7 @@ fn chat_streams_a_reply_from_the_builtin_model_and_conversations_are_saved() {
     ];
     let params = ChatParams { temperature: 0.0, max_tokens: 12, ..Default::default() };
     let (tx, rx) = std::sync::mpsc::channel();
-    let input = ChatInput { model: "built-in".into(), adapter: None, messages: messages.clone(), params: params.clone() };
+    let input = ChatInput { model: "built-in".into(), adapter: None, messages: messages.clone(), params: params.clone(), teacher: None };
     env.service.chat(input, Box::new(move |e| drop(tx.send(e)))).unwrap();
     let events: Vec<ChatEvent> = rx.iter().collect();
     let chunks: String = events.iter().filter_map(|e| if let ChatEvent::Chunk { text } = e { Some(text.as_str()) } else { None }).collect();
@@ -394,10 +394,10 @@ fn chat_streams_a_reply_from_the_builtin_model_and_conversations_are_saved() {
     assert_eq!(&chunks, text, "the chunks make up the reply");
     assert!(*tokens > 0 && *tokens <= 12, "{tokens}");
     // A conversation must end with the person's message.
-    let bad = ChatInput { model: "built-in".into(), adapter: None, messages: messages[..1].to_vec(), params: params.clone() };
+    let bad = ChatInput { model: "built-in".into(), adapter: None, messages: messages[..1].to_vec(), params: params.clone(), teacher: None };
     assert_eq!(env.service.chat(bad, Box::new(|_| {})).unwrap_err().code(), ErrorCode::InvalidInput);
     // A model file that is not there is a clear error.
-    let missing = ChatInput { model: env.root.join("nope.gguf").display().to_string(), adapter: None, messages: messages.clone(), params: params.clone() };
+    let missing = ChatInput { model: env.root.join("nope.gguf").display().to_string(), adapter: None, messages: messages.clone(), params: params.clone(), teacher: None };
     assert_eq!(env.service.chat(missing, Box::new(|_| {})).unwrap_err().code(), ErrorCode::NotFound);
 
     let project = create(&env, "chats");

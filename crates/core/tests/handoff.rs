@@ -1,10 +1,11 @@
 //! The Axolotl hand-off: a folder that Axolotl can run, checked key by key against the data.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use grimoire_core::{AxolotlInput, BulkInput, Dirs, ErrorCode, ExportInput, ImportJsonlInput, MultiGpu, Service, TrainConfig};
-use grimoire_store::table::examples::{BulkOp, ExampleFilter, Status, Target};
+use grimoire_core::{AxolotlInput, Dirs, ErrorCode, MultiGpu, Service, TrainConfig};
 
 fn project(root: &Path, service: &Service, export: bool) -> String {
     let project = root.join("p").display().to_string();
@@ -12,25 +13,7 @@ fn project(root: &Path, service: &Service, export: bool) -> String {
         .create_project(grimoire_core::CreateProjectInput { path: project.clone(), name: "P".into(), persona: Some("Elizabeth Bennet".into()) })
         .unwrap();
     if export {
-        let lines: Vec<String> = (0..10)
-            .map(|i| {
-                serde_json::json!({"messages": [
-                    {"role": "system", "content": "You are Elizabeth Bennet."},
-                    {"role": "user", "content": format!("Question {i}?")},
-                    {"role": "assistant", "content": format!("Answer {i}, with all my heart.")}
-                ]})
-                .to_string()
-            })
-            .collect();
-        let file = root.join("data.jsonl");
-        std::fs::write(&file, lines.join("\n")).unwrap();
-        service.import_jsonl(ImportJsonlInput { project: project.clone(), file: file.display().to_string(), tag: None }).unwrap();
-        service
-            .bulk_examples(BulkInput { project: project.clone(), target: Target::Filter(ExampleFilter::all()), op: BulkOp::SetStatus(Status::Approved) })
-            .unwrap();
-        service
-            .export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.2, seed: 1, system_prompt: None, tokenizer: None })
-            .unwrap();
+        common::approve_and_export(service, &project, root);
     }
     project
 }

@@ -21,6 +21,7 @@ use crate::retry::RetryPolicy;
 /// Hyper-parameters of a job; what is left out Mistral chooses.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(default)]
+#[ts(rename = "MistralHyperparameters")]
 pub struct Hyperparameters {
     /// Optimizer steps (Mistral counts a step as one batch of its own size).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,6 +46,7 @@ pub struct Hyperparameters {
 /// Where a job stands, as Mistral names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[ts(rename = "MistralStatus")]
 pub enum JobStatus {
     /// Waiting for Mistral to look at it.
     Queued,
@@ -129,6 +131,7 @@ pub struct UploadedFile {
 
 /// Something that happened to a job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(rename = "MistralEvent")]
 pub struct JobEvent {
     /// What (`status-updated`...).
     pub name: String,
@@ -140,6 +143,7 @@ pub struct JobEvent {
 
 /// A checkpoint's losses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(rename = "MistralCheckpoint")]
 pub struct Checkpoint {
     /// The step it was taken at.
     pub step: u64,
@@ -156,6 +160,7 @@ pub struct Checkpoint {
 /// What Mistral estimates for a job once it has read the data.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
 #[serde(default)]
+#[ts(rename = "MistralMetadata")]
 pub struct JobMetadata {
     /// Its price for the training.
     pub cost: Option<f64>,

@@ -637,7 +637,12 @@ messages: Array<ChatMessage>,
 /**
  * How to sample.
  */
-params: ChatParams, };
+params: ChatParams, 
+/**
+ * The teacher whose server runs `model` (a Mistral fine-tuned model, `ft:...`); none: a
+ * model Grimoire runs itself.
+ */
+teacher: string | null, };
 
 export type ChatStarted = { 
 /**
@@ -2771,3 +2776,323 @@ tuned_persona: number,
  * When it was evaluated (seconds since 1970).
  */
 evaluated_at: number, };
+
+export type MistralEstimateInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * A folder with `train.jsonl` (and `validation.jsonl`); none: the project's latest export.
+ */
+data: string | null, 
+/**
+ * The base model (`open-mistral-7b`, `mistral-small-latest`...).
+ */
+model: string, 
+/**
+ * Hyper-parameters (epochs matter for the cost).
+ */
+hyperparameters: MistralHyperparameters, 
+/**
+ * Count tokens with this model's tokenizer; none: words × 1.3.
+ */
+tokenizer: string | null, };
+
+export type MistralEstimate = { 
+/**
+ * The data folder.
+ */
+data_dir: string, 
+/**
+ * The training file.
+ */
+train_file: string, 
+/**
+ * The validation file, when there is one with conversations.
+ */
+validation_file: string | null, 
+/**
+ * The training file checked against Mistral's rules.
+ */
+train: ValidateOutput, 
+/**
+ * The validation file checked.
+ */
+validation: ValidateOutput | null, 
+/**
+ * Whether both files break no rule (nothing is uploaded otherwise).
+ */
+ready: boolean, 
+/**
+ * Tokens in the training file.
+ */
+train_tokens: number, 
+/**
+ * How they were counted.
+ */
+counted_with: string, 
+/**
+ * Passes over the data the cost assumes (none when the job is set by steps).
+ */
+epochs: number | null, 
+/**
+ * Tokens to be billed: training tokens × epochs.
+ */
+billed_tokens: number | null, 
+/**
+ * The price per million trained tokens, from the table.
+ */
+price_per_million: number | null, 
+/**
+ * The monthly fee for keeping the tuned model.
+ */
+monthly_storage: number | null, 
+/**
+ * The estimated training cost.
+ */
+cost: number | null, 
+/**
+ * The currency of the prices.
+ */
+currency: string, 
+/**
+ * When the price table was read.
+ */
+prices_as_of: string, 
+/**
+ * Where it comes from.
+ */
+price_source: string, 
+/**
+ * What the estimate leaves out, in words.
+ */
+note: string, };
+
+export type MistralCreateInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The teacher (kind Mistral) whose address and key to use.
+ */
+teacher: string, 
+/**
+ * A folder with `train.jsonl` (and `validation.jsonl`); none: the project's latest export.
+ */
+data: string | null, 
+/**
+ * The base model.
+ */
+model: string, 
+/**
+ * Hyper-parameters.
+ */
+hyperparameters: MistralHyperparameters, 
+/**
+ * Appended to the tuned model's id.
+ */
+suffix: string | null, 
+/**
+ * Start training as soon as Mistral has validated the data; off: wait for a start.
+ */
+auto_start: boolean, 
+/**
+ * Count tokens for the estimate with this model's tokenizer.
+ */
+tokenizer: string | null, };
+
+export type MistralJobRef = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Mistral's job id.
+ */
+job_id: string, };
+
+export type MistralListInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Ask Mistral for the jobs' statuses first (`GET /fine_tuning/jobs`); off: as stored.
+ */
+refresh: boolean, };
+
+export type MistralJobList = { 
+/**
+ * Newest first.
+ */
+jobs: Array<MistralJobView>, 
+/**
+ * Why Mistral could not be asked, when a refresh failed (the list is then as stored).
+ */
+refresh_error: string | null, };
+
+export type MistralJobView = { 
+/**
+ * Mistral's job id.
+ */
+id: string, 
+/**
+ * The teacher that reaches it.
+ */
+teacher: string, 
+/**
+ * The base model.
+ */
+model: string, 
+/**
+ * Where it stands.
+ */
+status: MistralStatus, 
+/**
+ * The tuned model's id, once it succeeded: a chat model through the teacher.
+ */
+fine_tuned_model: string | null, 
+/**
+ * The suffix of that id.
+ */
+suffix: string | null, 
+/**
+ * Whether it starts by itself after validation.
+ */
+auto_start: boolean, 
+/**
+ * The folder its data came from.
+ */
+data_dir: string, 
+/**
+ * Its hyper-parameters.
+ */
+hyperparameters: MistralHyperparameters, 
+/**
+ * What happened to it.
+ */
+events: Array<MistralEvent>, 
+/**
+ * Its checkpoints' losses, for the curves.
+ */
+checkpoints: Array<MistralCheckpoint>, 
+/**
+ * The estimate shown before it was created.
+ */
+estimate: MistralEstimate | null, 
+/**
+ * Mistral's own estimate once it has read the data (cost, tokens, duration).
+ */
+metadata: MistralMetadata | null, 
+/**
+ * Why it cannot be followed now, when it cannot.
+ */
+error: string | null, 
+/**
+ * Whether a local job follows it now.
+ */
+following: boolean, 
+/**
+ * The local job that follows (or followed) it.
+ */
+follow_job: number | null, 
+/**
+ * When it was created here.
+ */
+created_at: string, 
+/**
+ * When it last changed here.
+ */
+updated_at: string, };
+
+export type MistralHyperparameters = { 
+/**
+ * Optimizer steps (Mistral counts a step as one batch of its own size).
+ */
+training_steps: number | null, 
+/**
+ * Passes over the training data (instead of steps).
+ */
+epochs: number | null, 
+/**
+ * Peak learning rate.
+ */
+learning_rate: number | null, 
+/**
+ * Weight decay.
+ */
+weight_decay: number | null, 
+/**
+ * The share of steps that warm the learning rate up.
+ */
+warmup_fraction: number | null, 
+/**
+ * Longest sequence, in tokens.
+ */
+seq_len: number | null, };
+
+export type MistralStatus = "QUEUED" | "STARTED" | "VALIDATING" | "VALIDATED" | "RUNNING" | "FAILED_VALIDATION" | "FAILED" | "SUCCESS" | "CANCELLED" | "CANCELLATION_REQUESTED" | "UNKNOWN";
+
+export type MistralEvent = { 
+/**
+ * What (`status-updated`...).
+ */
+name: string, 
+/**
+ * What it says, in words (the new status, or the error).
+ */
+message: string, 
+/**
+ * When, in seconds since 1970.
+ */
+created_at: number, };
+
+export type MistralCheckpoint = { 
+/**
+ * The step it was taken at.
+ */
+step: number, 
+/**
+ * Training loss.
+ */
+train_loss: number | null, 
+/**
+ * Validation loss.
+ */
+valid_loss: number | null, 
+/**
+ * Share of validation tokens predicted right.
+ */
+valid_mean_token_accuracy: number | null, 
+/**
+ * When, in seconds since 1970.
+ */
+created_at: number, };
+
+export type MistralMetadata = { 
+/**
+ * Its price for the training.
+ */
+cost: number | null, 
+/**
+ * The currency of `cost`.
+ */
+cost_currency: string | null, 
+/**
+ * Tokens trained on in all.
+ */
+train_tokens: number | null, 
+/**
+ * Tokens per step.
+ */
+train_tokens_per_step: number | null, 
+/**
+ * Tokens in the data.
+ */
+data_tokens: number | null, 
+/**
+ * How long the training should take, in seconds.
+ */
+expected_duration_seconds: number | null, };
