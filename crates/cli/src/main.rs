@@ -3,6 +3,7 @@
 
 mod eval;
 mod generate;
+mod mistral;
 mod train;
 
 use std::path::PathBuf;
@@ -42,6 +43,9 @@ enum Command {
         /// A PEFT adapter folder (a training run) applied on top of the model.
         #[arg(long)]
         adapter: Option<PathBuf>,
+        /// The teacher whose server runs --model (a Mistral fine-tuned model `ft:...`).
+        #[arg(long, conflicts_with = "adapter")]
+        teacher: Option<String>,
         /// The system prompt; without it no system message is sent and the model's template applies
         /// its default.
         #[arg(long)]
@@ -176,6 +180,9 @@ enum Command {
     Merge(train::MergeArgs),
     /// Write a ready-to-run Axolotl folder (data, QLoRA config.yml, README on several GPUs).
     ExportAxolotl(train::AxolotlArgs),
+    /// Fine-tune on Mistral's servers: upload the project's export, create, start, follow, cancel jobs.
+    #[command(name = "mistral-ft")]
+    MistralFt(mistral::MistralArgs),
     /// Evaluate a training run (losses of base, tuned and control, persona scores, style) and
     /// print the report as JSON; it is also saved with plots in `runs/<run-id>/eval/`.
     Eval(eval::EvalArgs),
@@ -297,6 +304,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let service = Service::new(Dirs::from_env(), Arc::new(print_event));
     // A command that opens a project must not start paid requests behind the person's back.
     service.set_resume_generations_on_open(false);
+    // Nor follow Mistral jobs in the background of an unrelated command (`mistral-ft status --wait` does).
+    service.set_follow_mistral_on_open(false);
     let path = |p: &PathBuf| p.display().to_string();
     match cli.command {
         Command::Project(ProjectCommand::New { dir, name, persona }) => {
@@ -346,13 +355,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Chat { model, adapter, system, prompt, temperature, top_p, repetition_penalty, max_tokens, seed } => {
+        Command::Chat { model, adapter, teacher, system, prompt, temperature, top_p, repetition_penalty, max_tokens, seed } => {
             let params = grimoire_core::ChatParams { temperature, top_p, repetition_penalty, max_tokens, seed, ..Default::default() };
             let adapter = adapter.map(|a| path(&a));
             let mut messages: Vec<ChatMessage> = system.into_iter().map(|content| ChatMessage { role: ChatRole::System, content }).collect();
             if let Some(prompt) = prompt {
                 messages.push(ChatMessage { role: ChatRole::User, content: prompt });
-                chat_once(&service, &model, &adapter, &messages, &params)?;
+                chat_once(&service, &model, &adapter, &teacher, &messages, &params)?;
                 return Ok(());
             }
             let stdin = std::io::stdin();
@@ -366,7 +375,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     continue;
                 }
                 messages.push(ChatMessage { role: ChatRole::User, content: line.trim().to_string() });
-                let reply = chat_once(&service, &model, &adapter, &messages, &params)?;
+                let reply = chat_once(&service, &model, &adapter, &teacher, &messages, &params)?;
                 messages.push(ChatMessage { role: ChatRole::Assistant, content: reply });
             }
         }
@@ -443,6 +452,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(args) => train::merge(&service, args)?,
         Command::ExportAxolotl(args) => train::export_axolotl(&service, args)?,
         Command::Eval(args) => eval::eval(&service, args)?,
+        Command::MistralFt(args) => mistral::mistral(&service, args)?,
         Command::Validate { file, tokenizer } => {
             let report = service.validate_jsonl(ValidateInput { file: path(&file), tokenizer })?;
             for p in &report.problems {
@@ -486,9 +496,16 @@ fn print_stats(s: &grimoire_core::Stats) -> anyhow::Result<()> {
 }
 
 /// Streams one answer to stdout and returns it.
-fn chat_once(service: &Service, model: &str, adapter: &Option<String>, messages: &[ChatMessage], params: &grimoire_core::ChatParams) -> anyhow::Result<String> {
+fn chat_once(
+    service: &Service,
+    model: &str,
+    adapter: &Option<String>,
+    teacher: &Option<String>,
+    messages: &[ChatMessage],
+    params: &grimoire_core::ChatParams,
+) -> anyhow::Result<String> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let input = grimoire_core::ChatInput { model: model.to_string(), adapter: adapter.clone(), messages: messages.to_vec(), params: params.clone(), teacher: None };
+    let input = grimoire_core::ChatInput { model: model.to_string(), adapter: adapter.clone(), messages: messages.to_vec(), params: params.clone(), teacher: teacher.clone() };
     service.chat(input, Box::new(move |e| {
         let _ = tx.send(e);
     }))?;
