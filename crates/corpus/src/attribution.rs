@@ -259,6 +259,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     let mut ctx = Ctx { book, chars, spoken: Vec::new(), narrator };
     let mut out: Vec<Attribution> = quotes.iter().map(|_| Attribution::none("no evidence")).collect();
     let text = &book.text;
+    let sentence_lines = sentence_per_line(book, quotes);
     // Turns: speech segments of one paragraph, and continuation paragraphs of the same speech.
     let mut turns: Vec<Vec<usize>> = Vec::new();
     for (qi, q) in quotes.iter().enumerate() {
@@ -266,7 +267,13 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
             continue;
         }
-        let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| quotes[last].paragraph == q.paragraph || q.continued);
+        let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| {
+            let a = &quotes[last];
+            // Two quotations with nothing between them (“Go!” “Stop!”) are two speakers whose
+            // paragraph break was lost.
+            let back_to_back = text[a.span.end..q.span.start].trim().is_empty() && !q.continued;
+            (a.paragraph == q.paragraph && !back_to_back) || q.continued || sentence_lines && continues_after_tag(book, a, q)
+        });
         if same {
             if let Some(t) = turns.last_mut() {
                 t.push(qi);
@@ -357,6 +364,14 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                     found = Some((s, "introduced by the previous paragraph".to_owned(), false));
                 }
             }
+            // One sentence per line: the narration line just before is often the speech's own
+            // paragraph ("Weary paid generous tribute. | “Only I will say ...”").
+            if found.is_none() && sentence_lines && !has_quote {
+                let toks = clause(text, pp.span, true);
+                if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(&ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..))) {
+                    found = Some((s, LINE_BEFORE.to_owned(), false));
+                }
+            }
         }
         let mut att = match found {
             Some((Subject::Name(id, name), verb, tag)) => Attribution {
@@ -380,7 +395,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                 speaker: Some(id),
                 kind: AttributionKind::Anaphoric,
                 confidence: if tag { 0.75 } else { 0.6 },
-                reason: format!("{verb} {what}"),
+                reason: if tag { format!("tag: {verb} {what}") } else { format!("{verb} {what}") },
                 addressee,
             },
             Some((Subject::Narrator, verb, _)) => Attribution {
@@ -392,6 +407,9 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             },
             None => Attribution::none("no tag, beat or conversation context"),
         };
+        if att.reason.starts_with(LINE_BEFORE) || att.reason.contains(&format!("({LINE_BEFORE})")) {
+            att.confidence = if att.kind == AttributionKind::Explicit { 0.6 } else { att.confidence.min(0.5) };
+        }
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
             att = conversation(&ctx, &prev, first, addressee).or_else(|| narration_subject(&ctx, quotes, first, addressee)).unwrap_or(att);
@@ -403,9 +421,10 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         if let Some(s) = att.speaker {
             ctx.spoken.push((first.span.start, s));
         }
-        prev.push(TurnInfo { speaker: att.speaker, addressee: att.addressee, first_para: first.paragraph, last_para: last_para_idx });
+        prev.push(TurnInfo { start: first.span.start, speaker: att.speaker, addressee: att.addressee, first_para: first.paragraph, last_para: last_para_idx });
         turn_atts.push(att);
     }
+    continued_backwards(book, &prev, &mut turn_atts);
     recount_from_later_anchors(book, &prev, &mut turn_atts);
     two_party_scenes(book, &prev, &mut turn_atts);
     for (turn, att) in turns.iter().zip(turn_atts) {
@@ -416,14 +435,74 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     out
 }
 
+/// Reason of an action beat found on the line before the quotation.
+const LINE_BEFORE: &str = "subject of the line before";
+
+/// True for text with one sentence per line (paragraph breaks lost): a line-paragraph book in
+/// which quotations often run on into a line that does not open a quotation.
+fn sentence_per_line(book: &Book, quotes: &[Quote]) -> bool {
+    if !book.line_paragraphs {
+        return false;
+    }
+    let speech = quotes.iter().filter(|q| q.role == QuoteRole::Speech);
+    let (mut n, mut spanning) = (0usize, 0usize);
+    for q in speech {
+        n += 1;
+        spanning += usize::from(!q.unclosed && book.slice(q.span).contains('\n'));
+    }
+    spanning >= 2 && spanning * 20 >= n
+}
+
+/// In one-sentence-per-line text, `“Yes,” she said.` followed by a line that is a quotation
+/// alone is most often one paragraph: the same speaker going on after the tag.
+fn continues_after_tag(book: &Book, a: &Quote, b: &Quote) -> bool {
+    let text = &book.text;
+    let (Some(pa), Some(pb)) = (book.paragraphs.get(b.paragraph.wrapping_sub(1)), book.paragraphs.get(b.paragraph)) else { return false };
+    if b.span.start != pb.span.start || !(pa.span.start..pa.span.end).contains(&a.span.end.saturating_sub(1)) {
+        return false;
+    }
+    let tail = text[a.span.end..pa.span.end].trim();
+    let inner = text[a.inner.start..a.inner.end].trim_end();
+    // B stands alone: nothing after it on its line, and no tag on the next line ("cried he.").
+    let bi = book.paragraphs.partition_point(|p| p.span.end < b.span.end);
+    let b_tail = book.paragraphs.get(bi).map_or("", |p| text[b.span.end..p.span.end.max(b.span.end)].trim());
+    let next_lower = book.paragraphs.get(bi + 1).is_some_and(|p| book.slice(p.span).starts_with(char::is_lowercase));
+    !tail.is_empty() && tail.ends_with('.') && !tail.contains(['“', '”', '"']) && inner.ends_with([',', '!']) && b_tail.is_empty() && !next_lower
+}
+
 /// True when the attribution came from a speech verb, not a gesture ("Hermione smiled.").
 fn is_speech_tag(a: &Attribution) -> bool {
-    let Some(r) = a.reason.strip_prefix("tag") else { return false };
-    let verb = match r.strip_prefix(": ") {
+    tag_verb(a).is_some_and(|v| !lexicon::is_gesture(v))
+}
+
+/// The verb of a speech tag ("tag: said / Harry", "tag 'she' (said) → ...").
+fn tag_verb(a: &Attribution) -> Option<&str> {
+    let r = a.reason.strip_prefix("tag")?;
+    match r.strip_prefix(": ") {
         Some(rest) => rest.split_whitespace().next(),
         None => r.split_once('(').and_then(|x| x.1.split_once(')')).map(|x| x.0),
-    };
-    verb.is_some_and(|v| !lexicon::is_gesture(v))
+    }
+}
+
+/// “…” “But,” she continued, “…”: a tag saying the speech goes on names the speaker of the
+/// untagged speech just before it too.
+fn continued_backwards(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
+    for i in (1..atts.len()).rev() {
+        let goes_on = tag_verb(&atts[i]).is_some_and(|v| matches!(v, "continued" | "resumed" | "pursued" | "persisted"));
+        let prev_open = atts[i - 1].speaker.is_none() || atts[i - 1].kind == AttributionKind::Implicit && !atts[i - 1].reason.starts_with("continues");
+        // No narration before the speech in its paragraph ("Sir William only smiled. “…,” he continued").
+        let opens = book.paragraphs.get(turns[i].first_para).is_some_and(|p| book.text[p.span.start..turns[i].start].trim().is_empty());
+        let next_to = turns[i - 1].last_para == turns[i].first_para || opens && gap(book, turns[i - 1].last_para, turns[i].first_para) == 0;
+        if goes_on && prev_open && next_to && atts[i].speaker.is_some() && turns[i - 1].addressee != atts[i].speaker {
+            atts[i - 1] = Attribution {
+                speaker: atts[i].speaker,
+                kind: AttributionKind::Implicit,
+                confidence: 0.7,
+                reason: format!("continues in the next speech (tag '{}')", tag_verb(&atts[i]).unwrap_or_default()),
+                addressee: turns[i - 1].addressee,
+            };
+        }
+    }
 }
 
 /// In a scene between exactly two people, tags and vocatives ("Well, Watson, what do you make
@@ -503,7 +582,8 @@ fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attri
     let reliable: Vec<bool> = atts.iter().map(|a| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric)).collect();
     // Only speech tags anchor the count backwards: an action beat often marks the same speaker
     // going on after a pause.
-    let tagged: Vec<bool> = atts.iter().zip(&reliable).map(|(a, &r)| r && is_speech_tag(a)).collect();
+    // A relation ("said her mother") is resolved less surely than a name or a pronoun.
+    let tagged: Vec<bool> = atts.iter().zip(&reliable).map(|(a, &r)| r && is_speech_tag(a) && a.kind != AttributionKind::Anaphoric || r && a.reason.starts_with("tag '")).collect();
     for i in 0..n {
         if !atts[i].reason.starts_with("alternation") {
             continue;
@@ -564,6 +644,8 @@ fn narration_subject(ctx: &Ctx<'_>, quotes: &[Quote], q: &Quote, addressee: Opti
 }
 
 struct TurnInfo {
+    /// Where the turn's first quotation starts.
+    start: usize,
     speaker: Option<CharacterId>,
     addressee: Option<CharacterId>,
     first_para: usize,
@@ -686,6 +768,85 @@ mod tests {
         assert_eq!(r[0].2, AttributionKind::Explicit);
         assert_eq!(r[2].2, AttributionKind::Anaphoric);
         assert_eq!(r[3].2, AttributionKind::Implicit);
+    }
+
+    fn speakers(t: &str) -> Vec<Option<String>> {
+        run(t).into_iter().map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn relation_tag_anchors_the_alternation() {
+        // "cried his wife" is a speech tag: the turn after it is the husband's.
+        let t = "Mr. Bennet sat by the fire. Mrs. Bennet came in.\n\n\
+                 “Have you heard?” said Mrs. Bennet.\n\n\
+                 Mr. Bennet replied that he had not.\n\n\
+                 “But it is,” said she.\n\n\
+                 “Do you not want to know?” cried his wife.\n\n\
+                 “You want to tell me.”\n\n\
+                 “A rich young man.”\n\n\
+                 “Is he married?”\n\n\
+                 “Single, my dear!”\n\n\
+                 “How so?” said Mr. Bennet.";
+        let who = speakers(t);
+        let (mr, mrs) = (Some("Mr. Bennet"), Some("Mrs. Bennet"));
+        assert_eq!(who.iter().map(Option::as_deref).collect::<Vec<_>>(), [mrs, mrs, mrs, mr, mrs, mr, mrs, mr]);
+    }
+
+    #[test]
+    fn back_to_back_quotes_are_two_turns() {
+        let t = "Tom Jones met Ann Smith at the gate.\n\n“I must go now,” said Tom. “It is late.” “Then go!”";
+        let who = speakers(t);
+        assert_eq!(who[0].as_deref(), Some("Tom Jones"));
+        assert_eq!(who[1].as_deref(), Some("Tom Jones"));
+        assert_ne!(who[2].as_deref(), Some("Tom Jones"));
+    }
+
+    /// One sentence per line, as in tokenized corpora: several quotations run over lines.
+    const SENTENCE_LINES: &str = "Tom Jones met Ann Smith at the gate .\n\
+        “ Where are you going ? ”\n\
+        said Ann .\n\
+        “ Home , ” said Tom .\n\
+        “ It is late .\n\
+        The sun is down . ”\n\
+        “ Then go !\n\
+        Go at once . ”\n\
+        Ann Smith turned away .\n\
+        “ I will stay here .\n\
+        I like the dark . ”\n";
+
+    #[test]
+    fn sentence_lines_speech_after_a_tag_goes_on() {
+        let who = speakers(SENTENCE_LINES);
+        assert_eq!(who[0].as_deref(), Some("Ann Smith"));
+        assert_eq!(who[1].as_deref(), Some("Tom Jones"));
+        // “Home,” said Tom. | “It is late.”: the same paragraph, the same speaker.
+        assert_eq!(who[2].as_deref(), Some("Tom Jones"));
+        assert_eq!(who[3].as_deref(), Some("Ann Smith"));
+    }
+
+    #[test]
+    fn sentence_lines_subject_of_the_line_before() {
+        let r = run(SENTENCE_LINES);
+        assert_eq!(r[4].1.as_deref(), Some("Ann Smith"));
+        let b = import_text(SENTENCE_LINES.to_owned());
+        let q = find_quotes(&b);
+        let a = attribute(&b, &q, &find_characters(&b, &q));
+        assert!(a[4].reason.starts_with(LINE_BEFORE) && a[4].confidence < 0.7, "{:?}", a[4]);
+        // With paragraphs kept, the same lines are separate paragraphs: no such beat.
+        let paragraphs = SENTENCE_LINES.replace(" .\n", " .\n\n").replace("” \n", "”\n\n");
+        let b = import_text(paragraphs);
+        let q = find_quotes(&b);
+        let a = attribute(&b, &q, &find_characters(&b, &q));
+        assert!(a.iter().all(|a| !a.reason.starts_with(LINE_BEFORE)));
+    }
+
+    #[test]
+    fn continued_tag_names_the_speech_before_it() {
+        let t = "Ann Smith sat with Tom Jones.\n\n“Is it true?” asked Ann.\n\nTom Jones said nothing at all.\n\n\
+                 “I do not see it.” “But,” she continued, “it may be so.”";
+        let r = run(t);
+        assert_eq!(r[1].1.as_deref(), Some("Ann Smith"), "{r:?}");
+        assert_eq!(r[2].1.as_deref(), Some("Ann Smith"));
     }
 
     #[test]
