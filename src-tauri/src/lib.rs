@@ -378,6 +378,41 @@ fn export_axolotl(svc: State<'_, Service>, input: grimoire_core::AxolotlInput) -
 }
 
 #[tauri::command(async)]
+fn estimate_mistral_job(svc: State<'_, Service>, input: grimoire_core::MistralEstimateInput) -> Reply<grimoire_core::MistralEstimate> {
+    Ok(svc.estimate_mistral_job(input)?)
+}
+
+#[tauri::command(async)]
+fn create_mistral_job(svc: State<'_, Service>, input: grimoire_core::MistralCreateInput) -> Reply<grimoire_core::MistralJobView> {
+    Ok(svc.create_mistral_job(input)?)
+}
+
+#[tauri::command(async)]
+fn list_mistral_jobs(svc: State<'_, Service>, input: grimoire_core::MistralListInput) -> Reply<grimoire_core::MistralJobList> {
+    Ok(svc.list_mistral_jobs(input)?)
+}
+
+#[tauri::command(async)]
+fn mistral_job_status(svc: State<'_, Service>, input: grimoire_core::MistralJobRef) -> Reply<grimoire_core::MistralJobView> {
+    Ok(svc.mistral_job_status(input)?)
+}
+
+#[tauri::command(async)]
+fn start_mistral_job(svc: State<'_, Service>, input: grimoire_core::MistralJobRef) -> Reply<grimoire_core::MistralJobView> {
+    Ok(svc.start_mistral_job(input)?)
+}
+
+#[tauri::command(async)]
+fn cancel_mistral_job(svc: State<'_, Service>, input: grimoire_core::MistralJobRef) -> Reply<grimoire_core::MistralJobView> {
+    Ok(svc.cancel_mistral_job(input)?)
+}
+
+#[tauri::command(async)]
+fn mistral_chat_models(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<grimoire_core::MistralJobView>> {
+    Ok(svc.mistral_chat_models(input)?)
+}
+
+#[tauri::command(async)]
 fn merge_run(svc: State<'_, Service>, input: grimoire_core::MergeInput) -> Reply<grimoire_core::MergeOutput> {
     svc.merge_run(input).map_err(Into::into)
 }
@@ -467,6 +502,13 @@ pub fn run() {
             train_control,
             evaluate_run,
             eval_report,
+            estimate_mistral_job,
+            create_mistral_job,
+            list_mistral_jobs,
+            mistral_job_status,
+            start_mistral_job,
+            cancel_mistral_job,
+            mistral_chat_models,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

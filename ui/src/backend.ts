@@ -126,6 +126,13 @@ export const api = {
   trainControl: (input: T.RunRef) => call<JobStarted>("train_control", { input }),
   evaluateRun: (input: T.EvaluateRunInput) => call<JobStarted>("evaluate_run", { input }),
   evalReport: (input: T.RunRef) => call<T.EvalReport>("eval_report", { input }),
+  estimateMistralJob: (input: T.MistralEstimateInput) => call<T.MistralEstimate>("estimate_mistral_job", { input }),
+  createMistralJob: (input: T.MistralCreateInput) => call<T.MistralJobView>("create_mistral_job", { input }),
+  listMistralJobs: (input: T.MistralListInput) => call<T.MistralJobList>("list_mistral_jobs", { input }),
+  mistralJobStatus: (input: T.MistralJobRef) => call<T.MistralJobView>("mistral_job_status", { input }),
+  startMistralJob: (input: T.MistralJobRef) => call<T.MistralJobView>("start_mistral_job", { input }),
+  cancelMistralJob: (input: T.MistralJobRef) => call<T.MistralJobView>("cancel_mistral_job", { input }),
+  mistralChatModels: (input: ProjectRef) => call<T.MistralJobView[]>("mistral_chat_models", { input }),
   chat: (input: ChatInput, onEvent: (e: ChatEvent) => void) => {
     const channel = new Channel<ChatEvent>();
     channel.onmessage = onEvent;

@@ -354,17 +354,15 @@ fn follow(ctx: &mut JobContext, client: &FineTuneClient, id: &str, teacher: &str
                     JobStatus::Success | JobStatus::Cancelled => {
                         return Ok(serde_json::json!({ "status": job.status.as_str(), "fine_tuned_model": job.fine_tuned_model }));
                     }
-                    JobStatus::FailedValidation => {
-                        return Err(Error::InvalidInput(format!(
-                            "Mistral refused the data of job {id} (FAILED_VALIDATION): {}. {next}",
-                            reasons(&job)
-                        )));
-                    }
-                    JobStatus::Failed => {
-                        return Err(Error::InvalidInput(format!(
-                            "Mistral's training of job {id} failed: {}. {next}",
-                            reasons(&job)
-                        )));
+                    JobStatus::FailedValidation | JobStatus::Failed => {
+                        let what = if job.status == JobStatus::Failed {
+                            format!("Mistral's training of job {id} failed")
+                        } else {
+                            format!("Mistral refused the data of job {id} (FAILED_VALIDATION)")
+                        };
+                        let message = format!("{what}: {}. {next}", reasons(&job));
+                        ctx.store().mistral_job_error(id, Some(&message))?;
+                        return Err(Error::InvalidInput(message));
                     }
                     _ => {}
                 }

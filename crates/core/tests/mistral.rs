@@ -360,6 +360,7 @@ fn data_that_breaks_the_rules_is_never_uploaded_and_a_refusal_by_mistral_is_expl
     let done = settled(&env, &env.service, &job.id);
     assert_eq!(done.status, MistralStatus::FailedValidation);
     assert!(done.fine_tuned_model.is_none());
+    assert!(done.error.as_deref().is_some_and(|e| e.contains("refusal marker")), "{done:?}");
     let follower = job_row(&env, done.follow_job.unwrap());
     assert_eq!(follower.status, JobStatus::Failed);
     let error = follower.error.unwrap();

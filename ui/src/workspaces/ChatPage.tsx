@@ -1,14 +1,22 @@
 import { useEffect, useRef, useState } from "react";
 import { api } from "../backend";
-import type { ApiError, ChatMessage, ChatParams, ConversationView, ModelEntry, ProjectInfo } from "../generated/types";
+import type { ApiError, ChatMessage, ChatParams, ConversationView, MistralJobView, ModelEntry, ProjectInfo } from "../generated/types";
 import { EmptyState } from "../components/EmptyState";
 import { ErrorBanner } from "../components/ErrorBanner";
 import { ComparePanel } from "./chat/ComparePanel";
+
+/** A model tuned on Mistral, as the model list holds it: `mistral|TEACHER|MODEL` (teacher names have no `|`). */
+const onMistral = (teacher: string, model: string) => `mistral|${teacher}|${model}`;
+function target(value: string): { model: string; teacher: string | null } {
+  const [prefix, teacher, ...model] = value.split("|");
+  return prefix === "mistral" && model.length > 0 ? { model: model.join("|"), teacher } : { model: value, teacher: null };
+}
 
 const DEFAULT_PARAMS: ChatParams = { temperature: 0.7, top_p: 0.9, top_k: 40, repetition_penalty: 1.1, max_tokens: 256, seed: 42 };
 
 export function ChatPage({ project }: { project: ProjectInfo }) {
   const [models, setModels] = useState<ModelEntry[]>([]);
+  const [tunedOnMistral, setTunedOnMistral] = useState<MistralJobView[]>([]);
   const [model, setModel] = useState("built-in");
   const [adapter, setAdapter] = useState("");
   const [system, setSystem] = useState(project.persona ? `You are ${project.persona}.` : "");
@@ -25,6 +33,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
 
   useEffect(() => {
     api.listModels().then((m) => setModels(m.filter((x) => x.status === "ready")), setError);
+    api.mistralChatModels({ path: project.path }).then(setTunedOnMistral, setError);
     api.listConversations({ path: project.path }).then(setConversations, setError);
   }, [project.path]);
   useEffect(() => bottom.current?.scrollIntoView({ block: "end" }), [messages, streaming?.text]);
@@ -55,7 +64,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
     const full: ChatMessage[] = system.trim() ? [{ role: "system", content: system.trim() }, ...history] : history;
     setStreaming({ id: null, text: "", status: "thinking…" });
     try {
-      const started = await api.chat({ model, adapter: adapter.trim() || null, messages: full, params }, (e) => {
+      const started = await api.chat({ ...target(model), adapter: target(model).teacher ? null : adapter.trim() || null, messages: full, params }, (e) => {
         if (e.type === "loading") setStreaming((s) => s && { ...s, status: "loading the model…" });
         else if (e.type === "chunk") setStreaming((s) => s && { ...s, text: s.text + e.text, status: "" });
         else if (e.type === "done") {
@@ -119,6 +128,15 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
                 {m.name}
               </option>
             ))}
+            {tunedOnMistral.length > 0 && (
+              <optgroup label="Tuned on Mistral">
+                {tunedOnMistral.map((j) => (
+                  <option key={j.id} value={onMistral(j.teacher, j.fine_tuned_model ?? j.model)}>
+                    {j.fine_tuned_model}
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
           {mode === "single" && (
             <input placeholder="Adapter folder (a training run), optional" value={adapter} onChange={(e) => setAdapter(e.target.value)} />
@@ -127,7 +145,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
       </header>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {mode === "compare" ? (
-        <ComparePanel project={project} model={model} params={params} setParams={setParams} />
+        <ComparePanel project={project} model={target(model).teacher ? "built-in" : model} params={params} setParams={setParams} />
       ) : (
       <div className="chat-grid">
         <aside className="chat-side">

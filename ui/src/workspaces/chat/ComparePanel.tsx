@@ -1,17 +1,22 @@
 // Compare mode of the Chat workspace: one message goes to the base model and to a training run's
 // adapter, both replies stream at once (the engine interleaves them over one copy of the base);
-// blind mode hides which is which and keeps the person's picks per run in the project.
+// blind mode hides which is which and keeps the person's picks per run in the project. A model
+// fine-tuned on Mistral's servers can take the tuned side too: both replies then come from Mistral
+// (its base model and the tuned one), through the teacher that created the job.
 import { useEffect, useState } from "react";
 import { api } from "../../backend";
-import type { ApiError, ChatMessage, ChatParams, ProjectInfo, PromptPreset, RunView, VoteTally } from "../../generated/types";
+import type { ApiError, ChatMessage, ChatParams, MistralJobView, ProjectInfo, PromptPreset, RunView, VoteTally } from "../../generated/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 
 type Side = "base" | "tuned";
 type Pane = { messages: ChatMessage[]; streaming: { id: number | null; text: string } | null; stats: string };
 const EMPTY: Pane = { messages: [], streaming: null, stats: "" };
+/** The value of a Mistral job in the tuned-run list (blind votes are kept under it too). */
+const MISTRAL = "mistral:";
 
 export function ComparePanel({ project, model, params, setParams }: { project: ProjectInfo; model: string; params: ChatParams; setParams: (p: ChatParams) => void }) {
   const [runs, setRuns] = useState<RunView[]>([]);
+  const [tunedOnMistral, setTunedOnMistral] = useState<MistralJobView[]>([]);
   const [runId, setRunId] = useState("");
   const [system, setSystem] = useState(project.persona ? `You are ${project.persona}.` : "");
   const [presets, setPresets] = useState<PromptPreset[]>([]);
@@ -27,11 +32,17 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
   const [error, setError] = useState<ApiError | null>(null);
 
   const run = runs.find((r) => r.run_id === runId);
+  const remote = tunedOnMistral.find((j) => MISTRAL + j.id === runId);
+  const ready = run ?? remote;
   useEffect(() => {
     api.listRuns({ path: project.path }).then((all) => {
       const ready = all.filter((r) => r.has_adapter);
       setRuns(ready);
       setRunId((id) => id || ready[0]?.run_id || "");
+    }, setError);
+    api.mistralChatModels({ path: project.path }).then((jobs) => {
+      setTunedOnMistral(jobs);
+      setRunId((id) => id || (jobs[0] ? MISTRAL + jobs[0].id : ""));
     }, setError);
     api.promptPresets({ path: project.path }).then(setPresets, setError);
   }, [project.path]);
@@ -49,7 +60,11 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
     update(side, (p) => ({ ...p, messages: history, streaming: { id: null, text: "" }, stats: "" }));
     try {
       const adapter = side === "tuned" ? run?.dir ?? null : null;
-      const started = await api.chat({ model, adapter, messages: withSystem(history), params }, (e) => {
+      // On Mistral, the base side is the job's base model and the tuned side its result.
+      const target = remote
+        ? { model: side === "tuned" ? remote.fine_tuned_model ?? remote.model : remote.model, adapter: null, teacher: remote.teacher }
+        : { model, adapter, teacher: null };
+      const started = await api.chat({ ...target, messages: withSystem(history), params }, (e) => {
         if (e.type === "chunk") update(side, (p) => ({ ...p, streaming: p.streaming && { ...p.streaming, text: p.streaming.text + e.text } }));
         else if (e.type === "done")
           update(side, (p) => ({
@@ -71,7 +86,7 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
 
   function send() {
     const text = draft.trim();
-    if (!text || busy || !run) return;
+    if (!text || busy || !ready) return;
     setError(null);
     setDraft("");
     setVoted(null);
@@ -129,7 +144,9 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
   const num = (key: keyof ChatParams, value: string) => setParams({ ...params, [key]: Number(value) });
   const lastDone = panes.base.messages.at(-1)?.role === "assistant" && panes.tuned.messages.at(-1)?.role === "assistant" && !busy;
   const order: Side[] = blind ? (tunedIsA ? ["tuned", "base"] : ["base", "tuned"]) : ["base", "tuned"];
-  const label = (side: Side, i: number) => (blind && !voted ? (i === 0 ? "A" : "B") : side === "base" ? "Base model" : `Tuned: ${runId}`);
+  const baseLabel = remote ? `Base: ${remote.model}` : "Base model";
+  const tunedLabel = remote ? `Tuned on Mistral: ${remote.fine_tuned_model}` : `Tuned: ${runId}`;
+  const label = (side: Side, i: number) => (blind && !voted ? (i === 0 ? "A" : "B") : side === "base" ? baseLabel : tunedLabel);
   const total = tally ? tally.tuned + tally.base : 0;
 
   return (
@@ -138,12 +155,21 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
         <label>
           Tuned run
           <select data-testid="compare-run" value={runId} onChange={(e) => setRunId(e.target.value)}>
-            {runs.length === 0 && <option value="">No run with an adapter yet</option>}
+            {runs.length === 0 && tunedOnMistral.length === 0 && <option value="">No run with an adapter yet</option>}
             {runs.map((r) => (
               <option key={r.run_id} value={r.run_id}>
                 {r.run_id}
               </option>
             ))}
+            {tunedOnMistral.length > 0 && (
+              <optgroup label="Tuned on Mistral">
+                {tunedOnMistral.map((j) => (
+                  <option key={j.id} value={MISTRAL + j.id} data-testid="compare-mistral-option">
+                    {j.fine_tuned_model}
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
         </label>
         <label className="row">
@@ -270,9 +296,9 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
                 send();
               }
             }}
-            placeholder={run ? "One message to both (Enter sends)" : "Train a run first: compare needs its adapter"}
+            placeholder={ready ? "One message to both (Enter sends)" : "Train a run first: compare needs its adapter (or a model tuned on Mistral)"}
           />
-          <button type="submit" data-testid="compare-send" disabled={!draft.trim() || busy || !run}>
+          <button type="submit" data-testid="compare-send" disabled={!draft.trim() || busy || !ready}>
             Send to both
           </button>
         </form>

@@ -5,9 +5,13 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { Metric } from "../../generated/types";
 
+/** What a curve needs of a metric: a training run's metrics are these, and a Mistral job's
+ * checkpoints become them. */
+export type CurvePoint = Pick<Extract<Metric, { kind: "train" }>, "kind" | "step" | "loss"> | Pick<Extract<Metric, { kind: "eval" }>, "kind" | "step" | "val_loss">;
+
 export interface Series {
   label: string;
-  metrics: Metric[];
+  metrics: CurvePoint[];
 }
 
 const COLORS = ["#8a5cf6", "#e0793a", "#2e9f6b", "#d14b8f", "#3b82c4"];
@@ -18,7 +22,7 @@ function table(main: Series, others: Series[]): uPlot.AlignedData {
   for (const s of [main, ...others]) for (const m of s.metrics) steps.add(m.step);
   const xs = [...steps].sort((a, b) => a - b);
   const at = new Map(xs.map((x, i) => [x, i]));
-  const column = (metrics: Metric[], kind: Metric["kind"]) => {
+  const column = (metrics: CurvePoint[], kind: CurvePoint["kind"]) => {
     const ys: (number | null)[] = xs.map(() => null);
     for (const m of metrics) {
       if (m.kind !== kind) continue;

@@ -8,6 +8,7 @@ import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { LossChart, type Series } from "./LossChart";
 import { EvalPanel } from "./EvalPanel";
+import { MistralPanel } from "./MistralPanel";
 
 const TARGETS: LoraTarget[] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
@@ -387,6 +388,8 @@ export function Train({ project }: { project: ProjectInfo }) {
           <EvalPanel project={project.path} run={selectedRun} runs={runs} onError={setError} onStarted={setMessage} />
         </section>
       )}
+
+      <MistralPanel project={project} onError={setError} />
     </div>
   );
 }
