@@ -112,7 +112,9 @@ impl JobStatus {
             JobStatus::Cancelled,
             JobStatus::CancellationRequested,
         ];
-        ALL.into_iter().find(|status| status.as_str() == s).unwrap_or(Self::Unknown)
+        ALL.into_iter()
+            .find(|status| status.as_str() == s)
+            .unwrap_or(Self::Unknown)
     }
 }
 
@@ -308,7 +310,11 @@ impl FineTuneClient {
     }
 
     /// Uploads a JSONL file for fine-tuning (multipart, purpose `fine-tune`).
-    pub async fn upload(&self, filename: &str, content: Vec<u8>) -> Result<UploadedFile, CallError> {
+    pub async fn upload(
+        &self,
+        filename: &str,
+        content: Vec<u8>,
+    ) -> Result<UploadedFile, CallError> {
         let boundary = format!("grimoire-{:016x}", fastrand::u64(..));
         let body = multipart(&boundary, filename, &content);
         let url = self.url("/files");
@@ -366,13 +372,21 @@ impl FineTuneClient {
     /// Starts a validated job that was created with `auto_start` off.
     pub async fn start(&self, id: &str) -> Result<Job, CallError> {
         let url = self.url(&format!("/fine_tuning/jobs/{id}/start"));
-        parse_job(&self.call(Repeat::Safe, || self.json_post(&url, String::new())).await?)
+        parse_job(
+            &self
+                .call(Repeat::Safe, || self.json_post(&url, String::new()))
+                .await?,
+        )
     }
 
     /// Asks for a job to be cancelled.
     pub async fn cancel(&self, id: &str) -> Result<Job, CallError> {
         let url = self.url(&format!("/fine_tuning/jobs/{id}/cancel"));
-        parse_job(&self.call(Repeat::Safe, || self.json_post(&url, String::new())).await?)
+        parse_job(
+            &self
+                .call(Repeat::Safe, || self.json_post(&url, String::new()))
+                .await?,
+        )
     }
 
     fn json_post(&self, url: &str, body: String) -> reqwest::RequestBuilder {
@@ -442,7 +456,11 @@ fn job_from(v: Value) -> Job {
         .map(|a| {
             a.iter()
                 .map(|e| JobEvent {
-                    name: e.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    name: e
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                     message: event_message(e.get("data")),
                     created_at: int(e, "created_at"),
                 })
@@ -456,7 +474,8 @@ fn job_from(v: Value) -> Job {
             let mut list: Vec<Checkpoint> = a
                 .iter()
                 .map(|c| {
-                    let metric = |k: &str| c.pointer(&format!("/metrics/{k}")).and_then(Value::as_f64);
+                    let metric =
+                        |k: &str| c.pointer(&format!("/metrics/{k}")).and_then(Value::as_f64);
                     Checkpoint {
                         step: c.get("step_number").and_then(Value::as_u64).unwrap_or(0),
                         train_loss: metric("train_loss"),
@@ -476,10 +495,15 @@ fn job_from(v: Value) -> Job {
     Job {
         id: text("id").unwrap_or_default(),
         model: text("model").unwrap_or_default(),
-        status: text("status").map(|s| JobStatus::parse(&s)).unwrap_or(JobStatus::Unknown),
+        status: text("status")
+            .map(|s| JobStatus::parse(&s))
+            .unwrap_or(JobStatus::Unknown),
         fine_tuned_model: text("fine_tuned_model"),
         suffix: text("suffix"),
-        auto_start: v.get("auto_start").and_then(Value::as_bool).unwrap_or(false),
+        auto_start: v
+            .get("auto_start")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         training_files: files("training_files"),
         validation_files: files("validation_files"),
         hyperparameters: of(&v, "hyperparameters").unwrap_or_default(),
@@ -537,10 +561,16 @@ mod tests {
         assert_eq!(job.metadata.unwrap().cost, Some(1.5));
         assert_eq!(job.events[0].message, "RUNNING");
         assert_eq!(job.events[1].message, "bad line 3");
-        assert_eq!(job.checkpoints.iter().map(|c| c.step).collect::<Vec<_>>(), [2, 4]);
+        assert_eq!(
+            job.checkpoints.iter().map(|c| c.step).collect::<Vec<_>>(),
+            [2, 4]
+        );
         assert_eq!(job.checkpoints[1].valid_loss, Some(1.4));
         assert_eq!(parse_job(b"{}").unwrap_err().kind, CallErrorKind::Protocol);
-        assert_eq!(parse_job(b"<html>").unwrap_err().kind, CallErrorKind::Protocol);
+        assert_eq!(
+            parse_job(b"<html>").unwrap_err().kind,
+            CallErrorKind::Protocol
+        );
     }
 
     #[test]
@@ -565,7 +595,8 @@ mod tests {
 
     #[test]
     fn the_multipart_body_has_the_purpose_and_the_file() {
-        let body = String::from_utf8(multipart("B", "tr\"ain.jsonl", b"{\"messages\":[]}\n")).unwrap();
+        let body =
+            String::from_utf8(multipart("B", "tr\"ain.jsonl", b"{\"messages\":[]}\n")).unwrap();
         assert!(body.starts_with("--B\r\n"));
         assert!(body.contains("name=\"purpose\"\r\n\r\nfine-tune\r\n"));
         assert!(body.contains("filename=\"tr_ain.jsonl\""));
@@ -574,7 +605,10 @@ mod tests {
 
     #[test]
     fn hyperparameters_leave_out_what_is_not_set() {
-        let h = Hyperparameters { epochs: Some(2.0), ..Default::default() };
+        let h = Hyperparameters {
+            epochs: Some(2.0),
+            ..Default::default()
+        };
         assert_eq!(serde_json::to_string(&h).unwrap(), r#"{"epochs":2.0}"#);
     }
 }
