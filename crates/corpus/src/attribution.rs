@@ -197,6 +197,23 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
     }
 }
 
+/// True when the name at token `i` owns what follows ("said the child's nurse"), except a voice
+/// ("called a girl's voice").
+fn possessive_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> bool {
+    let text = &ctx.book.text;
+    toks.get(i).and_then(|t| ctx.mention_at(t.span)).is_some_and(|m| {
+        let after = text[m.span.end..].trim_start_matches(' ');
+        let owned = if text[..m.span.end].ends_with("'s") || text[..m.span.end].ends_with("’s") {
+            after
+        } else if let Some(rest) = after.strip_prefix("'s").or_else(|| after.strip_prefix("’s")) {
+            rest
+        } else {
+            return false;
+        };
+        !owned.trim_start().starts_with("voice")
+    })
+}
+
 /// Looks for "VERB SUBJECT" or "SUBJECT [adverb] VERB" among the first words of `toks`.
 fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject, String)> {
     let text = &ctx.book.text;
@@ -204,7 +221,9 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
     for (wi, &i) in words.iter().enumerate() {
         let w = word(text, &toks[i]);
         // Right after a closing mark, any past-tense verb next to a name is a tag ("hinted Tuppence").
-        let unlisted = !lexicon::is_speech_verb(w) && from_start && wi <= 1 && w.len() > 4 && w.ends_with("ed") && w.chars().all(|c| c.is_ascii_lowercase());
+        // A multi-word name before it counts as one word ("Big Medicine stated").
+        let name_first = wi > 1 && ctx.mention_at(toks[words[0]].span).is_some_and(|m| m.span.end == toks[words[wi - 1]].span.end);
+        let unlisted = !lexicon::is_speech_verb(w) && from_start && (wi <= 1 || name_first) && w.len() > 4 && w.ends_with("ed") && w.chars().all(|c| c.is_ascii_lowercase());
         if !lexicon::is_speech_verb(w) && !unlisted {
             continue;
         }
@@ -213,6 +232,7 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         let closes = |k: usize| toks.get(k).is_none_or(|t| !t.word);
         // "said Harry", "said he", "said Mr. Bennet" ("told Amory" names the listener)
         if !matches!(verb.as_str(), "told" | "tells")
+            && !possessive_at(ctx, toks, i + 1)
             && let Some(s) = subject_at(ctx, toks, i + 1) {
                 let after_subject = ctx.mention_at(toks[i + 1].span).map_or(i + 2, |m| toks.partition_point(|t| t.span.start < m.span.end));
                 if !unlisted || closes(after_subject) {
@@ -238,6 +258,20 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         }
     }
     None
+}
+
+/// The subject of a clause that introduces a speech with a colon ("Observing his daughter, he
+/// addressed her with:"): a subject pronoun, or a name opening the clause or a comma phrase.
+fn colon_subject(ctx: &Ctx<'_>, toks: &[Token]) -> Option<Subject> {
+    let text = &ctx.book.text;
+    (0..toks.len()).filter(|&k| toks[k].word).find_map(|k| {
+        let opens = toks[..k].iter().rev().find(|t| t.span.end <= toks[k].span.start).is_none_or(|t| !t.word && word(text, t) == ",");
+        let pronoun = matches!(word(text, &toks[k]), "he" | "He" | "she" | "She" | "I");
+        if !(opens || pronoun) {
+            return None;
+        }
+        subject_at(ctx, toks, k).filter(|s| !matches!(s, Subject::Relation(..)))
+    })
 }
 
 /// Tokens of `text[range]` up to the first sentence end or quotation mark.
@@ -339,6 +373,8 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             if found.is_some() {
             } else if let Some(s) = subject_at(&ctx, &toks, first_word) {
                 found = Some((s, "action beat before".to_owned(), false));
+            } else if let Some(s) = b.trim_end().ends_with(':').then(|| colon_subject(&ctx, &toks)).flatten() {
+                found = Some((s, "introduces the speech with a colon".to_owned(), false));
             } else if !book.line_paragraphs {
                 // Action beat after the speech, in the same paragraph: “Yes.” Harry grinned.
                 let after = Span::new(last.span.end, book.paragraphs[last_para_idx].span.end.max(last.span.end));
@@ -770,6 +806,12 @@ mod tests {
         assert_eq!(r[3].2, AttributionKind::Implicit);
     }
 
+    fn attributions(t: &str) -> Vec<Attribution> {
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        attribute(&b, &q, &find_characters(&b, &q))
+    }
+
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
     }
@@ -828,15 +870,11 @@ mod tests {
     fn sentence_lines_subject_of_the_line_before() {
         let r = run(SENTENCE_LINES);
         assert_eq!(r[4].1.as_deref(), Some("Ann Smith"));
-        let b = import_text(SENTENCE_LINES.to_owned());
-        let q = find_quotes(&b);
-        let a = attribute(&b, &q, &find_characters(&b, &q));
+        let a = attributions(SENTENCE_LINES);
         assert!(a[4].reason.starts_with(LINE_BEFORE) && a[4].confidence < 0.7, "{:?}", a[4]);
         // With paragraphs kept, the same lines are separate paragraphs: no such beat.
         let paragraphs = SENTENCE_LINES.replace(" .\n", " .\n\n").replace("” \n", "”\n\n");
-        let b = import_text(paragraphs);
-        let q = find_quotes(&b);
-        let a = attribute(&b, &q, &find_characters(&b, &q));
+        let a = attributions(&paragraphs);
         assert!(a.iter().all(|a| !a.reason.starts_with(LINE_BEFORE)));
     }
 
@@ -847,6 +885,30 @@ mod tests {
         let r = run(t);
         assert_eq!(r[1].1.as_deref(), Some("Ann Smith"), "{r:?}");
         assert_eq!(r[2].1.as_deref(), Some("Ann Smith"));
+    }
+
+    #[test]
+    fn colon_introduces_the_speech_of_the_clause_subject() {
+        let t = "Mr. Bennet sat with Mary Bennet.\n\nObserving his daughter at her work, he suddenly addressed her with: “I hope you like it.”";
+        let r = run(t);
+        assert_eq!(r[0].1.as_deref(), Some("Mr. Bennet"), "{r:?}");
+        assert_eq!(r[0].2, AttributionKind::Anaphoric);
+    }
+
+    #[test]
+    fn unlisted_verb_after_a_two_word_name_is_a_tag() {
+        let t = "Big Medicine and Happy Jack rode in. Big Medicine laughed.\n\n“He is a dago!” Happy Jack averred, loudly.\n\n“He has the earmarks,” Big Medicine opined.";
+        let who = speakers(t);
+        assert_eq!(who, [Some("Happy Jack".to_owned()), Some("Big Medicine".to_owned())]);
+        assert!(attributions(t).iter().all(|a| a.reason.starts_with("tag: ")));
+    }
+
+    #[test]
+    fn possessive_after_the_verb_is_not_the_speaker() {
+        let t = "Ann Smith came in with the doctor. The doctor sat down.\n\n“I will see you out,” said Ann's maid.\n\n“Come in,” called Ann's voice.";
+        let r = run(t);
+        assert!(!(r[0].1.as_deref() == Some("Ann Smith") && r[0].2 == AttributionKind::Explicit), "{r:?}");
+        assert_eq!(r[1].1.as_deref(), Some("Ann Smith"));
     }
 
     #[test]

@@ -13,6 +13,13 @@ const SPEECH_VERBS: &[&str] = &[
     "announced", "told", "tells", "reply", "ask", "cry", "exclaims", "whispers", "shouts", "mutters", "sneered",
     "chuckled", "smiled", "grinned", "nodded", "put", "struck", "broke", "pursued", "observes", "added", "urges",
     "explains", "thundered", "bawled", "moaned", "wailed", "warned", "joined", "replied", "sang", "squeaked",
+    "stated", "bellowed", "mumbled", "snarled", "shrieked", "commented", "confessed", "assented", "commanded",
+    "begged", "implored", "entreated", "scoffed", "teased", "hinted", "remonstrated", "expostulated",
+    "ejaculated", "interposed", "volunteered", "conceded", "acknowledged", "assured", "scolded", "lamented",
+    "mused", "reasoned", "cautioned", "queried", "boomed", "piped", "snorted", "croaked", "rasped", "stuttered",
+    "blurted", "spluttered", "sputtered", "barked", "howled", "hollered", "quoth", "quavered", "grunted",
+    "recalled", "reminded", "marvelled", "marveled", "giggled", "jeered", "taunted", "chided", "prompted",
+    "soothed", "coaxed", "gushed", "fumed", "raged", "vowed", "swore", "predicted", "affirmed",
 ];
 
 /// True for a speech verb (case-insensitive, surrounding punctuation ignored).
