@@ -157,7 +157,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
         if predicted.is_some() && predicted == g.speaker.as_ref() {
             t.speaker_ok += 1;
         } else if verbose && m.is_some() {
-            eprintln!("  WRONG gold={:?} pred={:?}->{:?} [{}] {:?}", g.speaker, m.and_then(|i| pred[i].speaker.clone()), predicted, m.and_then(|i| reasons.get(i)).unwrap_or(&""), text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
+            eprintln!("  WRONG gold={:?} pred={:?}->{:?} {:.2} [{}] {:?}", g.speaker, m.and_then(|i| pred[i].speaker.clone()), predicted, m.map_or(0.0, |i| pred[i].confidence), m.and_then(|i| reasons.get(i)).unwrap_or(&""), text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
         }
         if persona.is_some() && g.speaker == persona {
             t.persona_gold += 1;

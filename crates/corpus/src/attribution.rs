@@ -64,6 +64,59 @@ impl Ctx<'_> {
         self.chars.get(id).map_or(Gender::Unknown, |c| c.gender)
     }
 
+    /// Where `id` was last named in narration or heard speaking before `pos`.
+    fn last_seen(&self, id: CharacterId, pos: usize) -> Option<usize> {
+        let ms = &self.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < pos);
+        let named = ms[..end].iter().rev().find(|m| m.character == id && !m.in_quote).map(|m| m.span.start);
+        let si = self.spoken.partition_point(|s| s.0 < pos);
+        let heard = self.spoken[..si].iter().rev().find(|s| s.1 == id).map(|s| s.0);
+        named.max(heard)
+    }
+
+    /// A person of gender `g` named only by a noun ("the doctor", "a tall man", "our guide") in
+    /// the narration between the last sight of `id` and `pos`, opening a sentence; with the
+    /// character it stands for when it is a known relation ("her father").
+    fn nameless_since(&self, id: CharacterId, pos: usize, g: Gender) -> Option<(String, Option<CharacterId>)> {
+        let from = self.last_seen(id, pos)?;
+        let text = &self.book.text;
+        let mut toks = Vec::new();
+        tokenize(text, Span::new(from, pos), &mut toks);
+        let mut in_quote = false;
+        for (k, t) in toks.iter().enumerate() {
+            let w = word(text, t);
+            if !t.word {
+                if matches!(w, "“" | "”" | "\"") {
+                    in_quote = if w == "\"" { !in_quote } else { w == "“" };
+                }
+                continue;
+            }
+            if in_quote || !t.sentence_start || !matches!(w, "The" | "A" | "An" | "Our" | "My" | "His" | "Her" | "Their") {
+                continue;
+            }
+            for n in toks[k + 1..].iter().take(3).take_while(|n| n.word) {
+                let nw = word(text, n);
+                if self.mention_at(n.span).is_some() {
+                    break;
+                }
+                match crate::characters::noun_gender(nw) {
+                    Some(ng) if ng == g || ng == Gender::Unknown => {
+                        // "her father" may be a known character (Mr. Bennet).
+                        let known = match subject_at(self, &toks, k) {
+                            Some(Subject::Relation(rid, _)) if self.gender(rid) != opposite(g) => Some(rid),
+                            _ => None,
+                        };
+                        return Some((format!("{w} {nw}").to_lowercase(), known));
+                    }
+                    Some(_) => break,
+                    None if nw.chars().all(char::is_lowercase) => {}
+                    None => break,
+                }
+            }
+        }
+        None
+    }
+
     /// The most recently mentioned (in narration) or heard character of this gender before `pos`.
     fn salient(&self, pos: usize, g: Gender, exclude: Option<CharacterId>) -> Option<CharacterId> {
         // The first-person narrator is "I", never "he" or "she".
@@ -111,6 +164,14 @@ impl Ctx<'_> {
             return self.salient(pos, Gender::Unknown, exclude.or(self.spoken.get(si.wrapping_sub(1)).map(|s| s.1)));
         }
         best.map(|b| b.1)
+    }
+}
+
+fn opposite(g: Gender) -> Gender {
+    match g {
+        Gender::Male => Gender::Female,
+        Gender::Female => Gender::Male,
+        Gender::Unknown => Gender::Unknown,
     }
 }
 
@@ -419,11 +480,30 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             },
             Some((Subject::Pronoun(g, pron), verb, tag)) => {
                 let who = ctx.salient(first.span.start, g, addressee);
+                // "the doctor bent down" after the last mention of the named candidate: the
+                // pronoun may well be the nameless one.
+                let nameless = who.and_then(|w| ctx.nameless_since(w, first.span.start, g));
+                let relation = nameless.as_ref().and_then(|n| n.1).filter(|&r| Some(r) != addressee);
                 Attribution {
-                    speaker: who,
+                    speaker: relation.or(who),
                     kind: AttributionKind::Anaphoric,
-                    confidence: if who.is_none() { 0.0 } else if tag { 0.8 } else { 0.65 },
-                    reason: format!("{} '{pron}' ({verb}) → most recent {:?} mention", if tag { "tag" } else { "beat" }, g),
+                    confidence: if who.is_none() {
+                        0.0
+                    } else if relation.is_some() {
+                        0.6
+                    } else if nameless.is_some() {
+                        0.45
+                    } else if tag {
+                        0.8
+                    } else {
+                        0.65
+                    },
+                    reason: format!(
+                        "{} '{pron}' ({verb}) → most recent {:?} mention{}",
+                        if tag { "tag" } else { "beat" },
+                        g,
+                        nameless.map(|n| format!(" ({} is nearer{})", n.0, if relation.is_some() { ", a known relation" } else { "" })).unwrap_or_default()
+                    ),
                     addressee,
                 }
             }
@@ -909,6 +989,25 @@ mod tests {
         let r = run(t);
         assert!(!(r[0].1.as_deref() == Some("Ann Smith") && r[0].2 == AttributionKind::Explicit), "{r:?}");
         assert_eq!(r[1].1.as_deref(), Some("Ann Smith"));
+    }
+
+    #[test]
+    fn a_nameless_person_nearer_than_the_named_one_lowers_the_pronoun() {
+        let t = "Tom Jones came to the camp at dusk. Tom Jones sat by the fire.\n\n\
+                 The old guide came out of the tent and looked at the sky.\n\n“It will rain,” he said.";
+        let a = attributions(t);
+        assert!(a[0].confidence < 0.5 && a[0].reason.contains("the old"), "{:?}", a[0]);
+        let t = t.replace("The old guide came", "Tom Jones came");
+        assert!(attributions(&t)[0].confidence >= 0.8);
+    }
+
+    #[test]
+    fn a_known_relation_nearer_takes_the_pronoun() {
+        let t = "Mr. Bennet and Mrs. Bennet sat with Elizabeth Bennet and Mr. Collins. Mr. Collins smiled.\n\n\
+                 “I will marry her,” said Mr. Collins.\n\n\
+                 Her father looked up from his book.\n\n“Lizzy, what are you doing?” he said.";
+        let r = run(t);
+        assert_eq!(r[1].1.as_deref(), Some("Mr. Bennet"), "{r:?}");
     }
 
     #[test]

@@ -443,9 +443,14 @@ const PERSON_NOUNS: &[(&str, Gender)] = &[
     ("waiter", Gender::Male), ("porter", Gender::Male), ("colonel", Gender::Male), ("major", Gender::Male),
     ("count", Gender::Male), ("girl", Gender::Female), ("negro", Gender::Male), ("cabman", Gender::Male),
     ("inspector", Gender::Male), ("detective", Gender::Male), ("policeman", Gender::Male), ("judge", Gender::Male),
+    ("guide", Gender::Unknown), ("visitor", Gender::Unknown), ("guest", Gender::Unknown), ("host", Gender::Male),
+    ("hostess", Gender::Female), ("keeper", Gender::Unknown), ("parson", Gender::Male), ("vicar", Gender::Male),
+    ("uncle", Gender::Male), ("aunt", Gender::Female), ("father", Gender::Male), ("mother", Gender::Female),
+    ("brother", Gender::Male), ("sister", Gender::Female), ("son", Gender::Male), ("daughter", Gender::Female),
+    ("husband", Gender::Male), ("wife", Gender::Female), ("friend", Gender::Unknown), ("companion", Gender::Unknown),
 ];
 
-fn noun_gender(noun: &str) -> Option<Gender> {
+pub(crate) fn noun_gender(noun: &str) -> Option<Gender> {
     let lower = noun.to_lowercase();
     PERSON_NOUNS.iter().find(|(n, _)| *n == lower).map(|(_, g)| *g)
 }
