@@ -109,6 +109,8 @@ impl Form {
 struct FormStats {
     count: usize,
     tagged: usize,
+    /// Times a nominal ("the old lady") opens a narration sentence.
+    subject: usize,
     place_votes: usize,
     mentions: Vec<(Span, bool)>,
 }
@@ -173,9 +175,12 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
                 qi += 1;
             }
             let in_quote = speech.get(qi).is_some_and(|q| q.start <= span.start);
+            // "The old lady pulled her spectacles down": a person noun opening a narration sentence.
+            let subject = !in_quote && t.sentence_start && noun.starts_with(char::is_lowercase) && tokens.get(end + 1).is_some_and(|n| n.word);
             let st = forms.entry(Form { title: Some("the".into()), names: vec![noun] }).or_default();
             st.count += 1;
             st.tagged += usize::from(tagged && !in_quote);
+            st.subject += usize::from(subject);
             st.mentions.push((span, in_quote));
             i = end + 1;
             continue;
@@ -222,7 +227,7 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
         st.mentions.push((span, in_quote));
         i = j;
     }
-    forms.retain(|f, s| if f.title.as_deref() == Some("the") { s.tagged > 0 } else { true });
+    forms.retain(|f, s| if f.title.as_deref() == Some("the") { s.tagged > 0 || s.subject >= 2 } else { true });
     forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count);
     cluster(text, &tokens, forms)
 }
