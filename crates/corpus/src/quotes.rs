@@ -201,7 +201,8 @@ fn single_mark(
         // Tokenized text: ' stands alone; a following clitic ('s) was ruled out above only when attached.
         if let Some(o) = open.take() {
             push(out, text, o, i + c.len_utf8(), false);
-        } else if !elision_follows(after.trim_start_matches(' ')) {
+        } else if !elision_follows(after.trim_start_matches(' ')) || after.trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit()) {
+            // A year is elided only when attached ('99); "the date ' 1500 , '" opens a quotation.
             *open = Some(Open { start: i, paragraph: pi, continued });
         }
         return;
@@ -315,6 +316,11 @@ fn is_salutation(t: &str) -> bool {
         && first_line.split_whitespace().count() <= 5
 }
 
+/// A lowercase word that cannot start a speech tag (not a pronoun, not a speech verb).
+fn lexicon_free(w: &str) -> bool {
+    !crate::lexicon::is_speech_verb(w) && crate::lexicon::pronoun_gender(w).is_none() && !matches!(w, "i" | "they" | "we" | "you" | "it" | "and" | "but" | "then" | "cried" | "said")
+}
+
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
     let inner = &text[q.inner.start..q.inner.end];
     // A title: "New York Society as I Have Seen It." — nearly every word capitalised.
@@ -328,6 +334,18 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
         return false;
     }
     let before = text[..q.span.start].trim_end_matches([' ', '\t']);
+    let after = text[q.span.end..].trim_start_matches([' ', '\t']);
+    // A word quoted as a word: "‘Wuthering’ being a provincial adjective".
+    let next_word: String = after.chars().take_while(|c| c.is_alphabetic()).collect();
+    let sentence_start = before.is_empty() || before.ends_with(['\n', '.', '!', '?']);
+    if sentence_start
+        && words <= 3
+        && !inner.ends_with(|c: char| c.is_ascii_punctuation())
+        && next_word.starts_with(char::is_lowercase)
+        && lexicon_free(&next_word)
+    {
+        return true;
+    }
     let Some(pc) = before.chars().last() else { return false };
     // Mid-sentence: a word (not a speech verb) right before the opening mark.
     if !pc.is_alphanumeric() {
@@ -340,7 +358,6 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     if inner.ends_with([',', '.']) {
         return words <= 3;
     }
-    let after = text[q.span.end..].trim_start_matches([' ', '\t']);
     after.chars().next().is_none_or(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.' | '\n'))
 }
 
@@ -387,6 +404,20 @@ mod tests {
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
         assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Speech]);
+    }
+
+    #[test]
+    fn a_word_quoted_at_a_sentence_start_is_not_speech() {
+        let t = "“Wuthering” being a provincial adjective, the house is well named.\n\n“Yes” he said.\n\n“Go on,” she said.";
+        assert_eq!(quotes(t), ["Yes", "Go on,"]);
+    }
+
+    #[test]
+    fn a_year_after_a_spaced_apostrophe_is_quoted() {
+        let t = "' Come in , ' he said .\nI read the date ' 1500 , ' and the name ' Hareton . '\n' Sit down , ' he said .\n";
+        let q = quotes(t);
+        assert_eq!(q.first().map(String::as_str), Some("Come in ,"));
+        assert_eq!(q.last().map(String::as_str), Some("Sit down ,"), "{q:?}");
     }
 
     #[test]
