@@ -4,36 +4,28 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { helpers, openSession } from "./harness.mjs";
+import { helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
-const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-"));
-const dataDir = path.join(tmp, "data");
-const configDir = path.join(tmp, "config");
+const { tmp, env, remove } = scratch("app");
 let stop;
 let browser;
-const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
+const { byTestId, setValue, shot, jobCompleted } = helpers(() => browser, SHOTS);
 let mounted = null;
 
 describe("the Grimoire window", { timeout: 240_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
-    fs.mkdirSync(configDir, { recursive: true });
-    // The built-in model the set-up installed, seen through the settings like a user's own model folder.
-    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
-    const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
-    ({ browser, stop } = await openSession({ app: APP, env }));
+        ({ browser, stop } = await openSession({ app: APP, env }));
   });
 
   after(async () => {
     await stop?.();
     if (mounted) execFileSync("umount", ["--lazy", mounted]);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   });
 
   it("opens the sample project on first run and imports its book as a job", async () => {
@@ -65,15 +57,7 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
 
   it("extracts dialogue examples for the persona as a job", async () => {
     await (await byTestId("extract-start")).click();
-    await browser.waitUntil(
-      async () => {
-        for (const job of await browser.$$('[data-testid="job"][data-status="completed"]')) {
-          if ((await job.getText()).includes("Extract dialogue")) return true;
-        }
-        return false;
-      },
-      { timeout: 60_000, timeoutMsg: "the extraction job did not complete" },
-    );
+    await jobCompleted("Extract dialogue", 60_000);
     await shot("extracted");
   });
 
@@ -155,7 +139,7 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     await (await byTestId("nav-settings")).click();
     const row = await byTestId("model-built-in");
     assert.match(await row.getText(), /SmolLM2-135M-Instruct/);
-    if (MODEL_DIR) assert.equal(await row.getAttribute("data-status"), "ready");
+    if (process.env.GRIMOIRE_MODEL_DIR) assert.equal(await row.getAttribute("data-status"), "ready");
     await shot("settings");
   });
 

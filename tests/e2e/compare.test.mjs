@@ -5,20 +5,15 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { exportedProject, helpers, openSession } from "./harness.mjs";
+import { exportedProject, helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
-const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-compare-"));
-const dataDir = path.join(tmp, "data");
-const configDir = path.join(tmp, "config");
+const { tmp, env, remove } = scratch("compare");
 const project = path.join(tmp, "lizzy");
-const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
 let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
@@ -58,8 +53,6 @@ describe("compare mode", { timeout: 500_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
     assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
-    fs.mkdirSync(configDir, { recursive: true });
-    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
     exportedProject(grimoire, project, tmp);
     grimoire("train", "--project", project, "--preset", "cpu-quick", "--steps", "2", "--epochs", "10", "--seq-len", "64", "--rank", "4", "--batch", "2");
 
@@ -68,7 +61,7 @@ describe("compare mode", { timeout: 500_000 }, () => {
 
   after(async () => {
     await stop?.();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   });
 
   it("sends one message to the base model and the run, both panes filling at once", async () => {

@@ -2,7 +2,25 @@
 // (Not a test file: node --test only runs *.test.mjs.)
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
+
+/**
+ * A scratch folder for one test file, with the app's own data and config folders inside it (so no
+ * test touches the person's settings or another test's projects) and settings that point the model
+ * folder at the built-in model the set-up installed (GRIMOIRE_MODEL_DIR). `env` runs the app there;
+ * `extraEnv` is added to it.
+ */
+export function scratch(name, extraEnv = {}) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `grimoire-e2e-${name}-`));
+  const dataDir = path.join(tmp, "data");
+  const configDir = path.join(tmp, "config");
+  fs.mkdirSync(configDir, { recursive: true });
+  const modelDir = process.env.GRIMOIRE_MODEL_DIR;
+  if (modelDir) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: modelDir }));
+  const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir, ...extraEnv };
+  return { tmp, dataDir, configDir, env, remove: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+}
 
 /** Resolves once something listens on `port` on loopback, or rejects after `timeoutMs`. */
 export function waitForPort(port, timeoutMs) {
@@ -40,7 +58,24 @@ export function helpers(current, shots) {
     fs.mkdirSync(shots, { recursive: true });
     await current().saveScreenshot(path.join(shots, `${name}.png`));
   }
-  return { byTestId, setValue, shot };
+  /** Waits until the jobs panel shows a completed job whose text includes `title`. */
+  async function jobCompleted(title, timeout) {
+    await current().waitUntil(
+      async () => {
+        for (const job of await current().$$('[data-testid="job"][data-status="completed"]')) {
+          if ((await job.getText()).includes(title)) return true;
+        }
+        return false;
+      },
+      { timeout, timeoutMsg: `the job "${title}" did not complete` },
+    );
+  }
+  /** Waits until the sample project is open and its book imported (the app's first run). */
+  async function sampleOpened() {
+    await byTestId("project-name", 30_000);
+    await (await current().$('[data-testid="job"][data-status="completed"]')).waitForExist({ timeout: 30_000 });
+  }
+  return { byTestId, setValue, shot, jobCompleted, sampleOpened };
 }
 
 /**

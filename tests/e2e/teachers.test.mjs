@@ -4,20 +4,16 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { helpers, openSession } from "./harness.mjs";
+import { helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
-const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-teachers-"));
-const dataDir = path.join(tmp, "data");
-const configDir = path.join(tmp, "config");
+const { env, remove } = scratch("teachers", { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" });
 let stop;
 let browser;
-const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
+const { byTestId, setValue, shot, sampleOpened } = helpers(() => browser, SHOTS);
 
 /** The error banner's text, when one is showing (so a wait can fail with the app's own message). */
 async function bannerText() {
@@ -28,21 +24,16 @@ async function bannerText() {
 describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
-    fs.mkdirSync(configDir, { recursive: true });
-    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
-    // No keyring here is the case the settings page must explain; keep the person's own keyring out of it.
-    const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir, DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" };
     ({ browser, stop } = await openSession({ app: APP, env }));
   });
 
   after(async () => {
     await stop?.();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   });
 
   it("lists the built-in teacher in settings and tests its connection", async () => {
-    await byTestId("project-name", 30_000);
-    await (await browser.$('[data-testid="job"][data-status="completed"]')).waitForExist({ timeout: 30_000 });
+    await sampleOpened();
     await (await byTestId("nav-settings")).click();
     const builtin = await byTestId("teacher-built-in");
     assert.match(await builtin.getText(), /built-in/);

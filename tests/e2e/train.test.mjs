@@ -5,20 +5,15 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { exportedProject, helpers, openSession } from "./harness.mjs";
+import { exportedProject, helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
 const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
-const MODEL_DIR = process.env.GRIMOIRE_MODEL_DIR;
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "grimoire-e2e-train-"));
-const dataDir = path.join(tmp, "data");
-const configDir = path.join(tmp, "config");
+const { tmp, env, remove } = scratch("train");
 const project = path.join(tmp, "lizzy");
-const env = { ...process.env, GRIMOIRE_DATA_DIR: dataDir, GRIMOIRE_CONFIG_DIR: configDir };
 let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
@@ -31,8 +26,6 @@ describe("the Train workspace", { timeout: 400_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
     assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
-    fs.mkdirSync(configDir, { recursive: true });
-    if (MODEL_DIR) fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify({ model_dir: MODEL_DIR }));
     exportedProject(grimoire, project, tmp);
 
     ({ browser, stop } = await openSession({ app: APP, env, args: [project] }));
@@ -40,7 +33,7 @@ describe("the Train workspace", { timeout: 400_000 }, () => {
 
   after(async () => {
     await stop?.();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    remove();
   });
 
   it("sets up a run and shows its estimate", async () => {
