@@ -28,11 +28,11 @@ use crate::{Error, ProjectRef, Result, Service, ValidateInput, ValidateOutput};
 /// The kind of the local job that follows a Mistral job.
 pub const JOB_KIND: &str = "mistral-ft";
 
-/// When the price table below was read, and where. The cost shown is an estimate from it.
-pub const PRICES_AS_OF: &str = "2025-03";
+/// Which price list the table below follows. The cost shown is an estimate from it; a job created
+/// without auto-start reports Mistral's own figure once its data is validated, and that one counts.
+pub const PRICES_AS_OF: &str = "2024-06";
 /// Where the prices come from.
-pub const PRICE_SOURCE: &str =
-    "Mistral's public price list (mistral.ai/pricing, fine-tuning), as copied into Grimoire";
+pub const PRICE_SOURCE: &str = "the fine-tuning prices Mistral published at the launch of its fine-tuning API      (June 2024), not re-checked since: see mistral.ai/pricing for today's";
 
 /// Mistral's one-off training price in US dollars per million trained tokens, and its monthly fee
 /// for keeping a tuned model, by base model family. The one place these numbers live.
