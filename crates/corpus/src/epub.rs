@@ -69,27 +69,37 @@ pub fn import_epub_limited(bytes: &[u8], max_decompressed: u64) -> Result<Book> 
     let opf_path = parse_container(&container)?;
     let opf = ar.read_text(&opf_path)?;
     let pkg = parse_opf(&opf, &opf_path)?;
-    let titles = match &pkg.toc {
+    let toc = match &pkg.toc {
         // A missing or unreadable table of contents only costs the titles.
         Some(toc) => match ar.read_text(toc) {
             Ok(text) => parse_toc(&text, toc),
-            Err(CorpusError::MissingEntry(_) | CorpusError::BrokenContent(_)) => HashMap::new(),
+            Err(CorpusError::MissingEntry(_) | CorpusError::BrokenContent(_)) => Vec::new(),
             Err(e) => return Err(e),
         },
-        None => HashMap::new(),
+        None => Vec::new(),
     };
     let mut sections = Vec::new();
     for href in &pkg.spine {
         let xhtml = ar.read_text(href)?;
-        let blocks = xhtml_blocks(&xhtml).ok_or_else(|| CorpusError::BrokenContent(href.clone()))?;
-        let first_heading = blocks.iter().find_map(|b| match b {
-            Block::Heading(_, t) => Some(t.clone()),
-            Block::Para(_) => None,
-        });
-        let title = titles.get(href).cloned().or(first_heading);
-        // The heading becomes the chapter title, not a paragraph.
-        let blocks = blocks.into_iter().filter(|b| !matches!(b, Block::Heading(..))).collect();
-        sections.push((title, blocks));
+        let entries: Vec<&TocEntry> = toc.iter().filter(|e| e.path == *href).collect();
+        let anchors: Vec<&str> = entries.iter().filter_map(|e| e.fragment.as_deref()).collect();
+        let (blocks, marks) = xhtml_blocks(&xhtml, &anchors).ok_or_else(|| CorpusError::BrokenContent(href.clone()))?;
+        // The file's own entry titles what comes before its first anchor (all of it when the
+        // table of contents points at whole files); each anchor found starts a chapter of its own,
+        // and one that is not found points at the file.
+        let found = |e: &&&TocEntry| e.fragment.as_ref().is_some_and(|f| marks.iter().any(|(_, id)| id == f));
+        let whole = entries.iter().find(|e| !found(e)).map(|e| e.title.clone());
+        let mut starts: Vec<(usize, Option<String>)> = vec![(0, whole)];
+        for (at, id) in marks {
+            let title = entries.iter().find(|e| e.fragment.as_deref() == Some(id.as_str())).map(|e| e.title.clone());
+            starts.push((at, title));
+        }
+        let mut rest = blocks;
+        let mut parts = Vec::with_capacity(starts.len());
+        for (at, title) in starts.into_iter().rev() {
+            parts.push(section(title, rest.split_off(at.min(rest.len()))));
+        }
+        sections.extend(parts.into_iter().rev());
     }
     assemble(pkg.title, sections, SourceFormat::Epub)
 }
@@ -169,21 +179,55 @@ fn parse_opf(text: &str, opf_path: &str) -> Result<Package> {
     Ok(Package { title, spine, toc: nav.or(ncx) })
 }
 
-/// Maps content-document paths to chapter titles from an EPUB 3 nav or EPUB 2 NCX.
-fn parse_toc(text: &str, toc_path: &str) -> HashMap<String, String> {
-    let mut map = HashMap::new();
-    let Ok(doc) = xml(text, toc_path) else { return map };
+/// A chapter of the book from the blocks between two table-of-contents anchors: the entry's
+/// title, or else its first heading. Headings are titles, not paragraphs, and so is a first
+/// paragraph that only repeats the title (Calibre keeps "CHAPTER I." as a `<p>`).
+fn section(title: Option<String>, blocks: Vec<Block>) -> (Option<String>, Vec<Block>) {
+    let first_heading = blocks.iter().find_map(|b| match b {
+        Block::Heading(_, t) => Some(t.clone()),
+        Block::Para(_) => None,
+    });
+    let title = title.or(first_heading);
+    let mut blocks: Vec<Block> = blocks.into_iter().filter(|b| !matches!(b, Block::Heading(..))).collect();
+    if let (Some(t), Some(Block::Para(p))) = (&title, blocks.first())
+        && p == t
+    {
+        blocks.remove(0);
+    }
+    (title, blocks)
+}
+
+/// One entry of the table of contents.
+#[derive(Debug, PartialEq, Eq)]
+struct TocEntry {
+    /// The content document, relative to the archive root.
+    path: String,
+    /// The element id after `#`, when the entry points inside the document.
+    fragment: Option<String>,
+    title: String,
+}
+
+/// The entries of an EPUB 3 nav (its `toc` nav; landmarks and page lists are not chapters) or an
+/// EPUB 2 NCX, in reading order.
+fn parse_toc(text: &str, toc_path: &str) -> Vec<TocEntry> {
+    let mut out = Vec::new();
+    let Ok(doc) = xml(text, toc_path) else { return out };
     let base = toc_path.rsplit_once('/').map_or("", |(d, _)| d);
     let mut add = |href: &str, title: String| {
-        let file = href.split('#').next().unwrap_or(href);
-        let path = join(base, file);
-        if !title.is_empty() {
-            map.entry(path).or_insert(title);
+        let (file, fragment) = match href.split_once('#') {
+            Some((f, id)) => (f, Some(percent_decode(id)).filter(|id| !id.is_empty())),
+            None => (href, None),
+        };
+        if !title.is_empty() && !file.contains(':') {
+            out.push(TocEntry { path: join(base, file), fragment, title });
         }
     };
-    for n in doc.descendants() {
+    let navs: Vec<_> = doc.descendants().filter(|n| n.tag_name().name() == "nav").collect();
+    let is_toc = |n: &roxmltree::Node<'_, '_>| n.attributes().any(|a| a.name() == "type" && a.value().split_whitespace().any(|t| t == "toc"));
+    let root = navs.iter().find(|n| is_toc(n)).or(navs.first()).copied().unwrap_or_else(|| doc.root());
+    for n in root.descendants() {
         match n.tag_name().name() {
-            // EPUB 3 nav: <a href="ch1.xhtml">Title</a>
+            // EPUB 3 nav: <a href="ch1.xhtml#c1">Title</a>
             "a" => {
                 if let Some(href) = n.attribute("href") {
                     let t: String = n.descendants().filter(|d| d.is_text()).filter_map(|d| d.text()).collect();
@@ -205,36 +249,53 @@ fn parse_toc(text: &str, toc_path: &str) -> HashMap<String, String> {
             _ => {}
         }
     }
-    map
+    out
 }
 
-/// Paragraph blocks of an XHTML document; `None` when it is not well-formed XML.
-fn xhtml_blocks(text: &str) -> Option<Vec<Block>> {
+/// Where an anchor (an element id) starts: the index of the first block at or after it.
+type Mark = (usize, String);
+
+/// Paragraph blocks of an XHTML document, and the marks of those of `anchors` it holds, in
+/// document order. `None` when it is not well-formed XML.
+fn xhtml_blocks(text: &str, anchors: &[&str]) -> Option<(Vec<Block>, Vec<Mark>)> {
     let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
     let doc = roxmltree::Document::parse_with_options(text, opts).ok()?;
     let body = doc.descendants().find(|n| n.tag_name().name() == "body")?;
-    let mut sink = BlockSink::default();
-    walk(body, &mut sink, None);
-    sink.flush(None);
-    Some(sink.blocks)
+    let mut walker = Walker { sink: BlockSink::default(), anchors: anchors.to_vec(), marks: Vec::new() };
+    walker.walk(body, None);
+    walker.sink.flush(None);
+    Some((walker.sink.blocks, walker.marks))
 }
 
-fn walk(node: roxmltree::Node<'_, '_>, sink: &mut BlockSink, heading: Option<u8>) {
-    for child in node.children() {
-        if child.is_text() {
-            sink.text(child.text().unwrap_or(""));
-        } else if child.is_element() {
-            let tag = child.tag_name().name();
-            if is_skipped(tag) {
-                continue;
-            }
-            let level = heading_level(tag).or(heading);
-            if is_block(tag) {
-                sink.flush(heading);
-                walk(child, sink, level);
-                sink.flush(level);
-            } else {
-                walk(child, sink, level);
+struct Walker<'a> {
+    sink: BlockSink,
+    /// Anchors not reached yet (an id seen twice starts one chapter).
+    anchors: Vec<&'a str>,
+    marks: Vec<Mark>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, node: roxmltree::Node<'_, '_>, heading: Option<u8>) {
+        for child in node.children() {
+            if child.is_text() {
+                self.sink.text(child.text().unwrap_or(""));
+            } else if child.is_element() {
+                let tag = child.tag_name().name();
+                if is_skipped(tag) {
+                    continue;
+                }
+                if let Some(i) = child.attribute("id").and_then(|id| self.anchors.iter().position(|a| *a == id)) {
+                    self.sink.flush(heading);
+                    self.marks.push((self.sink.blocks.len(), self.anchors.swap_remove(i).to_owned()));
+                }
+                let level = heading_level(tag).or(heading);
+                if is_block(tag) {
+                    self.sink.flush(heading);
+                    self.walk(child, level);
+                    self.sink.flush(level);
+                } else {
+                    self.walk(child, level);
+                }
             }
         }
     }
@@ -313,6 +374,39 @@ pub(crate) mod tests {
         assert_eq!(b.chapters.iter().map(|c| c.title.as_str()).collect::<Vec<_>>(), ["One", "Two"]);
         assert_eq!(b.slice(b.paragraphs[0].span), "“Hello,” said Ann.");
         assert_eq!(b.slice(b.paragraphs[1].span), "Second chapter.");
+    }
+
+    #[test]
+    fn a_nav_fragment_starts_a_chapter_inside_a_file() {
+        // Landmarks and the page list come first; only the toc nav makes chapters.
+        let nav = r##"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body>
+            <nav epub:type="landmarks"><ol><li><a epub:type="bodymatter" href="text/ch1.xhtml">Begin</a></li></ol></nav>
+            <nav epub:type="page-list"><ol><li><a href="text/ch1.xhtml#p7">7</a></li></ol></nav>
+            <nav epub:type="toc"><ol><li><a href="text/ch1.xhtml">One</a></li><li><a href="text/ch1.xhtml#two">Two</a>
+              <ol><li><a href="text/ch1.xhtml#three">Three</a></li></ol></li><li><a href="text/ch2.xhtml#nowhere">Four</a></li></ol></nav></body></html>"##;
+        let ch1 = r#"<html xmlns="http://www.w3.org/1999/xhtml"><body><p>One</p><p>First <span id="p7"/>page.</p>
+            <section id="two"><h2>II</h2><p>Second.</p><p id="three">Two</p><p>Third.</p></section></body></html>"#;
+        let e = make_epub(&[
+            ("META-INF/container.xml", CONTAINER),
+            ("OEBPS/content.opf", OPF),
+            ("OEBPS/nav.xhtml", nav),
+            ("OEBPS/text/ch1.xhtml", ch1),
+            ("OEBPS/text/ch2.xhtml", CH2),
+        ]);
+        let b = import_epub(&e).expect("imports");
+        let outline: Vec<(&str, Vec<&str>)> =
+            b.chapters.iter().map(|c| (c.title.as_str(), b.paragraphs[c.paragraphs.clone()].iter().map(|p| b.slice(p.span)).collect())).collect();
+        assert_eq!(
+            outline,
+            [
+                // A first paragraph that only repeats the title is the title; "Two" in "Three" is text.
+                ("One", vec!["First page."]),
+                ("Two", vec!["Second."]),
+                ("Three", vec!["Two", "Third."]),
+                // An anchor that is not in the file points at the file.
+                ("Four", vec!["Second chapter."]),
+            ]
+        );
     }
 
     #[test]

@@ -77,6 +77,49 @@ mod import {
         }
     }
 
+    /// Chapter titles and paragraph counts of a book.
+    fn outline(book: &Book) -> Vec<(String, usize)> {
+        book.chapters.iter().map(|c| (c.title.clone(), c.paragraphs.len())).collect()
+    }
+
+    #[test]
+    fn pandoc_chapter_titles_are_exact() {
+        let text = import_bytes(&fixture("pride_ch1-3_gutenberg.txt")).expect("text");
+        for name in ["pride_ch1-3_pandoc.epub", "pride_ch1-3_pandoc_epub2.epub"] {
+            let book = import_bytes(&fixture(name)).expect(name);
+            let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).collect();
+            assert_eq!(titles, ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."], "{name}");
+            assert_eq!(outline(&book), outline(&text), "{name}: the same paragraphs per chapter as the text");
+        }
+    }
+
+    /// Made by Calibre 6.13 (`ebook-convert`, Debian's package) from the first three chapters of the
+    /// sample's text, chapters found by `--level1-toc "//h:p[re:test(., '^CHAPTER [IVXLC]+\.$')]"`:
+    /// - `pride_ch1-3_calibre.epub`: `--epub-version 3 --dont-split-on-page-breaks`: one XHTML file;
+    ///   the nav points at `index.html`, `index.html#calibre_toc_2` and `#calibre_toc_3`.
+    /// - `pride_ch1-3_calibre_epub2.epub`: EPUB 2 with `--chapter` (same XPath): one file per
+    ///   chapter, an NCX, a manifest listing them in reverse.
+    ///
+    /// Calibre keeps each "CHAPTER I." as a `<p>`: it is the chapter's title, not a paragraph.
+    #[test]
+    fn calibre_epubs_import_like_the_text() {
+        let text = import_bytes(&fixture("pride_ch1-3_gutenberg.txt")).expect("text");
+        for name in ["pride_ch1-3_calibre.epub", "pride_ch1-3_calibre_epub2.epub"] {
+            let book = import_bytes(&fixture(name)).expect(name);
+            assert_eq!(book.format, SourceFormat::Epub);
+            assert_eq!(book.title.as_deref(), Some("Pride and Prejudice"), "{name}");
+            let titles: Vec<&str> = book.chapters.iter().map(|c| c.title.as_str()).collect();
+            assert_eq!(titles, ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."], "{name}");
+            assert_eq!(outline(&book), outline(&text), "{name}: the same paragraphs per chapter as the text");
+            let first = |ch: usize| book.slice(book.paragraphs[book.chapters[ch].paragraphs.start].span);
+            assert!(first(0).starts_with("It is a truth universally acknowledged"), "{name}: {}", first(0));
+            assert!(first(1).starts_with("Mr. Bennet was among the earliest"), "{name}: {}", first(1));
+            assert!(first(2).starts_with("Not all that Mrs. Bennet"), "{name}: {}", first(2));
+            let r = analyze_book(book).quote_records();
+            assert_eq!(quote(&r, "But you forget, mama").speaker.as_deref(), Some("Elizabeth Bennet"), "{name}");
+        }
+    }
+
     #[test]
     fn bad_input_gives_clear_errors() {
         assert!(matches!(import_bytes(b""), Err(CorpusError::Empty)));
