@@ -46,6 +46,15 @@ pub struct RenameCharacter {
     pub to: String,
 }
 
+/// "This is not a character" (a mis-detected name such as "Sir") or "not one to use": the
+/// character and its mentions are dropped before attribution, so its quotations go to whoever is
+/// next best, or to nobody. They stay quotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoreCharacter {
+    /// Name or alias of the character.
+    pub name: String,
+}
+
 /// Everything a person corrected for one book.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Corrections {
@@ -57,16 +66,20 @@ pub struct Corrections {
     pub splits: Vec<SplitCharacter>,
     /// Characters renamed.
     pub renames: Vec<RenameCharacter>,
+    /// Characters ignored (corrections stored before ignoring existed have none).
+    #[serde(default)]
+    pub ignores: Vec<IgnoreCharacter>,
 }
 
 impl Corrections {
     /// True when there is nothing to apply.
     pub fn is_empty(&self) -> bool {
-        self.speakers.is_empty() && self.merges.is_empty() && self.splits.is_empty() && self.renames.is_empty()
+        self.speakers.is_empty() && self.merges.is_empty() && self.splits.is_empty() && self.renames.is_empty() && self.ignores.is_empty()
     }
 
-    /// Applies splits, then merges, then renames. Corrections naming unknown characters are
-    /// skipped (the text may have changed since they were made).
+    /// Applies splits, then merges, then renames, then ignores (so an ignored name may be one a
+    /// rename gave). Corrections naming unknown characters are skipped (the text may have changed
+    /// since they were made).
     pub(crate) fn apply_to_characters(&self, chars: &mut Characters, text: &str) {
         for s in &self.splits {
             let Some(from) = chars.find(&s.alias) else { continue };
@@ -127,6 +140,10 @@ impl Corrections {
                 c.aliases.push(old);
             }
             chars.reindex();
+        }
+        let ignored: Vec<CharacterId> = self.ignores.iter().filter_map(|i| chars.find(&i.name)).collect();
+        if !ignored.is_empty() {
+            remove(chars, &ignored);
         }
     }
 }

@@ -47,7 +47,7 @@ pub use analysis::{Analysis, CharacterRecord, QuoteRecord, analyze_book, analyze
 pub use attribution::{Attribution, AttributionKind, attribute};
 pub use book::{Book, Chapter, CharMap, Paragraph, SourceFormat, Span};
 pub use characters::{Character, CharacterId, Characters, find_characters};
-pub use corrections::{Corrections, MergeCharacters, RenameCharacter, SpeakerCorrection, SplitCharacter};
+pub use corrections::{Corrections, IgnoreCharacter, MergeCharacters, RenameCharacter, SpeakerCorrection, SplitCharacter};
 pub use encoding::{MAX_INPUT_BYTES, TextEncoding, decode};
 pub use epub::{MAX_DECOMPRESSED_BYTES, import_epub, import_epub_limited};
 pub use error::{CorpusError, Result};

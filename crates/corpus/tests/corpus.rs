@@ -248,6 +248,7 @@ mod corrections {
             merges: vec![MergeCharacters { names: vec!["Miss Bennet".into()], into: "Jane".into() }],
             splits: vec![],
             renames: vec![RenameCharacter { from: "Elizabeth Bennet".into(), to: "Lizzy Bennet".into() }],
+            ignores: vec![],
         };
         let book = import_bytes(&bytes).expect("imports");
         let a = analyze_book_with(book, &corrections);
@@ -259,6 +260,35 @@ mod corrections {
         let jane = c.iter().find(|c| c.name == "Jane").expect("Jane");
         assert!(jane.aliases.iter().any(|a| a == "Miss Bennet"));
         assert_eq!(quote(&r, "But you forget, mama").speaker.as_deref(), Some("Lizzy Bennet"));
+    }
+
+    #[test]
+    fn an_ignored_character_speaks_no_more_and_its_quotes_stay() {
+        let plain = pride();
+        let before = plain.quote_records();
+        let bingleys: Vec<&QuoteRecord> = before.iter().filter(|q| q.speaker.as_deref() == Some("Mr. Bingley")).collect();
+        assert!(bingleys.len() >= 5, "{} quotes by Mr. Bingley", bingleys.len());
+        // Named by an alias; the correction is data and is applied again on every fresh analysis.
+        let corrections = Corrections { ignores: vec![IgnoreCharacter { name: "Bingley".into() }], ..Corrections::default() };
+        let stored: Corrections = serde_json::from_str(&serde_json::to_string(&corrections).unwrap()).unwrap();
+        for _ in 0..2 {
+            let a = analyze_book_with(import_bytes(&fixture("pride_ch1-3_gutenberg.txt")).expect("imports"), &stored);
+            assert!(a.characters.find("Mr. Bingley").is_none() && a.characters.find("Bingley").is_none());
+            assert!(!a.character_records().iter().any(|c| c.name == "Mr. Bingley"));
+            let after = a.quote_records();
+            // Not one quotation is dropped: each of Bingley's goes to somebody else or to nobody.
+            assert_eq!(after.iter().map(|q| (q.start, q.end)).collect::<Vec<_>>(), before.iter().map(|q| (q.start, q.end)).collect::<Vec<_>>());
+            for q in &bingleys {
+                let now = after.iter().find(|r| r.start == q.start).expect("still a quotation");
+                assert_ne!(now.speaker.as_deref(), Some("Mr. Bingley"));
+                assert_eq!(now.speaker.is_none(), now.confidence == 0.0);
+            }
+            // Everyone else keeps their lines.
+            assert_eq!(quote(&after, "But you forget, mama").speaker.as_deref(), Some("Elizabeth Bennet"));
+        }
+        // Corrections stored before ignoring existed still read.
+        let old: Corrections = serde_json::from_str(r#"{"speakers":[],"merges":[],"splits":[],"renames":[]}"#).unwrap();
+        assert!(old.is_empty());
     }
 
     #[test]
