@@ -16,6 +16,7 @@ pub fn typescript() -> String {
         crate::Theme::decl(&cfg),
         crate::RecentProject::decl(&cfg),
         crate::ProjectInfo::decl(&cfg),
+        crate::LengthUnit::decl(&cfg),
         crate::CreateProjectInput::decl(&cfg),
         crate::ProjectRef::decl(&cfg),
         crate::ImportBooksInput::decl(&cfg),

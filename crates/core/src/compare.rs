@@ -3,6 +3,8 @@
 //! run, system prompt presets, a drafted system prompt for the persona, and sending a reply to the
 //! review store.
 
+use std::path::Path;
+
 use grimoire_store::table::compare::{NewVote, PromptPreset, VoteTally, Winner};
 use grimoire_store::table::examples::{Message, NewExample, Role, Strategy};
 use serde::{Deserialize, Serialize};
@@ -144,7 +146,7 @@ impl crate::Service {
         let store = lock(&store);
         let mut new = NewExample::new(Strategy::Imported, messages);
         new.tags.push(CHAT_TAG.to_owned());
-        Ok(review_for(&store)?.insert(new)?)
+        Ok(review_for(&store, Path::new(&self.settings()?.model_dir))?.insert(new)?)
     }
 
     /// A system prompt for the persona drafted from the books: who they are, the people they talk

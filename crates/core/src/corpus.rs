@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use grimoire_corpus::{Analysis, Corrections, ExampleOptions, QuoteRole};
+use grimoire_corpus::{Analysis, Corrections, ExampleOptions, QuoteRole, SpeakerCorrection};
 use grimoire_store::table::corpus::{BookAnalysis, StoredChapter, StoredCharacter, StoredParagraph, StoredQuote};
 use grimoire_store::table::examples::{Message, NewExample, Role, SourceSpan, Strategy};
 use grimoire_store::Store;
@@ -18,16 +18,51 @@ impl From<grimoire_corpus::CorpusError> for Error {
     }
 }
 
-/// The corrections stored in a project, as the analyser takes them.
-pub(crate) fn load_corrections(store: &Store) -> Result<Corrections> {
-    let mut out = Corrections::default();
+/// A speaker correction as stored: the corpus's, with the book it was made in. Corrections made
+/// before the book was kept have none and apply to every book, as they did.
+#[derive(Deserialize)]
+struct StoredSpeaker {
+    #[serde(default)]
+    book_id: Option<i64>,
+    #[serde(flatten)]
+    correction: SpeakerCorrection,
+}
+
+/// The corrections stored in a project. Character corrections hold for every book (a name is the
+/// same person throughout a series); a speaker correction only for the book it was made in, since
+/// its offsets mean nothing in another.
+#[derive(Default)]
+pub(crate) struct ProjectCorrections {
+    characters: Corrections,
+    speakers: Vec<StoredSpeaker>,
+}
+
+impl ProjectCorrections {
+    /// The corrections of one book, as the analyser takes them.
+    pub(crate) fn for_book(&self, book_id: i64) -> Corrections {
+        let mut out = self.characters.clone();
+        out.speakers = self.speakers.iter().filter(|s| s.book_id.is_none_or(|b| b == book_id)).map(|s| s.correction.clone()).collect();
+        out
+    }
+
+    /// The names ignored, in the order they were.
+    pub(crate) fn ignored(&self) -> Vec<String> {
+        self.characters.ignores.iter().map(|i| i.name.clone()).collect()
+    }
+}
+
+/// The corrections stored in a project.
+pub(crate) fn load_corrections(store: &Store) -> Result<ProjectCorrections> {
+    let mut out = ProjectCorrections::default();
     for c in store.corrections()? {
         let bad = |source| Error::Json { what: format!("correction {}", c.id), source };
+        let chars = &mut out.characters;
         match c.kind.as_str() {
             "speaker" => out.speakers.push(serde_json::from_str(&c.payload).map_err(bad)?),
-            "merge" => out.merges.push(serde_json::from_str(&c.payload).map_err(bad)?),
-            "split" => out.splits.push(serde_json::from_str(&c.payload).map_err(bad)?),
-            "rename" => out.renames.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "merge" => chars.merges.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "split" => chars.splits.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "rename" => chars.renames.push(serde_json::from_str(&c.payload).map_err(bad)?),
+            "ignore" => chars.ignores.push(serde_json::from_str(&c.payload).map_err(bad)?),
             _ => {}
         }
     }
@@ -130,7 +165,7 @@ pub(crate) fn reanalyse(store: &Store, progress: &mut dyn FnMut(u64, u64, &str) 
         progress(i as u64, total, &format!("analysing {}", summary.title))?;
         // HTML and EPUB books are stored as their extracted text, so every book is segmented as text.
         let book = grimoire_corpus::import_text(store.book(summary.id)?.text);
-        let analysis = grimoire_corpus::analyze_book_with(book, &corrections);
+        let analysis = grimoire_corpus::analyze_book_with(book, &corrections.for_book(summary.id));
         store.analysis_replace(summary.id, &to_stored(&analysis))?;
         analyses.push((summary.id, analysis));
     }
@@ -174,6 +209,7 @@ pub struct ExtractResult {
 /// pending, each with its source spans.
 pub(crate) fn extract(
     store: &Store,
+    model_dir: &std::path::Path,
     persona: &str,
     options: &ExtractOptions,
     progress: &mut dyn FnMut(u64, u64, &str) -> Result<()>,
@@ -190,7 +226,7 @@ pub(crate) fn extract(
     let mut result = ExtractResult { added: 0, skipped: 0 };
     let mut found_persona = false;
     // Through grimoire-dataset so that every example gets its flags (duplicates included) on insert.
-    let review = crate::review::review_for(store)?;
+    let review = crate::review::review_for(store, model_dir)?;
     for (book_id, a) in &analyses {
         let Some(id) = a.characters.find(persona) else { continue };
         found_persona = true;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use grimoire_dataset::{Persona, Review, WhitespaceCounter};
+use grimoire_dataset::{Persona, Review, TokenCounter};
 use grimoire_llm::{ChatRequest, Engine, GenerateParams, SamplingParams};
 use grimoire_store::Store;
 use grimoire_store::table::examples::{Message, NewExample, Role, Strategy};
@@ -229,6 +229,7 @@ pub(crate) fn run(
     ctx: &mut JobContext,
     plan: &Plan,
     provider: Arc<dyn Provider>,
+    lengths: &'static dyn TokenCounter,
     live: &Live,
     project: &Path,
 ) -> Result<serde_json::Value> {
@@ -301,6 +302,7 @@ pub(crate) fn run(
         ctx,
         strategy: plan.strategy(),
         persona: cast.persona.clone(),
+        lengths,
         teacher: format!("{} ({model})", plan.teacher.name),
         prompt: serde_json::to_string(&plan.template).map_err(json_error("prompt"))?,
         identity,
@@ -338,6 +340,8 @@ struct StoreSink<'a> {
     id: i64,
     strategy: Strategy,
     persona: Persona,
+    /// How the project measures example lengths.
+    lengths: &'static dyn TokenCounter,
     teacher: String,
     prompt: String,
     identity: String,
@@ -397,7 +401,7 @@ impl Sink for StoreSink<'_> {
                                 })
                                 .collect();
                             let n = news.len() as i64;
-                            Review::new(s, &WhitespaceCounter)
+                            Review::new(s, self.lengths)
                                 .with_persona(self.persona.clone())
                                 .insert_many(news)?;
                             (ItemState::Done, n, None)

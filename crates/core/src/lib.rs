@@ -66,6 +66,7 @@ pub use grimoire_train::{
     TrainConfig,
 };
 pub use review::{
+    LengthUnit,
     BulkInput, EditExampleInput, ExampleDetail, ExportInput, ExportOutput, GetExampleInput, ImportJsonlInput, ImportJsonlOutput, LineProblem,
     ListExamplesInput, MAX_PAGE, Passage, PassagePart, StatsInput, ValidateInput, ValidateOutput, parse_filter,
 };

@@ -28,6 +28,8 @@ pub struct ProjectInfo {
     pub books: u32,
     /// How many jobs were cut short when the app last stopped.
     pub interrupted_jobs: u32,
+    /// How the lengths of its examples are measured.
+    pub length_unit: crate::review::LengthUnit,
 }
 
 /// Creates the project folder and its database. Never overwrites anything.
@@ -113,5 +115,6 @@ pub(crate) fn info(path: &Path, store: &Store) -> Result<ProjectInfo> {
         schema_version: store.schema_version()?,
         books: count("SELECT count(*) FROM books")?,
         interrupted_jobs: count("SELECT count(*) FROM jobs WHERE status = 'interrupted'")?,
+        length_unit: crate::review::length_unit(store)?.unwrap_or(crate::review::LengthUnit::Words),
     })
 }

@@ -240,10 +240,58 @@ fn problems(issues: Vec<grimoire_dataset::LineIssue>) -> Vec<LineProblem> {
     issues.into_iter().map(|i| LineProblem { line: i.line, message: i.issue.to_string() }).collect()
 }
 
-/// The counter the grid's lengths and the flags use: one token per word, cheap and model-free.
-fn counter() -> &'static dyn TokenCounter {
-    &WhitespaceCounter
+/// How a project measures the length of its examples (the grid's length column, the length filter,
+/// the histogram and the too-short / too-long flags). Fixed when the project's first example is
+/// stored, so that every stored length is in the same unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthUnit {
+    /// Tokens of the built-in model's tokenizer (new projects, when the built-in model is installed).
+    Tokens,
+    /// Whitespace-separated words: projects whose examples predate token counting, or made where
+    /// the built-in model was not installed.
+    Words,
 }
+
+/// The project meta key that holds its [`LengthUnit`].
+const LENGTH_UNIT_KEY: &str = "length_unit";
+
+/// The project's length unit as stored; a project with examples but no unit counted words.
+pub(crate) fn length_unit(store: &Store) -> Result<Option<LengthUnit>> {
+    Ok(match store.meta_get(LENGTH_UNIT_KEY)?.as_deref() {
+        Some("tokens") => Some(LengthUnit::Tokens),
+        Some(_) => Some(LengthUnit::Words),
+        None => None,
+    })
+}
+
+/// The counter for `store`'s lengths: its unit, chosen on first use (tokens when the built-in
+/// model's tokenizer loads from `model_dir`, words otherwise) and kept in the project. A project
+/// that counts tokens, opened where the built-in model is missing, counts words for what it adds
+/// there rather than refusing edits (the lengths are then a mix until the model is installed).
+pub(crate) fn length_counter(store: &Store, model_dir: &Path) -> Result<&'static dyn TokenCounter> {
+    let unit = match length_unit(store)? {
+        Some(unit) => unit,
+        None => {
+            let unit = if store.has_examples()? {
+                LengthUnit::Words
+            } else if counter_for(Some(BUILTIN), model_dir).is_ok() {
+                LengthUnit::Tokens
+            } else {
+                LengthUnit::Words
+            };
+            store.meta_set(LENGTH_UNIT_KEY, if unit == LengthUnit::Tokens { "tokens" } else { "words" })?;
+            unit
+        }
+    };
+    Ok(match unit {
+        LengthUnit::Words => &WhitespaceCounter,
+        LengthUnit::Tokens => counter_for(Some(BUILTIN), model_dir).unwrap_or(&WhitespaceCounter),
+    })
+}
+
+/// The model whose tokenizer a project's lengths count.
+const BUILTIN: &str = "built-in";
 
 /// Counts tokens as a model's own tokenizer does.
 struct ModelCounter(grimoire_llm::Tokenizer);
@@ -259,17 +307,17 @@ impl TokenCounter for ModelCounter {
 }
 
 /// The tokenizer of `model` (`built-in`, a GGUF file or a Hugging Face folder), loaded once per
-/// file for the life of the process; none: the per-word estimate.
-fn counter_for(model: Option<&str>, model_dir: &Path) -> Result<std::sync::Arc<dyn TokenCounter>> {
+/// file for the life of the process (and kept for it); none: the per-word estimate.
+fn counter_for(model: Option<&str>, model_dir: &Path) -> Result<&'static dyn TokenCounter> {
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static LOADED: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<dyn TokenCounter>>>> = OnceLock::new();
+    use std::sync::{Mutex, OnceLock};
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, &'static dyn TokenCounter>>> = OnceLock::new();
     let Some(model) = model.map(str::trim).filter(|m| !m.is_empty()) else {
-        return Ok(Arc::new(WhitespaceCounter));
+        return Ok(&WhitespaceCounter);
     };
     let path = crate::chat::model_path(model, model_dir);
     if let Some(c) = lock(LOADED.get_or_init(Mutex::default)).get(&path) {
-        return Ok(c.clone());
+        return Ok(*c);
     }
     if !path.exists() {
         return Err(Error::NotFound(path));
@@ -280,8 +328,9 @@ fn counter_for(model: Option<&str>, model_dir: &Path) -> Result<std::sync::Arc<d
         grimoire_llm::gguf::Gguf::open(&path).and_then(|g| grimoire_llm::Tokenizer::from_gguf(&g))
     }
     .map_err(Error::Model)?;
-    let counter: Arc<dyn TokenCounter> = Arc::new(ModelCounter(tokenizer));
-    lock(LOADED.get_or_init(Mutex::default)).insert(path, counter.clone());
+    // One per model file a person picks in a session: leaking it is what keeps it loaded.
+    let counter: &'static dyn TokenCounter = Box::leak(Box::new(ModelCounter(tokenizer)));
+    lock(LOADED.get_or_init(Mutex::default)).insert(path, counter);
     Ok(counter)
 }
 
@@ -292,9 +341,9 @@ fn persona(store: &Store) -> Result<Option<Persona>> {
     Ok(Some(Persona { name, aliases }))
 }
 
-/// A [`Review`] over `store` with the project's persona.
-pub(crate) fn review_for(store: &Store) -> Result<Review<'_>> {
-    let review = Review::new(store, counter());
+/// A [`Review`] over `store` with the project's persona and length counter.
+pub(crate) fn review_for<'a>(store: &'a Store, model_dir: &Path) -> Result<Review<'a>> {
+    let review = Review::new(store, length_counter(store, model_dir)?);
     Ok(match persona(store)? {
         Some(p) => review.with_persona(p),
         None => review,
@@ -405,7 +454,7 @@ impl Service {
             (None, None, Some(_)) => "Edit tags".to_string(),
             _ => "Edit example".to_string(),
         };
-        Ok(review_for(&store)?.edit(input.id, input.messages, input.status, input.tags, &label)?)
+        Ok(review_for(&store, Path::new(&self.settings()?.model_dir))?.edit(input.id, input.messages, input.status, input.tags, &label)?)
     }
 
     /// Approves, rejects or tags a selection or everything a filter matches, as one undoable action.
@@ -472,7 +521,7 @@ impl Service {
         };
         let tokens = counter_for(input.tokenizer.as_deref(), Path::new(&self.settings()?.model_dir))?;
         let options = ExportOptions { system_prompt: input.system_prompt, val_fraction: input.val_fraction, seed: input.seed };
-        let report = grimoire_dataset::export_dir(&store, &dir, &options, tokens.as_ref())?;
+        let report = grimoire_dataset::export_dir(&store, &dir, &options, tokens)?;
         let file = |name: &str| dir.join(name).display().to_string();
         Ok(ExportOutput {
             train_file: file(grimoire_dataset::TRAIN_FILE),
@@ -489,14 +538,14 @@ impl Service {
         let store = self.store(&absolute(&input.project)?)?;
         let store = lock(&store);
         let tag = input.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let report = grimoire_dataset::import_jsonl(&review_for(&store)?, reader, tag)?;
+        let report = grimoire_dataset::import_jsonl(&review_for(&store, Path::new(&self.settings()?.model_dir))?, reader, tag)?;
         Ok(ImportJsonlOutput { lines: report.lines, imported: report.imported.len() as u32, problems: problems(report.issues) })
     }
 
     /// Checks a JSONL file against the rules Mistral's fine-tuning validator enforces.
     pub fn validate_jsonl(&self, input: ValidateInput) -> Result<ValidateOutput> {
         let tokens = counter_for(input.tokenizer.as_deref(), Path::new(&self.settings()?.model_dir))?;
-        let report = grimoire_dataset::validate_jsonl(open_file(&input.file)?, tokens.as_ref())?;
+        let report = grimoire_dataset::validate_jsonl(open_file(&input.file)?, tokens)?;
         Ok(ValidateOutput {
             lines: report.lines,
             valid: report.valid,

@@ -379,7 +379,7 @@ impl Service {
     /// Records that a quotation is said by someone else (or nobody) and analyses the books again;
     /// the correction survives every later re-extraction.
     pub fn correct_speaker(&self, input: CorrectSpeakerInput) -> Result<Vec<StoredCharacter>> {
-        let payload = serde_json::json!({ "start": input.start, "end": input.end, "speaker": input.speaker });
+        let payload = serde_json::json!({ "book_id": input.book_id, "start": input.start, "end": input.end, "speaker": input.speaker });
         self.correct(&input.project, "speaker", payload)
     }
 
@@ -407,7 +407,7 @@ impl Service {
         self.correct(&input.project, "split", serde_json::json!({ "alias": input.alias, "new_name": input.new_name.trim() }))
     }
 
-    fn correct(&self, project: &str, kind: &str, payload: serde_json::Value) -> Result<Vec<StoredCharacter>> {
+    pub(crate) fn correct(&self, project: &str, kind: &str, payload: serde_json::Value) -> Result<Vec<StoredCharacter>> {
         let store = self.store(&absolute(project)?)?;
         let store = lock(&store);
         let tx = store.conn().unchecked_transaction().map_err(grimoire_store::Error::from)?;
@@ -427,11 +427,12 @@ impl Service {
         let store = lock(&store);
         let title = format!("Extract dialogue for {}", input.persona.trim());
         let params = serde_json::to_value(&input).map_err(|source| Error::Json { what: "extract input".into(), source })?;
+        let model_dir = PathBuf::from(self.settings()?.model_dir);
         self.jobs.spawn(&store, &path, "extract", &title, &params, move |ctx| {
             let cancel = ctx.cancel_token().clone();
             // The analysis is fast (under a second for a novel): only cancellation is checked between books.
             let mut report = |_: u64, _: u64, _: &str| if cancel.is_cancelled() { Err(Error::Cancelled) } else { Ok(()) };
-            let result = crate::corpus::extract(ctx.store(), input.persona.trim(), &input.options, &mut report)?;
+            let result = crate::corpus::extract(ctx.store(), &model_dir, input.persona.trim(), &input.options, &mut report)?;
             ctx.progress(1, 1, &format!("{} examples added, {} already there", result.added, result.skipped))?;
             serde_json::to_value(&result).map_err(|source| Error::Json { what: "extract result".into(), source })
         })
@@ -468,6 +469,8 @@ impl Service {
     }
 
     fn remember(&self, path: &Path, store: Store) -> Result<ProjectInfo> {
+        // Settles how the project measures lengths before anything is added to it.
+        crate::review::length_counter(&store, Path::new(&self.settings()?.model_dir))?;
         let info = project::info(path, &store)?;
         let checkpointer = store.checkpointer()?;
         store.defer_checkpoints()?;

@@ -620,6 +620,8 @@ impl Service {
         let store = self.store(&path)?;
         let store = lock(&store);
         let plan = crate::generation::Plan::new(&store, config, input.options.clone(), template)?;
+        let lengths =
+            crate::review::length_counter(&store, Path::new(&self.settings()?.model_dir))?;
         let params = serde_json::to_value(&plan).map_err(|source| Error::Json {
             what: "generation plan".into(),
             source,
@@ -632,7 +634,7 @@ impl Service {
             crate::generation::JOB_KIND,
             &plan.title(),
             &params,
-            move |ctx| crate::generation::run(ctx, &plan, provider, &live, &project),
+            move |ctx| crate::generation::run(ctx, &plan, provider, lengths, &live, &project),
         )
     }
 
@@ -659,10 +661,12 @@ impl Service {
             .teacher(&plan.teacher.name)
             .unwrap_or_else(|_| plan.teacher.clone());
         let provider = self.provider(&config)?;
+        let lengths =
+            crate::review::length_counter(&store, Path::new(&self.settings()?.model_dir))?;
         let live = self.generation.clone();
         let project = path.clone();
         self.jobs.resume(&store, &path, job.id, move |ctx| {
-            crate::generation::run(ctx, &plan, provider, &live, &project)
+            crate::generation::run(ctx, &plan, provider, lengths, &live, &project)
         })
     }
 

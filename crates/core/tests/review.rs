@@ -1,13 +1,15 @@
 //! Review through the service layer, over a real project: Pride and Prejudice imported and its
 //! dialogue for Elizabeth Bennet extracted, as a person would do it.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
 use grimoire_core::{
     BulkInput, BulkOp, CreateProjectInput, Dirs, EditExampleInput, ErrorCode, Example, ExampleFilter, ExportInput, ExtractInput,
-    ExtractOptions, GetExampleInput, ImportBooksInput, ImportJsonlInput, JobStatus, ListExamplesInput, Message, ProjectRef,
+    ExtractOptions, GetExampleInput, ImportBooksInput, ImportJsonlInput, JobStatus, LengthUnit, ListExamplesInput, Message, ProjectRef,
     QualityFlag, Role, Service, Sort, StatsInput, Status, Strategy, Target, ValidateInput,
 };
 
@@ -241,4 +243,58 @@ fn importing_jsonl_reports_bad_lines_by_number_and_keeps_the_rest() {
     assert_eq!((checked.lines, checked.valid), (4, 2));
     let missing = service.import_jsonl(ImportJsonlInput { project, file: tmp.path().join("nope.jsonl").display().to_string(), tag: None });
     assert_eq!(missing.unwrap_err().code(), ErrorCode::NotFound);
+}
+
+#[test]
+fn lengths_are_built_in_tokens_in_new_projects_and_stay_words_in_older_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = |config: &str, model_dir: Option<&Path>| {
+        let s = Service::new(Dirs { data: tmp.path().join("d"), config: tmp.path().join(config) }, Arc::new(|_| {}));
+        if let Some(dir) = model_dir {
+            let mut settings = s.settings().unwrap();
+            settings.model_dir = dir.display().to_string();
+            s.update_settings(settings).unwrap();
+        }
+        s
+    };
+    let line = r#"{"messages":[{"role":"user","content":"Do you dance, Miss Bennet?"},{"role":"assistant","content":"Seldom, sir; and never with a partner I can't abide."}]}"#;
+    let file = tmp.path().join("one.jsonl");
+    std::fs::write(&file, line).unwrap();
+    let file = file.display().to_string();
+    let import = |s: &Service, project: &str| {
+        s.import_jsonl(ImportJsonlInput { project: project.into(), file: file.clone(), tag: None }).unwrap();
+        let page = s
+            .list_examples(ListExamplesInput { project: project.into(), filter: ExampleFilter::default(), sort: Sort::default(), offset: 0, limit: 10 })
+            .unwrap();
+        page.rows.last().unwrap().token_len
+    };
+    let create = |s: &Service, name: &str| {
+        let path = tmp.path().join(name).display().to_string();
+        s.create_project(CreateProjectInput { path: path.clone(), name: name.into(), persona: Some("Elizabeth Bennet".into()) }).unwrap();
+        path
+    };
+    let model_dir = common::builtin_model_dir();
+    let tokens = service("c1", Some(&model_dir)).validate_jsonl(ValidateInput { file: file.clone(), tokenizer: Some("built-in".into()) }).unwrap().tokens;
+    let words: u32 = ["Do you dance, Miss Bennet?", "Seldom, sir; and never with a partner I can't abide."]
+        .iter()
+        .map(|t| t.split_whitespace().count() as u32)
+        .sum();
+    assert!(u64::from(words) < tokens, "the tokenizer should make more tokens ({tokens}) than words ({words})");
+
+    // A new project where the built-in model is installed counts its tokenizer's tokens.
+    let with_model = service("c1", Some(&model_dir));
+    let fresh = create(&with_model, "fresh");
+    assert_eq!(with_model.project_info(ProjectRef { path: fresh.clone() }).unwrap().length_unit, LengthUnit::Tokens);
+    assert_eq!(u64::from(import(&with_model, &fresh)), tokens);
+
+    // One made where the model was missing counts words, and keeps counting words once it is there,
+    // so that the lengths in one project are all in one unit.
+    let without = service("c2", Some(&tmp.path().join("no-models")));
+    let older = create(&without, "older");
+    assert_eq!(import(&without, &older), words);
+    drop(without);
+    let later = service("c3", Some(&model_dir));
+    let info = later.open_project(ProjectRef { path: older.clone() }).unwrap();
+    assert_eq!(info.length_unit, LengthUnit::Words);
+    assert_eq!(import(&later, &older), words);
 }

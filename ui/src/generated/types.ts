@@ -90,7 +90,13 @@ books: number,
 /**
  * How many jobs were cut short when the app last stopped.
  */
-interrupted_jobs: number, };
+interrupted_jobs: number, 
+/**
+ * How the lengths of its examples are measured.
+ */
+length_unit: LengthUnit, };
+
+export type LengthUnit = "tokens" | "words";
 
 export type CreateProjectInput = { 
 /**

@@ -624,6 +624,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the project holds any example at all.
+    pub fn has_examples(&self) -> Result<bool> {
+        Ok(self.conn().query_row("SELECT EXISTS (SELECT 1 FROM examples)", [], |r| r.get(0))?)
+    }
+
     /// One example.
     pub fn example(&self, id: i64) -> Result<Example> {
         let sql = format!(

@@ -3,8 +3,8 @@
 import { forwardRef, useEffect, useImperativeHandle, useMemo, useRef, useState } from "react";
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type ColumnDef } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { BookSummary, Example, ExampleFilter, QualityFlag, Sort } from "../../generated/types";
-import { flagLabel, oneLine, personaLine, saidToThem } from "./format";
+import type { BookSummary, Example, ExampleFilter, LengthUnit, QualityFlag, Sort } from "../../generated/types";
+import { flagLabel, oneLine, personaLine, saidToThem, unitLabel } from "./format";
 
 export const PAGE = 100;
 const ROW_HEIGHT = 34;
@@ -41,12 +41,14 @@ interface Props {
   filter: ExampleFilter;
   sort: Sort;
   onSort: (sort: Sort) => void;
+  /** What the length column counts: the built-in model's tokens, or words in older projects. */
+  unit: LengthUnit;
 }
 
 const col = createColumnHelper<Example>();
 
 export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
-  const { cache, books, cursor, selected, loadPage, onCursor, onToggle, sort, onSort } = props;
+  const { cache, books, cursor, selected, loadPage, onCursor, onToggle, sort, onSort, unit } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const [, setRange] = useState("");
   const bookTitle = useMemo(() => new Map(books.map((b) => [b.id, b.title])), [books]);
@@ -82,9 +84,9 @@ export const Grid = forwardRef<GridHandle, Props>(function Grid(props, ref) {
             </span>
           ),
         }),
-        col.accessor("token_len", { header: "Tokens", size: 72 }),
+        col.accessor("token_len", { header: unitLabel(unit), size: 72 }),
       ] as ColumnDef<Example, any>[], // eslint-disable-line @typescript-eslint/no-explicit-any
-    [bookTitle],
+    [bookTitle, unit],
   );
 
   // The table holds only the rows in view; the virtualiser places them by their index in the listing.

@@ -6,7 +6,7 @@ import type { ApiError, BookSummary, BulkOp, Example, ExampleDetail, ExampleFilt
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { Review as EmptyReview } from "../Placeholders";
 import { ExportPanel } from "./ExportPanel";
-import { EMPTY_FILTER, FLAGS, flagLabel, isTyping } from "./format";
+import { EMPTY_FILTER, FLAGS, flagLabel, isTyping, unitLabel } from "./format";
 import { Grid, PAGE, PageCache, type GridHandle } from "./Grid";
 import { SidePanel, type SidePanelHandle } from "./SidePanel";
 import { StatsBar } from "./StatsBar";
@@ -286,11 +286,11 @@ export function Review({ project, version }: { project: ProjectInfo; version?: n
         </select>
         <input aria-label="Chapter" placeholder="Chapter" type="number" min={1} data-testid="filter-chapter" value={filter.chapter === null ? "" : filter.chapter + 1} onChange={(e) => { const n = num(e.target.value); setF({ chapter: n === null || n < 1 ? null : n - 1 }); }} />
         <input aria-label="Tag" placeholder="Tag" data-testid="filter-tag" value={filter.tag ?? ""} onChange={(e) => setF({ tag: e.target.value.trim() || null })} />
-        <input aria-label="Minimum tokens" placeholder="Min tokens" type="number" min={0} data-testid="filter-min" value={filter.min_tokens ?? ""} onChange={(e) => setF({ min_tokens: num(e.target.value) })} />
-        <input aria-label="Maximum tokens" placeholder="Max tokens" type="number" min={0} data-testid="filter-max" value={filter.max_tokens ?? ""} onChange={(e) => setF({ max_tokens: num(e.target.value) })} />
+        <input aria-label="Minimum length" placeholder={`Min ${unitLabel(project.length_unit).toLowerCase()}`} type="number" min={0} data-testid="filter-min" value={filter.min_tokens ?? ""} onChange={(e) => setF({ min_tokens: num(e.target.value) })} />
+        <input aria-label="Maximum length" placeholder={`Max ${unitLabel(project.length_unit).toLowerCase()}`} type="number" min={0} data-testid="filter-max" value={filter.max_tokens ?? ""} onChange={(e) => setF({ max_tokens: num(e.target.value) })} />
         <button className="small secondary" onClick={() => { setFilter(EMPTY_FILTER); setSearch(""); }}>Clear</button>
       </div>
-      <StatsBar stats={stats} exportable={overall?.exportable ?? 0} />
+      <StatsBar stats={stats} exportable={overall?.exportable ?? 0} unit={project.length_unit} />
       <div className="bulk-bar" data-testid="bulk-bar">
         <span className="muted" data-testid="bulk-scope">{scope}:</span>
         <button className="small" data-testid="bulk-approve" onClick={() => void bulk({ set_status: "approved" })}>Approve</button>
@@ -317,6 +317,7 @@ export function Review({ project, version }: { project: ProjectInfo; version?: n
           filter={effective}
           sort={sort}
           onSort={setSort}
+          unit={project.length_unit}
         />
         <SidePanel ref={side} detail={detail} onSave={(messages, tags) => edit({ messages, tags })} onStatus={(status) => void edit({ status })} onMove={(d) => move(cursor + d)} />
       </div>

@@ -1,7 +1,8 @@
 // Counts by status and strategy, a token-length histogram (inline SVG) and what an export would write.
-import type { Stats } from "../../generated/types";
+import type { LengthUnit, Stats } from "../../generated/types";
+import { unitLabel } from "./format";
 
-export function StatsBar({ stats, exportable }: { stats: Stats | null; exportable: number }) {
+export function StatsBar({ stats, exportable, unit }: { stats: Stats | null; exportable: number; unit: LengthUnit }) {
   if (!stats) return <div className="stats-bar" data-testid="stats-bar" />;
   const max = Math.max(1, ...stats.histogram.map((b) => b.count));
   const w = 14;
@@ -15,12 +16,12 @@ export function StatsBar({ stats, exportable }: { stats: Stats | null; exportabl
         A {stats.by_strategy.a} · B {stats.by_strategy.b} · C {stats.by_strategy.c} · imported {stats.by_strategy.imported}
       </span>
       <span className="muted">{stats.flagged.toLocaleString()} flagged</span>
-      <svg className="histogram" width={stats.histogram.length * w} height={28} role="img" aria-label="Token-length histogram" data-testid="histogram">
+      <svg className="histogram" width={stats.histogram.length * w} height={28} role="img" aria-label={`Length histogram (${unitLabel(unit).toLowerCase()})`} data-testid="histogram">
         {stats.histogram.map((b, i) => {
           const h = Math.max(2, Math.round((b.count / max) * 26));
           return (
             <rect key={b.min} x={i * w} y={28 - h} width={w - 2} height={h}>
-              <title>{`${b.min}–${b.max - 1} tokens: ${b.count}`}</title>
+              <title>{`${b.min}–${b.max - 1} ${unitLabel(unit).toLowerCase()}: ${b.count}`}</title>
             </rect>
           );
         })}

@@ -1,5 +1,5 @@
 // Small helpers shared by the grid and the side panel.
-import type { Example, ExampleFilter, QualityFlag } from "../../generated/types";
+import type { Example, ExampleFilter, LengthUnit, QualityFlag } from "../../generated/types";
 
 export const EMPTY_FILTER: ExampleFilter = {
   status: [],
@@ -58,4 +58,9 @@ export function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   if (!el) return false;
   return el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable;
+}
+
+/** The name of what a project's example lengths count. */
+export function unitLabel(unit: LengthUnit): string {
+  return unit === "words" ? "Words" : "Tokens";
 }
