@@ -40,6 +40,8 @@ pub fn typescript() -> String {
         crate::MergeCharactersInput::decl(&cfg),
         crate::RenameCharacterInput::decl(&cfg),
         crate::SplitCharacterInput::decl(&cfg),
+        crate::IgnoreCharacterInput::decl(&cfg),
+        crate::ReorderBooksInput::decl(&cfg),
         crate::SetPersonaInput::decl(&cfg),
         crate::ExtractInput::decl(&cfg),
         crate::ExtractOptions::decl(&cfg),

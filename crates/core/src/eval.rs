@@ -47,7 +47,7 @@ fn dialogue(store: &Store) -> Result<Vec<Line>> {
     let mut lines = Vec::new();
     for summary in store.books()? {
         let book = grimoire_corpus::import_text(store.book(summary.id)?.text);
-        let analysis = grimoire_corpus::analyze_book_with(book, &corrections);
+        let analysis = grimoire_corpus::analyze_book_with(book, &corrections.for_book(summary.id));
         lines.extend(grimoire_eval::lines_from_analysis(&analysis));
     }
     Ok(lines)

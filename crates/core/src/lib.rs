@@ -20,6 +20,7 @@ pub mod managed;
 pub mod models;
 mod project;
 mod review;
+mod roster;
 mod service;
 mod teachers;
 mod train;
@@ -37,6 +38,7 @@ pub use import::{ImportResult, MAX_BOOK_BYTES};
 pub use jobs::{CancelToken, EventSink, JobEvent, JobEventKind};
 pub use models::{InstallOutcome, ModelEntry, ModelStatus};
 pub use project::ProjectInfo;
+pub use roster::{IgnoreCharacterInput, ReorderBooksInput};
 pub use service::{
     AppInfo, CancelJobInput, ChapterRef, ChapterView, CorrectSpeakerInput, CreateProjectInput, ExtractInput, ImportBooksInput, JobStarted,
     MergeCharactersInput, OpenAtStart, ProjectRef, RenameCharacterInput, Service, SetPersonaInput, SplitCharacterInput, Startup,

@@ -414,3 +414,100 @@ fn chat_streams_a_reply_from_the_builtin_model_and_conversations_are_saved() {
     env.service.delete_conversation(grimoire_core::ConversationRef { project: project.clone(), id: saved.id }).unwrap();
     assert!(env.service.list_conversations(ProjectRef { path: project }).unwrap().is_empty());
 }
+
+fn corpus_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/tests/fixtures").join(name).display().to_string()
+}
+
+/// Speech quotations of every chapter of a book, as (start, end, speaker).
+fn speech(env: &Env, project: &str, book_id: i64) -> Vec<(i64, i64, Option<String>)> {
+    let chapter = |i| grimoire_core::ChapterRef { project: project.into(), book_id, chapter: i };
+    let chapters = env.service.read_chapter(chapter(0)).unwrap().chapters.len() as i64;
+    (0..chapters)
+        .flat_map(|i| env.service.read_chapter(chapter(i)).unwrap().quotes)
+        .filter(|q| q.role == "speech")
+        .map(|q| (q.start, q.end, q.speaker))
+        .collect()
+}
+
+#[test]
+fn an_ignored_character_stays_ignored_until_taken_back() {
+    let env = env();
+    let project = create(&env, "pp");
+    assert_eq!(import_and_wait(&env, &project, vec![corpus_fixture("pride_ch1-3_gutenberg.txt")]).status, JobStatus::Completed);
+    let book = env.service.list_books(ProjectRef { path: project.clone() }).unwrap()[0].id;
+    let before = speech(&env, &project, book);
+    let bingley = |q: &&(i64, i64, Option<String>)| q.2.as_deref() == Some("Mr. Bingley");
+    assert!(before.iter().filter(bingley).count() >= 5);
+    let ignore = |name: &str, ignored: bool| {
+        env.service.ignore_character(grimoire_core::IgnoreCharacterInput { project: project.clone(), name: name.into(), ignored })
+    };
+    let roster = ignore("Mr. Bingley", true).unwrap();
+    assert!(!roster.iter().any(|c| c.name == "Mr. Bingley" || c.aliases.iter().any(|a| a == "Bingley")), "{roster:?}");
+    assert_eq!(env.service.ignored_characters(ProjectRef { path: project.clone() }).unwrap(), ["Mr. Bingley"]);
+    let after = speech(&env, &project, book);
+    // Every quotation is still there; none is his.
+    assert_eq!(after.iter().map(|q| (q.0, q.1)).collect::<Vec<_>>(), before.iter().map(|q| (q.0, q.1)).collect::<Vec<_>>());
+    assert_eq!(after.iter().filter(bingley).count(), 0);
+    // Importing another book analyses everything again: still ignored.
+    let other = env.root.join("other.txt");
+    std::fs::write(&other, "CHAPTER I\n\n\"Hello,\" said Mr. Bingley.\n\n\"Hello,\" said Tom.\n").unwrap();
+    import_and_wait(&env, &project, vec![other.display().to_string()]);
+    let roster = env.service.list_characters(ProjectRef { path: project.clone() }).unwrap();
+    assert!(!roster.iter().any(|c| c.name == "Mr. Bingley") && roster.iter().any(|c| c.name == "Tom"), "{roster:?}");
+    assert_eq!(speech(&env, &project, book).iter().filter(bingley).count(), 0);
+    // Taken back (by any case of the name), he speaks again.
+    let err = ignore("Mr. Darcy", false).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+    let roster = ignore("mr. bingley", false).unwrap();
+    assert!(roster.iter().any(|c| c.name == "Mr. Bingley"));
+    assert!(env.service.ignored_characters(ProjectRef { path: project.clone() }).unwrap().is_empty());
+    assert_eq!(speech(&env, &project, book), before);
+}
+
+#[test]
+fn a_speaker_correction_holds_only_in_its_own_book() {
+    let env = env();
+    let project = create(&env, "two");
+    // Two books whose first quotations sit at the same offsets.
+    let (a, b) = (env.root.join("a.txt"), env.root.join("b.txt"));
+    std::fs::write(&a, "CHAPTER I\n\n\"Good morning,\" said Tom.\n").unwrap();
+    std::fs::write(&b, "CHAPTER I\n\n\"Good evening,\" said Ann.\n").unwrap();
+    import_and_wait(&env, &project, vec![a.display().to_string(), b.display().to_string()]);
+    let books = env.service.list_books(ProjectRef { path: project.clone() }).unwrap();
+    let (qa, qb) = (speech(&env, &project, books[0].id), speech(&env, &project, books[1].id));
+    assert_eq!((qa[0].0, qa[0].1), (qb[0].0, qb[0].1));
+    assert_eq!((qa[0].2.as_deref(), qb[0].2.as_deref()), (Some("Tom"), Some("Ann")));
+    let input = grimoire_core::CorrectSpeakerInput { project: project.clone(), book_id: books[1].id, start: qb[0].0, end: qb[0].1, speaker: None };
+    env.service.correct_speaker(input).unwrap();
+    assert_eq!(speech(&env, &project, books[1].id)[0].2, None);
+    assert_eq!(speech(&env, &project, books[0].id)[0].2.as_deref(), Some("Tom"), "the other book keeps its speaker");
+}
+
+#[test]
+fn books_keep_the_series_order_they_are_given() {
+    let env = env();
+    let project = create(&env, "series");
+    let files: Vec<String> = ["One", "Two", "Three"]
+        .iter()
+        .map(|t| {
+            let f = env.root.join(format!("{t}.txt"));
+            std::fs::write(&f, format!("CHAPTER I\n\n\"This is book {t},\" said Tom.\n")).unwrap();
+            f.display().to_string()
+        })
+        .collect();
+    import_and_wait(&env, &project, files);
+    let list = |env: &Env| env.service.list_books(ProjectRef { path: project.clone() }).unwrap();
+    let titles = |books: &[grimoire_core::BookSummary]| books.iter().map(|b| (b.series_index, b.title.clone())).collect::<Vec<_>>();
+    let books = list(&env);
+    assert_eq!(titles(&books), [(1, "One".to_string()), (2, "Two".into()), (3, "Three".into())]);
+    let reorder = |ids: Vec<i64>| env.service.reorder_books(grimoire_core::ReorderBooksInput { project: project.clone(), book_ids: ids });
+    let moved = reorder(vec![books[2].id, books[0].id, books[1].id]).unwrap();
+    assert_eq!(titles(&moved), [(1, "Three".to_string()), (2, "One".into()), (3, "Two".into())]);
+    assert_eq!(titles(&list(&env)), titles(&moved));
+    // An order that leaves a book out, or names one twice, changes nothing.
+    for bad in [vec![books[0].id, books[1].id], vec![books[0].id, books[0].id, books[1].id], vec![books[0].id, books[1].id, 999]] {
+        assert_eq!(reorder(bad).unwrap_err().code(), ErrorCode::InvalidInput);
+    }
+    assert_eq!(titles(&list(&env)), titles(&moved));
+}

@@ -532,6 +532,30 @@ alias: string,
  */
 new_name: string, };
 
+export type IgnoreCharacterInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The character's name (or an alias).
+ */
+name: string, 
+/**
+ * True to ignore it, false to take an earlier "ignore" of this name back.
+ */
+ignored: boolean, };
+
+export type ReorderBooksInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * Every book's id once, in the new series order.
+ */
+book_ids: Array<number>, };
+
 export type SetPersonaInput = { 
 /**
  * The project folder.

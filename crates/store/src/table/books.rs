@@ -106,6 +106,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Puts the books in this series order, first book first, in one transaction. `ids` should
+    /// hold every book once (the caller checks); books left out keep their place number.
+    pub fn books_reorder(&self, ids: &[i64]) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        for (i, id) in ids.iter().enumerate() {
+            tx.execute("UPDATE books SET series_index = ?1 WHERE id = ?2", params![i as i64 + 1, id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// One book with its text.
     pub fn book(&self, id: i64) -> Result<Book> {
         let summary = self

@@ -141,7 +141,7 @@ pub struct BookAnalysis {
 pub struct StoredCorrection {
     /// Its row id.
     pub id: i64,
-    /// `speaker`, `merge`, `split` or `rename`.
+    /// `speaker`, `merge`, `split`, `rename` or `ignore`.
     pub kind: String,
     /// The correction, as JSON.
     pub payload: String,
@@ -247,6 +247,12 @@ impl Store {
     pub fn correction_insert(&self, kind: &str, payload: &str) -> Result<i64> {
         self.conn().execute("INSERT INTO corrections (kind, payload, created_at) VALUES (?1, ?2, ?3)", params![kind, payload, now()])?;
         Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Forgets a correction (a person took it back).
+    pub fn correction_delete(&self, id: i64) -> Result<()> {
+        self.conn().execute("DELETE FROM corrections WHERE id = ?1", [id])?;
+        Ok(())
     }
 
     /// Every correction, oldest first (the order they are applied in).
