@@ -375,12 +375,26 @@ fn follow(ctx: &mut JobContext, client: &FineTuneClient, id: &str, teacher: &str
             }
             Err(e) => ctx.progress(done, 0, &format!("cannot reach Mistral ({}); trying again", e.message))?,
         }
-        let until = std::time::Instant::now() + poll;
-        while std::time::Instant::now() < until {
-            ctx.check_cancelled()?;
-            std::thread::sleep(Duration::from_millis(50).min(poll));
+        wait_for_next_poll(ctx, id, poll)?;
+    }
+}
+
+/// Waits `poll` before the next read, or less when a person's own check (Check now, Refresh from
+/// Mistral) has meanwhile stored an ended status, so the job stops following at once.
+fn wait_for_next_poll(ctx: &mut JobContext, id: &str, poll: Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    let mut looked = start;
+    while start.elapsed() < poll {
+        ctx.check_cancelled()?;
+        std::thread::sleep(Duration::from_millis(50).min(poll));
+        if looked.elapsed() >= Duration::from_secs(1) {
+            looked = std::time::Instant::now();
+            if ctx.store().mistral_job(id)?.is_some_and(|row| JobStatus::parse(&row.status).is_terminal()) {
+                break;
+            }
         }
     }
+    Ok(())
 }
 
 impl Service {

@@ -314,7 +314,7 @@ export function MistralPanel({ project, onError }: { project: ProjectInfo; onErr
               {job.estimate?.cost != null ? ` · estimated ${money(job.estimate.cost, job.estimate.currency)}` : ""}
             </span>
             <span className="spacer" />
-            <button className="ghost" onClick={() => act("status", job)}>
+            <button className="ghost" data-testid="mistral-check" onClick={() => act("status", job)}>
               Check now
             </button>
             {job.status === "VALIDATED" && (
