@@ -6,6 +6,10 @@
 //!
 //! Layout (v2/v3): magic `GGUF`, version, tensor count, metadata count, metadata key/values, tensor
 //! infos (name, dims innermost first, type, offset), padding to `general.alignment`, tensor data.
+//!
+//! [`write`] produces version 3 files one tensor at a time, so a model is never held whole in
+//! memory; metadata keeps the exact value types of [`TypedValue`], since llama.cpp rejects a key of
+//! the wrong width (a `u64` where it reads a `u32`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -14,6 +18,8 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
+pub use candle_core::quantized::gguf_file::Value as TypedValue;
+use candle_core::quantized::gguf_file::ValueType;
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 
 use crate::error::{Error, Result};
@@ -253,11 +259,233 @@ impl Gguf {
         Ok((info, buf))
     }
 
+    /// The metadata with each value's stored type (for copying it into another file), sorted by
+    /// key with `general.architecture` first.
+    pub fn typed_metadata(&mut self) -> Result<Vec<(String, TypedValue)>> {
+        let path = self.path.clone();
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        // The header was bounds-checked by `open`, so candle's reader sees a sound file.
+        let content =
+            candle_core::quantized::gguf_file::Content::read(&mut BufReader::new(&self.file))
+                .map_err(|e| Error::Corrupt {
+                    path,
+                    problem: e.to_string(),
+                })?;
+        let mut kv: Vec<(String, TypedValue)> = content.metadata.into_iter().collect();
+        kv.sort_by(|a, b| {
+            (a.0 != "general.architecture", &a.0).cmp(&(b.0 != "general.architecture", &b.0))
+        });
+        Ok(kv)
+    }
+
     /// Reads one tensor in its stored type.
     pub fn qtensor(&mut self, name: &str, device: &Device) -> Result<QTensor> {
         let (info, bytes) = self.tensor_bytes(name)?;
         let storage = QStorage::from_data(Cow::Owned(bytes), device, info.dtype)?;
         Ok(QTensor::new(storage, info.shape)?)
+    }
+}
+
+/// One tensor of a file to [`write`]: its name, shape (outermost first) and storage type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorEntry {
+    /// llama.cpp's name (`blk.0.attn_q.weight`).
+    pub name: String,
+    /// Shape, outermost first.
+    pub shape: Vec<usize>,
+    /// Storage type.
+    pub dtype: GgmlDType,
+}
+
+impl TensorEntry {
+    /// Bytes of its data, or `None` when the rows are not a whole number of blocks.
+    pub fn size(&self) -> Option<u64> {
+        let block = self.dtype.block_size();
+        let cols = *self.shape.last()?;
+        let elems = self.shape.iter().product::<usize>();
+        (cols % block == 0).then(|| (elems / block * self.dtype.type_size()) as u64)
+    }
+}
+
+const ALIGNMENT: u64 = 32;
+
+/// Writes a GGUF (version 3) file at `path`: `metadata` in order, then the tensors, whose bytes
+/// `data(i)` gives one at a time (checked against each entry's size). The file is written beside
+/// `path` under a `.part` name and renamed into place only when complete, so a failure leaves
+/// whatever was at `path` untouched and no partial file behind. Returns the file's size.
+pub fn write(
+    path: &Path,
+    metadata: &[(String, TypedValue)],
+    tensors: &[TensorEntry],
+    data: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+) -> Result<u64> {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    let result = write_to(&part, metadata, tensors, data);
+    let result = result.and_then(|len| {
+        std::fs::rename(&part, path)
+            .map(|()| len)
+            .map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    result
+}
+
+fn write_to(
+    part: &Path,
+    metadata: &[(String, TypedValue)],
+    tensors: &[TensorEntry],
+    data: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+) -> Result<u64> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: part.to_owned(),
+        source,
+    };
+    let invalid = |problem: String| Error::Config {
+        path: part.to_owned(),
+        problem,
+    };
+    let mut sizes = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let size = t.size().ok_or_else(|| {
+            invalid(format!(
+                "tensor `{}` {:?} does not split into {:?} blocks",
+                t.name, t.shape, t.dtype
+            ))
+        })?;
+        sizes.push(size);
+    }
+    let mut head = Vec::new();
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&3u32.to_le_bytes());
+    head.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
+    head.extend_from_slice(&(metadata.len() as u64).to_le_bytes());
+    for (key, value) in metadata {
+        put_string(&mut head, key);
+        head.extend_from_slice(&value_type(value).to_le_bytes());
+        put_value(&mut head, value).map_err(|problem| invalid(format!("`{key}`: {problem}")))?;
+    }
+    let mut offset = 0u64;
+    for (t, size) in tensors.iter().zip(&sizes) {
+        put_string(&mut head, &t.name);
+        head.extend_from_slice(&(t.shape.len() as u32).to_le_bytes());
+        for d in t.shape.iter().rev() {
+            head.extend_from_slice(&(*d as u64).to_le_bytes());
+        }
+        head.extend_from_slice(&dtype_to_u32(t.dtype).to_le_bytes());
+        head.extend_from_slice(&offset.to_le_bytes());
+        offset += size.div_ceil(ALIGNMENT) * ALIGNMENT;
+    }
+    head.resize(
+        (head.len() as u64).div_ceil(ALIGNMENT) as usize * ALIGNMENT as usize,
+        0,
+    );
+    let file = File::create(part).map_err(io)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    w.write_all(&head).map_err(io)?;
+    let mut len = head.len() as u64;
+    for (i, (t, size)) in tensors.iter().zip(&sizes).enumerate() {
+        let bytes = data(i)?;
+        if bytes.len() as u64 != *size {
+            return Err(invalid(format!(
+                "tensor `{}` has {} bytes, its header says {size}",
+                t.name,
+                bytes.len()
+            )));
+        }
+        w.write_all(&bytes).map_err(io)?;
+        let padded = size.div_ceil(ALIGNMENT) * ALIGNMENT;
+        w.write_all(&vec![0u8; (padded - size) as usize])
+            .map_err(io)?;
+        len += padded;
+    }
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(len)
+}
+
+fn put_string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn value_type(v: &TypedValue) -> u32 {
+    match v.value_type() {
+        ValueType::U8 => 0,
+        ValueType::I8 => 1,
+        ValueType::U16 => 2,
+        ValueType::I16 => 3,
+        ValueType::U32 => 4,
+        ValueType::I32 => 5,
+        ValueType::F32 => 6,
+        ValueType::Bool => 7,
+        ValueType::String => 8,
+        ValueType::Array => 9,
+        ValueType::U64 => 10,
+        ValueType::I64 => 11,
+        ValueType::F64 => 12,
+    }
+}
+
+fn put_value(out: &mut Vec<u8>, v: &TypedValue) -> std::result::Result<(), String> {
+    match v {
+        TypedValue::U8(x) => out.push(*x),
+        TypedValue::I8(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::U16(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::I16(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::U32(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::I32(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::U64(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::I64(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::F32(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::F64(x) => out.extend_from_slice(&x.to_le_bytes()),
+        TypedValue::Bool(x) => out.push(u8::from(*x)),
+        TypedValue::String(s) => put_string(out, s),
+        TypedValue::Array(items) => {
+            let ty = items.first().map_or(4, value_type);
+            if items.iter().any(|i| value_type(i) != ty) {
+                return Err("an array mixes value types".into());
+            }
+            out.extend_from_slice(&ty.to_le_bytes());
+            out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+            for item in items {
+                put_value(out, item)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dtype_to_u32(t: GgmlDType) -> u32 {
+    use GgmlDType::*;
+    match t {
+        F32 => 0,
+        F16 => 1,
+        Q4_0 => 2,
+        Q4_1 => 3,
+        Q5_0 => 6,
+        Q5_1 => 7,
+        Q8_0 => 8,
+        Q8_1 => 9,
+        Q2K => 10,
+        Q3K => 11,
+        Q4K => 12,
+        Q5K => 13,
+        Q6K => 14,
+        Q8K => 15,
+        BF16 => 30,
     }
 }
 
@@ -375,5 +603,74 @@ impl Reader<'_> {
             12 => Value::Float(f64::from_le_bytes(self.array()?)),
             other => return Err(self.corrupt(format!("unknown metadata type {other}"))),
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_file_reads_back_with_its_types_and_tensors() {
+        let tmp = std::env::temp_dir().join(format!("grimoire-gguf-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let path = tmp.join("t.gguf");
+        let meta = vec![
+            (
+                "general.architecture".to_owned(),
+                TypedValue::String("llama".into()),
+            ),
+            ("llama.block_count".to_owned(), TypedValue::U32(1)),
+            (
+                "tokenizer.ggml.scores".to_owned(),
+                TypedValue::Array(vec![TypedValue::F32(0.5); 3]),
+            ),
+            (
+                "tokenizer.ggml.token_type".to_owned(),
+                TypedValue::Array(vec![TypedValue::I32(3)]),
+            ),
+        ];
+        let tensors = vec![
+            TensorEntry {
+                name: "a".into(),
+                shape: vec![3],
+                dtype: GgmlDType::F32,
+            },
+            TensorEntry {
+                name: "b".into(),
+                shape: vec![2, 32],
+                dtype: GgmlDType::Q8_0,
+            },
+        ];
+        let dense = candle_core::Tensor::arange(0f32, 64., &Device::Cpu)
+            .unwrap()
+            .reshape((2, 32))
+            .unwrap();
+        let q = QTensor::quantize(&dense, GgmlDType::Q8_0).unwrap();
+        let q_bytes = q.data().unwrap().into_owned();
+        let len = write(&path, &meta, &tensors, &mut |i| {
+            Ok(if i == 0 {
+                [1f32, 2., 3.]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect()
+            } else {
+                q_bytes.clone()
+            })
+        })
+        .unwrap();
+        assert_eq!(len, std::fs::metadata(&path).unwrap().len());
+        let mut g = Gguf::open(&path).unwrap();
+        assert_eq!(g.u64("llama.block_count").unwrap(), 1);
+        assert_eq!(g.tensors["b"].shape, vec![2, 32]);
+        assert_eq!(g.tensor_bytes("b").unwrap().1, q_bytes);
+        let typed = g.typed_metadata().unwrap();
+        assert_eq!(format!("{typed:?}"), format!("{meta:?}"));
+        // A tensor whose bytes do not match its header fails, and leaves no file behind.
+        let bad = tmp.join("bad.gguf");
+        assert!(write(&bad, &meta, &tensors, &mut |_| Ok(vec![0u8; 4])).is_err());
+        assert!(!bad.exists() && !tmp.join("bad.gguf.part").exists());
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

@@ -74,6 +74,19 @@ impl Proj {
         }
     }
 
+    /// llama.cpp's tensor name under `blk.N.` (`attn_q`...).
+    pub fn gguf_name(self) -> &'static str {
+        match self {
+            Proj::Q => "attn_q",
+            Proj::K => "attn_k",
+            Proj::V => "attn_v",
+            Proj::O => "attn_output",
+            Proj::Gate => "ffn_gate",
+            Proj::Up => "ffn_up",
+            Proj::Down => "ffn_down",
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }

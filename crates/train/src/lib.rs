@@ -11,7 +11,8 @@
 //!   the same curve, cancellation, progress events, and the outputs (PEFT adapter, metrics, plot,
 //!   config, data snapshot).
 //! - [`estimate`] predicts time and memory before a run; [`merge`] folds an adapter into the base
-//!   and writes a Hugging Face folder.
+//!   and writes a Hugging Face folder; [`export_gguf`] merges it into a GGUF base and writes the
+//!   persona as one GGUF file for llama.cpp and Ollama.
 #![warn(missing_docs)]
 
 mod checkpoint;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod estimate;
 mod files;
 pub mod fused;
+pub mod gguf;
 pub mod lora_linear;
 pub mod metrics;
 pub mod model;
@@ -35,6 +37,7 @@ pub use data::{DataSource, DataStats, Example, encode_example, encode_messages, 
 pub use error::{Error, Result};
 pub use estimate::{Estimate, ModelFacts, estimate};
 pub use files::peak_rss_bytes;
+pub use gguf::{GgufExported, GgufType, export_gguf};
 pub use metrics::{Metric, read_metrics, render_plot};
 pub use peft::{merge, save_adapter};
 pub use trainer::{Progress, RunStatus, RunSummary, TrainEvent, Trainer};

@@ -6,6 +6,7 @@ mod common;
 
 mod train {
     mod data;
+    mod gguf;
     mod model;
     mod trainer;
 }

@@ -225,6 +225,21 @@ pub enum WeightKey {
     RopeFreqs,
 }
 
+impl WeightKey {
+    /// The tensor's name in a GGUF file (llama.cpp's names).
+    pub fn gguf_name(self) -> String {
+        match self {
+            WeightKey::Embed => "token_embd.weight".to_owned(),
+            WeightKey::OutputNorm => "output_norm.weight".to_owned(),
+            WeightKey::Output => "output.weight".to_owned(),
+            WeightKey::RopeFreqs => "rope_freqs.weight".to_owned(),
+            WeightKey::AttnNorm(i) => format!("blk.{i}.attn_norm.weight"),
+            WeightKey::FfnNorm(i) => format!("blk.{i}.ffn_norm.weight"),
+            WeightKey::Proj(i, p) => format!("blk.{i}.{}.weight", p.gguf_name()),
+        }
+    }
+}
+
 /// Where weights come from (a GGUF file, safetensors shards). `Ok(None)` means absent.
 pub trait WeightSource {
     /// The weight for `key`, in Hugging Face layout.

@@ -141,26 +141,7 @@ pub struct GgufSource<'a> {
 
 impl WeightSource for GgufSource<'_> {
     fn load(&mut self, key: WeightKey) -> Result<Option<Weight>> {
-        let name = match key {
-            WeightKey::Embed => "token_embd.weight".to_owned(),
-            WeightKey::OutputNorm => "output_norm.weight".to_owned(),
-            WeightKey::Output => "output.weight".to_owned(),
-            WeightKey::RopeFreqs => "rope_freqs.weight".to_owned(),
-            WeightKey::AttnNorm(i) => format!("blk.{i}.attn_norm.weight"),
-            WeightKey::FfnNorm(i) => format!("blk.{i}.ffn_norm.weight"),
-            WeightKey::Proj(i, p) => format!(
-                "blk.{i}.{}.weight",
-                match p {
-                    Proj::Q => "attn_q",
-                    Proj::K => "attn_k",
-                    Proj::V => "attn_v",
-                    Proj::O => "attn_output",
-                    Proj::Gate => "ffn_gate",
-                    Proj::Up => "ffn_up",
-                    Proj::Down => "ffn_down",
-                }
-            ),
-        };
+        let name = key.gguf_name();
         if !self.gguf.tensors.contains_key(&name) {
             return Ok(None);
         }
