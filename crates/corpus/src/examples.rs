@@ -173,12 +173,17 @@ pub fn build_examples(a: &Analysis, persona: CharacterId, opts: &ExampleOptions)
                     _ => messages.push(Message { role, content: text, spans: t.spans.clone() }),
                 }
             }
+            // A conversation opens with someone speaking to the persona and ends with the persona's
+            // answer: what the persona said first, and what others said after their last line, go.
             if messages.first().is_some_and(|m| m.role == Role::Assistant) {
                 messages.remove(0);
             }
+            while messages.last().is_some_and(|m| m.role == Role::User) {
+                messages.pop();
+            }
             if messages.iter().filter(|m| m.role == Role::Assistant).count() >= 2 {
-                let s = turns[scene.start].spans[0].start;
-                let e = turns[scene.end - 1].spans.last().map_or(s, |x| x.end);
+                let s = messages[0].spans.first().map_or(0, |x| x.start);
+                let e = messages.iter().rev().find_map(|m| m.spans.last()).map_or(s, |x| x.end);
                 out.push(Example { messages, source: Span::new(s, e), scene: true, confidence: conf });
             }
         }
@@ -208,5 +213,25 @@ mod tests {
         let scene = ex.iter().find(|e| e.scene).expect("a scene");
         assert_eq!(scene.messages.len(), 4);
         assert_eq!(scene.messages[3].role, Role::Assistant);
+    }
+
+    #[test]
+    fn a_scene_ends_on_the_personas_last_answer() {
+        let t = "Harry Potter met Hermione Granger in the hall.\n\n\
+                 “Where have you been?” said Hermione.\n\n\
+                 “Out on the grounds,” said Harry.\n\n\
+                 “You should study,” said Hermione.\n\n\
+                 “Tomorrow,” said Harry.\n\n\
+                 “You always say that,” said Hermione.";
+        let a = analyze_text(t);
+        let harry = a.characters.find("Harry").expect("harry");
+        let ex = build_examples(&a, harry, &ExampleOptions::default());
+        let scene = ex.iter().find(|e| e.scene).expect("a scene");
+        let roles: Vec<Role> = scene.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::User, Role::Assistant]);
+        assert_eq!(scene.messages[3].content, "Tomorrow,");
+        // The source passage ends with Harry's last words, not Hermione's reply to them.
+        let text: String = a.book.text.chars().skip(scene.source.start as usize).take((scene.source.end - scene.source.start) as usize).collect();
+        assert!(text.contains("Tomorrow") && !text.contains("always"), "{text}");
     }
 }
