@@ -135,6 +135,21 @@ fn split_character(svc: State<'_, Service>, input: SplitCharacterInput) -> Reply
 }
 
 #[tauri::command(async)]
+fn ignore_character(svc: State<'_, Service>, input: grimoire_core::IgnoreCharacterInput) -> Reply<Vec<StoredCharacter>> {
+    Ok(svc.ignore_character(input)?)
+}
+
+#[tauri::command(async)]
+fn ignored_characters(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<String>> {
+    Ok(svc.ignored_characters(input)?)
+}
+
+#[tauri::command(async)]
+fn reorder_books(svc: State<'_, Service>, input: grimoire_core::ReorderBooksInput) -> Reply<Vec<BookSummary>> {
+    Ok(svc.reorder_books(input)?)
+}
+
+#[tauri::command(async)]
 fn extract(svc: State<'_, Service>, input: ExtractInput) -> Reply<JobStarted> {
     Ok(JobStarted { job_id: svc.extract(input)?.id })
 }
@@ -453,6 +468,9 @@ pub fn run() {
             merge_characters,
             rename_character,
             split_character,
+            ignore_character,
+            ignored_characters,
+            reorder_books,
             extract,
             chat,
             cancel_chat,

@@ -62,6 +62,20 @@ export function Sources({ project, version, onProject }: { project: ProjectInfo;
 
   const book = books?.find((b) => b.id === bookId) ?? null;
 
+  /** Moves the shown book one place earlier (-1) or later (+1) in the series. */
+  async function move(by: -1 | 1) {
+    if (!books || !book) return;
+    const ids = books.map((b) => b.id);
+    const at = ids.indexOf(book.id);
+    if (at + by < 0 || at + by >= ids.length) return;
+    [ids[at], ids[at + by]] = [ids[at + by], ids[at]];
+    try {
+      setBooks(await api.reorderBooks({ project: project.path, book_ids: ids }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
   return (
     <div className={`workspace sources ${dragging ? "dragging" : ""}`} data-testid="workspace-sources">
       <header className="workspace-header">
@@ -102,6 +116,16 @@ export function Sources({ project, version, onProject }: { project: ProjectInfo;
                   {b.series_index}. {b.title}
                 </button>
               ))}
+              {books && book && books.length > 1 && (
+                <>
+                  <button className="small secondary" data-testid="book-earlier" title="Earlier in the series" disabled={books[0].id === book.id} onClick={() => move(-1)}>
+                    ‹
+                  </button>
+                  <button className="small secondary" data-testid="book-later" title="Later in the series" disabled={books[books.length - 1].id === book.id} onClick={() => move(1)}>
+                    ›
+                  </button>
+                </>
+              )}
             </div>
             {teacherOpen ? (
               <TeacherPanel project={project} onError={setError} onClose={() => setTeacherOpen(false)} />

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { api } from "../../backend";
 import type { ApiError, ProjectInfo, StoredCharacter } from "../../generated/types";
 import { speakerColor } from "./colors";
@@ -19,6 +19,12 @@ export function Roster({
   const [selected, setSelected] = useState<string[]>([]);
   const [name, setName] = useState("");
   const [filter, setFilter] = useState("");
+  // Names the person ignored (not characters, or not to be used): kept out of the list, restorable.
+  const [ignored, setIgnored] = useState<string[]>([]);
+  const loadIgnored = useCallback(() => api.ignoredCharacters({ path: project.path }).then(setIgnored, onError), [project.path, onError]);
+  useEffect(() => {
+    loadIgnored();
+  }, [loadIgnored]);
 
   async function run(action: () => Promise<StoredCharacter[]>) {
     try {
@@ -28,6 +34,14 @@ export function Roster({
     } catch (e) {
       onError(e as ApiError);
     }
+    loadIgnored();
+  }
+
+  /** Ignores each selected character in turn; the last answer is the roster after all of them. */
+  async function ignoreSelected() {
+    let roster = characters;
+    for (const n of selected) roster = await api.ignoreCharacter({ project: project.path, name: n, ignored: true });
+    return roster;
   }
 
   const shown = characters.filter((c) => !filter || c.name.toLowerCase().includes(filter.toLowerCase()) || c.aliases.some((a) => a.toLowerCase().includes(filter.toLowerCase())));
@@ -78,8 +92,32 @@ export function Roster({
           >
             Split alias
           </button>
+          <button
+            className="small secondary"
+            disabled={selected.length === 0}
+            data-testid="ignore-character"
+            title="Not a character, or not one to use: its lines go to the next best speaker or to nobody"
+            onClick={() => run(ignoreSelected)}
+          >
+            Ignore
+          </button>
         </div>
       </div>
+      {ignored.length > 0 && (
+        <details className="roster-ignored" data-testid="ignored-characters">
+          <summary className="muted">Ignored ({ignored.length})</summary>
+          <ul>
+            {ignored.map((n) => (
+              <li key={n} className="row" data-testid="ignored-character">
+                <span className="grow">{n}</span>
+                <button className="small secondary" onClick={() => run(() => api.ignoreCharacter({ project: project.path, name: n, ignored: false }))}>
+                  Restore
+                </button>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
     </section>
   );
 }
