@@ -1,9 +1,19 @@
 //! `grimoire`: the command-line face of Grimoire. Every command maps its arguments onto the same
 //! `grimoire-core` operation the desktop app calls.
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`grimoire quotes | head`).
+/// Defined before the modules, so that they can use it too.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod eval;
 mod generate;
 mod mistral;
+mod roster;
 mod train;
 
 use std::path::PathBuf;
@@ -109,6 +119,12 @@ enum Command {
         #[arg(long)]
         system: Option<String>,
     },
+    /// A project's characters: list, merge, rename, split, ignore (stored corrections that every
+    /// later analysis applies again).
+    #[command(subcommand)]
+    Roster(roster::RosterCommand),
+    /// A project's books in series order; --order puts them in another.
+    Books(roster::BooksArgs),
     /// Add books (plain text in any common encoding, HTML, EPUB) to a project, in series order.
     Import {
         /// The project folder.
@@ -258,14 +274,6 @@ enum ModelCommand {
         #[arg(long)]
         wheel: PathBuf,
     },
-}
-
-/// `println!` that returns an error instead of panicking when stdout is closed (`grimoire quotes | head`).
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?
-    }};
 }
 
 fn main() -> std::process::ExitCode {
@@ -445,6 +453,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Review(ReviewCommand::Approve(args)) => bulk_status(&service, args, Status::Approved)?,
         Command::Review(ReviewCommand::Reject(args)) => bulk_status(&service, args, Status::Rejected)?,
+        Command::Roster(command) => roster::roster(&service, command)?,
+        Command::Books(args) => roster::books(&service, args)?,
         Command::Generate(args) => generate::generate(&service, args)?,
         Command::Teachers(args) => generate::teachers(&service, args)?,
         Command::Train(args) => train::train(&service, args)?,

@@ -162,7 +162,12 @@ fn quotes_and_characters_keep_their_json_contract() {
         assert!((0.0..=1.0).contains(&c));
         assert!(q["speaker"].is_null() || q["speaker"].is_string());
     }
-    let out = env.grimoire(&["characters", sample().to_str().unwrap(), "--json"]);
+    speakers_are_characters(&env, &sample(), &quotes);
+}
+
+/// `grimoire characters FILE --json` keeps its shape, and names every speaker `quotes` gives.
+fn speakers_are_characters(env: &Env, file: &Path, quotes: &[serde_json::Value]) {
+    let out = env.grimoire(&["characters", file.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let names: Vec<String> = text(&out.stdout)
         .lines()
@@ -170,9 +175,9 @@ fn quotes_and_characters_keep_their_json_contract() {
         .inspect(|c| assert!(c["aliases"].is_array() && c["quotes"].is_u64() && c["gender"].is_string(), "{c}"))
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect();
-    for q in &quotes {
+    for q in quotes {
         if let Some(s) = q["speaker"].as_str() {
-            assert!(names.iter().any(|n| n == s), "speaker {s} is not among the characters");
+            assert!(names.iter().any(|n| n == s), "speaker {s} is not among the characters {names:?}");
         }
     }
 }
@@ -431,4 +436,90 @@ fn validate_counts_tokens_with_a_models_tokenizer_when_asked() {
     let missing = env.grimoire(&["validate", file.to_str().unwrap(), "--tokenizer", env.path("none.gguf").to_str().unwrap()]);
     assert!(!missing.status.success());
     assert!(text(&missing.stderr).contains("does not exist"), "{}", text(&missing.stderr));
+}
+
+fn corpus_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/tests/fixtures").join(name)
+}
+
+#[test]
+fn quote_offsets_count_chars_of_the_file_as_read_header_included() {
+    let env = Env::new();
+    // A Gutenberg header and footer, two-byte (é, ü), three-byte (“ ” ’ —) and four-byte (𝔊) characters.
+    let text = "The Project Gutenberg eBook of Caf\u{e9} Stories \u{2014} \u{201c}tiny\u{201d} \u{1d50a}\n\n\
+        *** START OF THE PROJECT GUTENBERG EBOOK CAF\u{c9} STORIES ***\n\n\nCHAPTER I.\n\n\
+        \u{201c}Un caf\u{e9}, s\u{2019}il vous pla\u{ee}t,\u{201d} said Zo\u{eb}, who had come from Z\u{fc}rich. \u{1d50a}ood.\n\n\
+        \u{201c}Bien s\u{fb}r,\u{201d} replied Ren\u{e9}e. \u{201c}Et pour vous?\u{201d}\n\n\
+        \u{201c}Rien,\u{201d} said Zo\u{eb}.\n\n\
+        *** END OF THE PROJECT GUTENBERG EBOOK CAF\u{c9} STORIES ***\n\n\u{201c}Licence text,\u{201d} the footer says.\n";
+    let file = env.path("cafe.txt");
+    std::fs::write(&file, text).unwrap();
+    let out = env.grimoire(&["quotes", file.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", self::text(&out.stderr));
+    let quotes: Vec<serde_json::Value> = self::text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let spans: Vec<(usize, usize)> = quotes.iter().map(|q| (q["start"].as_u64().unwrap() as usize, q["end"].as_u64().unwrap() as usize)).collect();
+    for (q, &(start, end)) in quotes.iter().zip(&spans) {
+        assert_eq!(chars[start..end].iter().collect::<String>(), q["text"].as_str().unwrap(), "{q}");
+    }
+    // Offsets are Unicode scalar values from the first character of the file, header included: not
+    // bytes (the header is longer in bytes), not UTF-16 units (𝔊 is two), not from the body. The
+    // quoted "tiny" in the header and the quotation in the footer are not speech.
+    let at = |needle: &str| text[..text.find(needle).unwrap()].chars().count();
+    let words: Vec<&str> = quotes.iter().map(|q| q["text"].as_str().unwrap()).collect();
+    assert_eq!(words, ["\u{201c}Un caf\u{e9}, s\u{2019}il vous pla\u{ee}t,\u{201d}", "\u{201c}Bien s\u{fb}r,\u{201d}", "\u{201c}Et pour vous?\u{201d}", "\u{201c}Rien,\u{201d}"]);
+    assert_eq!(spans[0].0, at("\u{201c}Un caf"));
+    assert_eq!(spans[3], (at("\u{201c}Rien"), at("\u{201c}Rien") + 7));
+    assert_eq!(quotes[0]["speaker"], "Zo\u{eb}");
+    speakers_are_characters(&env, &file, &quotes);
+}
+
+#[test]
+fn roster_corrections_and_series_order_from_the_command_line() {
+    let env = Env::new();
+    let dir = env.path("pp");
+    let project = dir.to_str().unwrap();
+    assert!(env.grimoire(&["project", "new", project]).status.success());
+    let other = env.path("Sequel.txt");
+    std::fs::write(&other, "CHAPTER I\n\n\"Hello again,\" said Mr. Bingley.\n\n\"Good day,\" said Tom.\n").unwrap();
+    let pride = corpus_fixture("pride_ch1-3_gutenberg.txt");
+    let out = env.grimoire(&["import", "--project", project, pride.to_str().unwrap(), other.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let roster = |args: &[&str]| -> serde_json::Value {
+        let out = env.grimoire(&[&["roster"], args, &["--project", project, "--json"]].concat());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let names = |r: &serde_json::Value| -> Vec<String> { r["characters"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect() };
+    let before = roster(&["list"]);
+    assert!(names(&before).contains(&"Mr. Bingley".to_string()), "{before}");
+    let after = roster(&["ignore", "Mr. Bingley"]);
+    assert!(!names(&after).contains(&"Mr. Bingley".to_string()), "{after}");
+    assert_eq!(after["ignored"], serde_json::json!(["Mr. Bingley"]));
+    // Stored in the project: a later command sees it, and so does a fresh analysis (extract).
+    assert_eq!(roster(&["list"])["ignored"], serde_json::json!(["Mr. Bingley"]));
+    let out = env.grimoire(&["extract", "--project", project, "--persona", "Mr. Bingley"]);
+    assert!(!out.status.success(), "an ignored character is no persona");
+    let back = roster(&["ignore", "--undo", "Mr. Bingley"]);
+    assert!(names(&back).contains(&"Mr. Bingley".to_string()) && back["ignored"].as_array().unwrap().is_empty(), "{back}");
+    let renamed = roster(&["rename", "Mr. Darcy", "Fitzwilliam Darcy"]);
+    assert!(names(&renamed).contains(&"Fitzwilliam Darcy".to_string()) && !names(&renamed).contains(&"Mr. Darcy".to_string()), "{renamed}");
+    let merged = roster(&["merge", "Lydia", "Kitty", "--into", "Lydia"]);
+    assert!(!names(&merged).contains(&"Kitty".to_string()), "{merged}");
+    // Series order.
+    let books = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = env.grimoire(&[&["books", "--project", project, "--json"], args].concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let listed = books(&[]);
+    let titles = |b: &[serde_json::Value]| b.iter().map(|b| b["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(titles(&listed)[1], "Sequel");
+    let order = format!("{},{}", listed[1]["id"], listed[0]["id"]);
+    let moved = books(&["--order", &order]);
+    assert_eq!(titles(&moved)[0], "Sequel");
+    assert_eq!(moved[0]["series_index"], 1);
+    let out = env.grimoire(&["books", "--project", project, "--order", &listed[0]["id"].to_string()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("every book"), "{}", text(&out.stderr));
 }
