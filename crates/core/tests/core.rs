@@ -511,3 +511,64 @@ fn books_keep_the_series_order_they_are_given() {
     }
     assert_eq!(titles(&list(&env)), titles(&moved));
 }
+
+/// Strategy A with these options for Mrs. Bennet on the first three chapters, in a fresh project.
+fn extracted(env: &Env, name: &str, options: grimoire_core::ExtractOptions) -> Vec<grimoire_core::Example> {
+    let project = create(env, name);
+    import_and_wait(env, &project, vec![corpus_fixture("pride_ch1-3_gutenberg.txt")]);
+    let input = grimoire_core::ExtractInput { project: project.clone(), persona: "Mrs. Bennet".into(), options };
+    assert_eq!(env.service.extract(input).unwrap().wait(), JobStatus::Completed);
+    let list = grimoire_core::ListExamplesInput {
+        project,
+        filter: Default::default(),
+        sort: Default::default(),
+        offset: 0,
+        limit: grimoire_core::MAX_PAGE,
+    };
+    env.service.list_examples(list).unwrap().rows
+}
+
+#[test]
+fn extraction_options_shape_the_examples() {
+    use grimoire_core::{ExtractOptions, Role};
+    let env = env();
+    let scene = |e: &grimoire_core::Example| e.tags.iter().any(|t| t == "scene");
+    let lines = |ex: &[grimoire_core::Example]| ex.iter().filter(|e| !scene(e)).count();
+    let user_chars = |ex: &[grimoire_core::Example]| -> usize {
+        ex.iter().filter(|e| !scene(e)).flat_map(|e| &e.messages).filter(|m| m.role == Role::User).map(|m| m.content.len()).sum()
+    };
+    let base = ExtractOptions { context_turns: 1, system_prompt: Some("You are Mrs. Bennet.".into()), ..Default::default() };
+    let plain = extracted(&env, "plain", base.clone());
+    assert!(lines(&plain) >= 10, "{} line examples", lines(&plain));
+    // Whole scenes: the persona answers several times in one conversation.
+    let scenes: Vec<_> = plain.iter().filter(|e| scene(e)).collect();
+    assert!(!scenes.is_empty());
+    assert!(scenes.iter().any(|e| e.messages.iter().filter(|m| m.role == Role::Assistant).count() >= 2));
+    for e in &plain {
+        assert_eq!(e.status, grimoire_core::Status::Pending);
+        assert_eq!((e.messages[0].role, e.messages[0].content.as_str()), (Role::System, "You are Mrs. Bennet."));
+        assert!(!e.spans.is_empty(), "every example points back into the book");
+    }
+    let no_scenes = extracted(&env, "no-scenes", ExtractOptions { scenes: false, ..base.clone() });
+    assert!(!no_scenes.iter().any(scene) && lines(&no_scenes) == lines(&plain));
+    let long_only = extracted(&env, "long", ExtractOptions { min_chars: 200, ..base.clone() });
+    assert!(lines(&long_only) < lines(&plain));
+    let more_context = extracted(&env, "context", ExtractOptions { context_turns: 3, ..base.clone() });
+    assert!(user_chars(&more_context) > user_chars(&plain));
+    let narrated = extracted(&env, "narrated", ExtractOptions { narration: true, ..base });
+    assert!(user_chars(&narrated) > user_chars(&plain));
+}
+
+#[test]
+fn a_book_over_the_size_limit_is_refused_with_the_limit_named() {
+    let env = env();
+    let project = create(&env, "big");
+    // Sparse: the size is what counts, and it is checked before anything is read.
+    let big = env.root.join("big.txt");
+    std::fs::File::create(&big).unwrap().set_len(grimoire_core::MAX_BOOK_BYTES + 1).unwrap();
+    let job = import_and_wait(&env, &project, vec![big.display().to_string()]);
+    assert_eq!(job.status, JobStatus::Failed);
+    let error = job.error.unwrap_or_default();
+    assert!(error.contains("up to 64 MB"), "{error}");
+    assert!(env.service.list_books(ProjectRef { path: project }).unwrap().is_empty());
+}
