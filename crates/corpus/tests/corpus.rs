@@ -335,6 +335,36 @@ mod examples {
 mod robustness {
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+    use std::io::Write;
+
+    /// Builds a zip archive from (name, content) pairs.
+    fn zipped(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut buf);
+        for (name, content) in entries {
+            w.start_file(*name, zip::write::SimpleFileOptions::default()).expect("start");
+            w.write_all(content.as_bytes()).expect("write");
+        }
+        w.finish().expect("finish");
+        buf.into_inner()
+    }
+
+    /// A book's spans are inside its text, chapters own consecutive paragraphs, all of them.
+    fn well_formed(book: &Book) -> std::result::Result<(), TestCaseError> {
+        let mut next = 0;
+        for (i, c) in book.chapters.iter().enumerate() {
+            prop_assert_eq!(c.paragraphs.start, next);
+            next = c.paragraphs.end;
+            for p in &book.paragraphs[c.paragraphs.clone()] {
+                prop_assert_eq!(p.chapter, i);
+                prop_assert!(c.span.start <= p.span.start && p.span.end <= c.span.end);
+                prop_assert!(book.text.get(p.span.start..p.span.end).is_some_and(|t| !t.trim().is_empty()));
+            }
+        }
+        prop_assert_eq!(next, book.paragraphs.len());
+        Ok(())
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
@@ -351,6 +381,52 @@ mod robustness {
         #[test]
         fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = analyze_bytes(&b);
+        }
+
+        #[test]
+        fn html_never_panics(s in "(<[a-z/!?]{0,6}( id=\"[ab]\")?>|&[a-z#0-9]{0,5};?|\\PC|[\"“”‘’\n ]){0,200}") {
+            for r in [import_html(&s), import_bytes(format!("<!DOCTYPE html><html><body>{s}").as_bytes())] {
+                if let Ok(book) = r {
+                    well_formed(&book)?;
+                }
+            }
+        }
+
+        /// EPUBs whose nav and chapter are random but plausible: entries pointing at files, at
+        /// fragments that are there or not, outside the book; elements with those ids anywhere,
+        /// nested or not, the XHTML sometimes cut short.
+        #[test]
+        fn generated_epub_never_panics(
+            hrefs in proptest::collection::vec(("(ch1|ch2|nav|x/../ch1|/etc|http://e)\\.xhtml(#[abc]?)?", "[A-Za-z ]{0,8}"), 0..6),
+            body in proptest::collection::vec(("(p|div|section|h1|h2|span|a|nav|br)", "( id=\"[abc]\")?", "[a-z“” ]{0,12}", any::<bool>()), 0..12),
+            cut in any::<proptest::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let nav: String = hrefs.iter().map(|(h, t)| format!("<li><a href=\"{h}\">{t}</a></li>")).collect();
+            let nav = format!(r#"<html xmlns="http://www.w3.org/1999/xhtml"><body><nav><ol>{nav}</ol></nav></body></html>"#);
+            let mut inner = String::new();
+            let mut open = Vec::new();
+            for (tag, id, text, nest) in &body {
+                inner.push_str(&format!("<{tag}{id}>{text}"));
+                if *nest { open.push(tag.clone()) } else { inner.push_str(&format!("</{tag}>")) }
+            }
+            while let Some(tag) = open.pop() {
+                inner.push_str(&format!("</{tag}>"));
+            }
+            let mut ch1 = format!(r#"<html xmlns="http://www.w3.org/1999/xhtml"><body>{inner}</body></html>"#);
+            if truncate {
+                let at = cut.index(ch1.len());
+                let at = (0..=at).rev().find(|&i| ch1.is_char_boundary(i)).unwrap_or(0);
+                ch1.truncate(at);
+            }
+            let ch2 = r#"<html xmlns="http://www.w3.org/1999/xhtml"><body><p id="a">Two.</p></body></html>"#;
+            let opf = r#"<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="ch1.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="ch2.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>"#;
+            let container = r#"<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="content.opf"/></rootfiles></container>"#;
+            let e = zipped(&[("META-INF/container.xml", container), ("content.opf", opf), ("nav.xhtml", &nav), ("ch1.xhtml", &ch1), ("ch2.xhtml", ch2)]);
+            if let Ok(book) = import_epub(&e) {
+                well_formed(&book)?;
+                prop_assert!(book.slice(book.paragraphs[book.paragraphs.len() - 1].span).ends_with("Two."));
+            }
         }
 
         #[test]
