@@ -42,6 +42,11 @@ pub fn decode(bytes: &[u8]) -> Result<(String, TextEncoding)> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return finish(text.to_owned(), TextEncoding::Utf8);
     }
+    if mostly_utf8(bytes) {
+        // A stray bad byte in a UTF-8 book becomes U+FFFD; read as windows-1252, every curly
+        // quote and accent of the book would turn into mojibake ("â€œ") instead.
+        return finish(String::from_utf8_lossy(bytes).into_owned(), TextEncoding::Utf8);
+    }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(bytes, true);
     let enc = detector.guess(None, true);
@@ -68,6 +73,17 @@ pub(crate) fn check_size(len: usize) -> Result<()> {
         return Err(CorpusError::TooLarge { size, limit: MAX_INPUT_BYTES });
     }
     Ok(())
+}
+
+/// Valid multi-byte UTF-8 sequences outnumber invalid bytes ten to one. Legacy text has almost
+/// none (an accented letter in windows-1252 is one byte followed by ASCII, which is invalid).
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| c.len_utf8() > 1).count();
+        invalid += chunk.invalid().len();
+    }
+    multibyte > 0 && invalid * 10 <= multibyte
 }
 
 /// NUL bytes or many C0 control characters mean the file is not text (UTF-16 without BOM is
@@ -106,6 +122,19 @@ mod tests {
         let (text, enc) = decode(bytes).expect("decodes");
         assert!(text.starts_with("“Café au lait,” said Zoë."), "{text}");
         assert!(matches!(enc, TextEncoding::Legacy(_)));
+    }
+
+    #[test]
+    fn a_stray_bad_byte_in_utf8_stays_utf8() {
+        let good = "“Café,” said Zoë. “Naïve — déjà vu.”\n".repeat(3);
+        let mut bytes = good.as_bytes().to_vec();
+        bytes.insert(good.find("said").unwrap_or(0), 0xFF);
+        let (text, enc) = decode(&bytes).expect("decodes");
+        assert_eq!(enc, TextEncoding::Utf8);
+        assert_eq!(text, good.replacen("said", "\u{FFFD}said", 1));
+        // Legacy text with a few accents is still legacy, not UTF-8 with holes.
+        let (text, enc) = decode(b"Caf\xe9 au lait, na\xefve \xc3\xa9 once.").expect("decodes");
+        assert!(matches!(enc, TextEncoding::Legacy(_)), "{text}");
     }
 
     #[test]
