@@ -43,7 +43,8 @@ impl<R: Read + Seek> Archive<R> {
     fn read_text(&mut self, name: &str) -> Result<String> {
         let bytes = self.read(name)?;
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-        String::from_utf8(bytes.to_vec()).map_err(|_| CorpusError::BrokenContent(name.to_owned()))
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| CorpusError::BrokenContent(name.to_owned()))?;
+        crate::entities::prepare(text, name)
     }
 }
 
@@ -73,7 +74,7 @@ pub fn import_epub_limited(bytes: &[u8], max_decompressed: u64) -> Result<Book> 
         // A missing or unreadable table of contents only costs the titles.
         Some(toc) => match ar.read_text(toc) {
             Ok(text) => parse_toc(&text, toc),
-            Err(CorpusError::MissingEntry(_) | CorpusError::BrokenContent(_)) => Vec::new(),
+            Err(CorpusError::MissingEntry(_) | CorpusError::BrokenContent(_) | CorpusError::EntityDeclarations(_)) => Vec::new(),
             Err(e) => return Err(e),
         },
         None => Vec::new(),
@@ -407,6 +408,23 @@ pub(crate) mod tests {
                 ("Four", vec!["Second chapter."]),
             ]
         );
+    }
+
+    #[test]
+    fn xhtml_11_named_entities_import_and_entity_bombs_do_not() {
+        let doctype = r#"<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1//EN" "http://www.w3.org/TR/xhtml11/DTD/xhtml11.dtd">"#;
+        let ch1 = format!(r#"{doctype}<html xmlns="http://www.w3.org/1999/xhtml"><body><p>&ldquo;Wait&nbsp;&mdash; it&rsquo;s Ann,&rdquo; said Bob&hellip; &amp; left.</p></body></html>"#);
+        let e = make_epub(&[("META-INF/container.xml", CONTAINER), ("OEBPS/content.opf", OPF), ("OEBPS/text/ch1.xhtml", &ch1), ("OEBPS/text/ch2.xhtml", CH2)]);
+        let b = import_epub(&e).expect("imports");
+        assert_eq!(b.slice(b.paragraphs[0].span), "“Wait — it’s Ann,” said Bob… & left.");
+        // Billion laughs: 1 KB that an expanding parser would grow past memory.
+        let mut decls = String::from(r#"<!ENTITY l0 "lol">"#);
+        for i in 1..10 {
+            decls.push_str(&format!(r#"<!ENTITY l{i} "{}">"#, format!("&l{};", i - 1).repeat(10)));
+        }
+        let bomb = format!(r#"<?xml version="1.0"?><!DOCTYPE html [{decls}]><html xmlns="http://www.w3.org/1999/xhtml"><body><p>&l9;</p></body></html>"#);
+        let e = make_epub(&[("META-INF/container.xml", CONTAINER), ("OEBPS/content.opf", OPF), ("OEBPS/text/ch1.xhtml", &bomb), ("OEBPS/text/ch2.xhtml", CH2)]);
+        assert!(matches!(import_epub(&e), Err(CorpusError::EntityDeclarations(f)) if f == "OEBPS/text/ch1.xhtml"));
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub enum CorpusError {
     /// A content document is not valid UTF-8 / readable XHTML.
     #[error("content document {0} is not readable XHTML")]
     BrokenContent(String),
+    /// An EPUB file declares XML entities (none needs to; nested ones are a memory bomb).
+    #[error("{0} in the EPUB declares XML entities, which Grimoire does not expand")]
+    EntityDeclarations(String),
     /// The imported book contained no readable paragraphs.
     #[error("no text found in the book")]
     NoText,

@@ -33,6 +33,7 @@ mod book;
 mod characters;
 mod corrections;
 mod encoding;
+mod entities;
 mod epub;
 mod error;
 mod examples;
