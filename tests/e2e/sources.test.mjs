@@ -43,12 +43,20 @@ async function speakers() {
   return browser.execute(() => [...document.querySelectorAll('[data-testid="quote"]')].map((q) => q.getAttribute("data-speaker")));
 }
 
-async function showChapter(title) {
+/** Shows the chapter titled `title` and waits until the reader holds `phrase` from it. */
+async function showChapter(title, phrase) {
   const select = await byTestId("chapter-select");
   const value = await browser.execute((s, t) => [...s.options].find((o) => o.textContent === t)?.value, select, title);
   assert.ok(value !== undefined, `no chapter ${title}`);
   await setNative(select, value, "change");
+  await browser.waitUntil(async () => (await browser.execute(() => document.querySelector('[data-testid="reader"]')?.textContent ?? "")).includes(phrase), {
+    timeout: 15_000,
+    timeoutMsg: `${title} was not shown`,
+  });
 }
+
+const CHAPTER_II = "Mr. Bennet was among the earliest";
+const CHAPTER_III = "Not all that Mrs. Bennet";
 
 describe("the Sources workspace", { timeout: 240_000 }, () => {
   before(async () => {
@@ -63,7 +71,7 @@ describe("the Sources workspace", { timeout: 240_000 }, () => {
 
   it("ignores a character from the roster and restores it", async () => {
     await sampleOpened();
-    await showChapter("CHAPTER III.");
+    await showChapter("CHAPTER III.", CHAPTER_III);
     await browser.waitUntil(async () => (await speakers()).includes("Mr. Bingley"), { timeout: 15_000, timeoutMsg: "Bingley speaks in chapter III" });
     const quotes = (await speakers()).length;
     await browser.waitUntil(async () => (await rosterNames()).includes("Mr. Bingley"), { timeout: 15_000 });
@@ -81,8 +89,8 @@ describe("the Sources workspace", { timeout: 240_000 }, () => {
     const ignored = await byTestId("ignored-characters");
     assert.match(await browser.execute((e) => e.textContent, ignored), /Ignored \(1\)/);
     // The reader reloads with the same quotations, none of them his.
-    await showChapter("CHAPTER II.");
-    await showChapter("CHAPTER III.");
+    await showChapter("CHAPTER II.", CHAPTER_II);
+    await showChapter("CHAPTER III.", CHAPTER_III);
     await browser.waitUntil(async () => !(await speakers()).includes("Mr. Bingley"), { timeout: 15_000, timeoutMsg: "a quotation is still Bingley's" });
     assert.equal((await speakers()).length, quotes);
     await shot("roster-ignored");
