@@ -94,7 +94,9 @@ mod import {
     }
 
     /// Made by Calibre 6.13 (`ebook-convert`, Debian's package) from the first three chapters of the
-    /// sample's text, chapters found by `--level1-toc "//h:p[re:test(., '^CHAPTER [IVXLC]+\.$')]"`:
+    /// sample's text (`sed -n 1,401p assets/sample/PrideAndPrejudice.txt`), with `--title "Pride and
+    /// Prejudice" --authors "Jane Austen" --no-default-epub-cover` and chapters found by
+    /// `--level1-toc "//h:p[re:test(., '^CHAPTER [IVXLC]+\.$')]"`:
     /// - `pride_ch1-3_calibre.epub`: `--epub-version 3 --dont-split-on-page-breaks`: one XHTML file;
     ///   the nav points at `index.html`, `index.html#calibre_toc_2` and `#calibre_toc_3`.
     /// - `pride_ch1-3_calibre_epub2.epub`: EPUB 2 with `--chapter` (same XPath): one file per
