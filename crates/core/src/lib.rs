@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod managed;
 pub mod models;
 mod project;
+mod publish;
 mod review;
 mod roster;
 mod service;
@@ -62,10 +63,11 @@ pub use managed::{MistralCreateInput, MistralEstimate, MistralEstimateInput, Mis
 pub use grimoire_teacher::finetune::{Checkpoint as MistralCheckpoint, Hyperparameters as MistralHyperparameters, JobEvent as MistralEvent, JobMetadata as MistralMetadata, JobStatus as MistralStatus};
 pub use grimoire_teacher::RetryPolicy;
 pub use handoff::{AxolotlInput, AxolotlOutput, BUILTIN_HF_ID, MultiGpu};
+pub use publish::{AdapterExportInput, AdapterExportOutput, GgufExportInput, GgufExportOutput};
 pub use train::{MergeInput, MergeOutput, RunDetail, RunRef, RunState, RunView, TrainInput, TrainPlan, TrainPreset};
 pub use grimoire_train::{
-    BaseFormat, DataStats, Estimate, LoraConfig, Metric, Progress as TrainProgress, RunStatus, RunSummary, Schedule, Target as LoraTarget,
-    TrainConfig,
+    BaseFormat, DataStats, Estimate, GgufType, LoraConfig, Metric, Progress as TrainProgress, RunStatus, RunSummary, Schedule,
+    Target as LoraTarget, TrainConfig,
 };
 pub use review::{
     LengthUnit,

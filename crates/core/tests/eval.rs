@@ -10,21 +10,9 @@ use std::sync::Arc;
 
 use grimoire_core::{
     BulkInput, Dirs, EvaluateRunInput, ExportInput, ExtractInput, ExtractOptions, JobStatus, ProjectRef, RunRef, Service,
-    TrainConfig, TrainInput,
+    TrainInput,
 };
 use grimoire_store::table::examples::{BulkOp, ExampleFilter, Status, Target};
-
-fn tiny() -> TrainConfig {
-    let mut c = TrainConfig::preset("cpu-quick").unwrap();
-    c.max_steps = Some(2);
-    c.batch_size = 2;
-    c.max_seq_len = 64;
-    c.lora.r = 2;
-    c.lora.alpha = 4.0;
-    c.eval_every = 0;
-    c.warmup_steps = Some(0);
-    c
-}
 
 #[test]
 fn a_run_and_its_control_are_evaluated_and_the_report_shows_both_ratios() {
@@ -50,7 +38,7 @@ fn a_run_and_its_control_are_evaluated_and_the_report_shows_both_ratios() {
         .unwrap();
     service.export_examples(ExportInput { project: project.clone(), out: None, val_fraction: 0.1, seed: 1, system_prompt: None, tokenizer: None }).unwrap();
 
-    let input = TrainInput { project: project.clone(), base: "built-in".into(), data: None, preset: None, config: Some(tiny()) };
+    let input = TrainInput { project: project.clone(), base: "built-in".into(), data: None, preset: None, config: Some(common::two_steps()) };
     let (run_id, handle) = service.train(input).unwrap();
     assert_eq!(handle.wait(), JobStatus::Completed);
     let (control_id, handle) = service.train_control(RunRef { project: project.clone(), run_id: run_id.clone() }).unwrap();
@@ -74,5 +62,11 @@ fn a_run_and_its_control_are_evaluated_and_the_report_shows_both_ratios() {
     assert!(report.losses.tuned_over_base > 0.0);
     assert!(report.losses.tuned_over_control.is_some());
     assert_eq!(report.samples.len(), 2);
-    assert!(service.list_runs(ProjectRef { path: project }).unwrap().iter().any(|r| r.run_id == run_id && r.has_report));
+    assert!(service.list_runs(ProjectRef { path: project.clone() }).unwrap().iter().any(|r| r.run_id == run_id && r.has_report));
+    // The exported adapter's model card carries the report's figures.
+    let input = grimoire_core::AdapterExportInput { project, run_id, base_model: None, out: None };
+    let card = std::fs::read_to_string(service.export_adapter(input).unwrap().readme).unwrap();
+    let ratio = format!("({:.2}× the base)", report.losses.tuned_over_base);
+    assert!(card.contains("Perplexity on") && card.contains(&ratio) && card.contains("tuned ÷ control"), "{card}");
+    assert!(card.contains("judged in the persona's voice"), "{card}");
 }

@@ -2009,6 +2009,85 @@ command: string, };
 
 export type MultiGpu = "none" | "deepspeed" | "fsdp";
 
+export type GgufType = "base" | "q8_0" | "f16";
+
+export type GgufExportInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run whose adapter is merged.
+ */
+run_id: string, 
+/**
+ * Storage type of the weights (default: the base's own, Q4_1 for the built-in model).
+ */
+quantization: GgufType, 
+/**
+ * The system prompt for the Modelfile (none: the one the run was trained with).
+ */
+system_prompt: string | null, 
+/**
+ * The folder to write (none: `exports/gguf-<run>/`).
+ */
+out: string | null, };
+
+export type GgufExportOutput = { 
+/**
+ * The folder.
+ */
+dir: string, 
+/**
+ * The GGUF file.
+ */
+gguf: string, 
+/**
+ * The Ollama Modelfile beside it.
+ */
+modelfile: string, 
+/**
+ * The GGUF's size in bytes.
+ */
+bytes: number, 
+/**
+ * Storage type of the projections (`Q4_1`, `Q8_0`, `F16`).
+ */
+weights: string, 
+/**
+ * The command that makes it an Ollama model.
+ */
+command: string, };
+
+export type AdapterExportInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run.
+ */
+run_id: string, 
+/**
+ * The base model as Hugging Face names it (none: the built-in model's id; required for
+ * another base).
+ */
+base_model: string | null, 
+/**
+ * The folder to write (none: `exports/adapter-<run>/`).
+ */
+out: string | null, };
+
+export type AdapterExportOutput = { 
+/**
+ * The folder: `adapter_model.safetensors`, `adapter_config.json`, `README.md`.
+ */
+dir: string, 
+/**
+ * The model card.
+ */
+readme: string, };
+
 export type TrainPreset = { 
 /**
  * Its name (`cpu-small`, …).

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use grimoire_core::{BulkInput, ExportInput, ImportJsonlInput, Service};
+use grimoire_core::{BulkInput, ExportInput, ImportJsonlInput, Service, TrainConfig};
 use grimoire_store::table::examples::{BulkOp, ExampleFilter, Status, Target};
 
 /// The folder of the built-in model installed by the set-up (`scripts/setup.sh`), as tests find it:
@@ -39,4 +39,17 @@ pub fn approve_and_export(service: &Service, project: &str, root: &Path) {
         .bulk_examples(BulkInput { project: project.into(), target: Target::Filter(ExampleFilter::all()), op: BulkOp::SetStatus(Status::Approved) })
         .unwrap();
     service.export_examples(ExportInput { project: project.into(), out: None, val_fraction: 0.2, seed: 1, system_prompt: None, tokenizer: None }).unwrap();
+}
+
+/// Training settings that finish in seconds on the built-in model: two steps of rank 2 on q and v.
+pub fn two_steps() -> TrainConfig {
+    let mut c = TrainConfig::preset("cpu-quick").unwrap();
+    c.max_steps = Some(2);
+    c.batch_size = 2;
+    c.max_seq_len = 64;
+    c.lora.r = 2;
+    c.lora.alpha = 4.0;
+    c.eval_every = 0;
+    c.warmup_steps = Some(0);
+    c
 }
