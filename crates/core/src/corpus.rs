@@ -84,42 +84,84 @@ fn lower<T: Serialize>(v: &T) -> String {
 
 /// What the store keeps of one analysis, in characters.
 pub(crate) fn to_stored(a: &Analysis) -> BookAnalysis {
+    let mut stored = structure(&a.book);
     let map = a.book.char_map();
     let c = |byte: usize| map.char_at(byte) as i64;
+    stored.quotes = a
+        .quotes
+        .iter()
+        .zip(&a.attributions)
+        .enumerate()
+        .map(|(i, (q, att))| StoredQuote {
+            id: 0,
+            book_id: 0,
+            start: c(q.span.start),
+            end: c(q.span.end),
+            paragraph: q.paragraph as i64,
+            role: role_name(q.role).into(),
+            speaker: a.speaker_name(i).map(str::to_owned),
+            kind: if att.speaker.is_some() { lower(&att.kind) } else { "none".into() },
+            confidence: att.confidence,
+            reason: att.reason.clone(),
+        })
+        .collect();
+    stored
+}
+
+/// A book's chapters and paragraphs in characters, without quotations. Stored at import, it is how
+/// an HTML or EPUB book keeps the chapters its markup gave (the text alone no longer shows them).
+pub(crate) fn structure(book: &grimoire_corpus::Book) -> BookAnalysis {
+    let map = book.char_map();
+    let c = |byte: usize| map.char_at(byte) as i64;
     BookAnalysis {
-        chapters: a
-            .book
+        chapters: book
             .chapters
             .iter()
             .enumerate()
             .map(|(i, ch)| StoredChapter { idx: i as i64, title: ch.title.clone(), start: c(ch.span.start), end: c(ch.span.end) })
             .collect(),
-        paragraphs: a
-            .book
+        paragraphs: book
             .paragraphs
             .iter()
             .enumerate()
             .map(|(i, p)| StoredParagraph { idx: i as i64, chapter: p.chapter as i64, start: c(p.span.start), end: c(p.span.end) })
             .collect(),
-        quotes: a
-            .quotes
-            .iter()
-            .zip(&a.attributions)
-            .enumerate()
-            .map(|(i, (q, att))| StoredQuote {
-                id: 0,
-                book_id: 0,
-                start: c(q.span.start),
-                end: c(q.span.end),
-                paragraph: q.paragraph as i64,
-                role: role_name(q.role).into(),
-                speaker: a.speaker_name(i).map(str::to_owned),
-                kind: if att.speaker.is_some() { lower(&att.kind) } else { "none".into() },
-                confidence: att.confidence,
-                reason: att.reason.clone(),
-            })
-            .collect(),
+        quotes: Vec::new(),
     }
+}
+
+/// A stored book ready to analyse. Plain text is segmented again (the rules may have improved);
+/// HTML and EPUB keep the chapters and paragraphs stored at import, when there are any.
+pub(crate) fn stored_book(store: &Store, summary: &grimoire_store::BookSummary) -> Result<grimoire_corpus::Book> {
+    let text = store.book(summary.id)?.text;
+    let format = match summary.format.as_str() {
+        "html" => grimoire_corpus::SourceFormat::Html,
+        "epub" => grimoire_corpus::SourceFormat::Epub,
+        _ => return Ok(grimoire_corpus::import_text(text)),
+    };
+    let (chapters, paragraphs) = (store.chapters(summary.id)?, store.paragraphs(summary.id)?);
+    if chapters.is_empty() || paragraphs.is_empty() {
+        return Ok(grimoire_corpus::import_text(text));
+    }
+    // Character offsets to byte offsets.
+    let bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).chain([text.len()]).collect();
+    let b = |c: i64| bytes[(c.max(0) as usize).min(bytes.len() - 1)];
+    let span = |start: i64, end: i64| grimoire_corpus::Span::new(b(start), b(end).max(b(start)));
+    let paragraphs: Vec<grimoire_corpus::Paragraph> = paragraphs
+        .iter()
+        .map(|p| grimoire_corpus::Paragraph { span: span(p.start, p.end), chapter: (p.chapter.max(0) as usize).min(chapters.len() - 1) })
+        .collect();
+    let chapters = chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // Paragraphs are stored in order, so each chapter's are one run (empty for a bare heading).
+            let run = paragraphs.partition_point(|p| p.chapter < i)..paragraphs.partition_point(|p| p.chapter <= i);
+            grimoire_corpus::Chapter { title: c.title.clone(), span: span(c.start, c.end), paragraphs: run }
+        })
+        .collect();
+    let body = grimoire_corpus::Span::new(0, text.len());
+    Ok(grimoire_corpus::Book { title: None, text, body, chapters, paragraphs, format, line_paragraphs: false })
 }
 
 /// Merges the characters of every book of a project: the same canonical name is the same person.
@@ -163,8 +205,7 @@ pub(crate) fn reanalyse(store: &Store, progress: &mut dyn FnMut(u64, u64, &str) 
     let mut analyses = Vec::with_capacity(books.len());
     for (i, summary) in books.iter().enumerate() {
         progress(i as u64, total, &format!("analysing {}", summary.title))?;
-        // HTML and EPUB books are stored as their extracted text, so every book is segmented as text.
-        let book = grimoire_corpus::import_text(store.book(summary.id)?.text);
+        let book = stored_book(store, summary)?;
         let analysis = grimoire_corpus::analyze_book_with(book, &corrections.for_book(summary.id));
         store.analysis_replace(summary.id, &to_stored(&analysis))?;
         analyses.push((summary.id, analysis));

@@ -46,7 +46,7 @@ fn dialogue(store: &Store) -> Result<Vec<Line>> {
     let corrections = crate::corpus::load_corrections(store)?;
     let mut lines = Vec::new();
     for summary in store.books()? {
-        let book = grimoire_corpus::import_text(store.book(summary.id)?.text);
+        let book = crate::corpus::stored_book(store, &summary)?;
         let analysis = grimoire_corpus::analyze_book_with(book, &corrections.for_book(summary.id));
         lines.extend(grimoire_eval::lines_from_analysis(&analysis));
     }

@@ -116,7 +116,12 @@ pub(crate) fn run(ctx: &mut JobContext, sources: &[BookSource]) -> Result<serde_
         let title = book.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| source.title());
         let format = format_name(book.format);
         let new = NewBook { title: &title, author: None, source_path: label, format, sha256: sha, text: &book.text };
-        result.book_ids.push(store.book_insert(&new)?);
+        let id = store.book_insert(&new)?;
+        if book.format != grimoire_corpus::SourceFormat::Text {
+            // The chapters the markup gave; the analysis below starts from them.
+            store.analysis_replace(id, &crate::corpus::structure(book))?;
+        }
+        result.book_ids.push(id);
     }
     if !result.book_ids.is_empty() {
         crate::corpus::reanalyse(store, &mut |_, _, _| Ok(()))?;

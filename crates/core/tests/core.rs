@@ -572,3 +572,46 @@ fn a_book_over_the_size_limit_is_refused_with_the_limit_named() {
     assert!(error.contains("up to 64 MB"), "{error}");
     assert!(env.service.list_books(ProjectRef { path: project }).unwrap().is_empty());
 }
+
+#[test]
+fn html_and_epub_books_keep_their_own_chapters_through_every_analysis() {
+    let env = env();
+    let project = create(&env, "chapters");
+    // Headings no plain-text rule would take for chapter titles.
+    let html = env.root.join("Potter.html");
+    std::fs::write(
+        &html,
+        "<!DOCTYPE html><html><head><title>Potter</title></head><body><h1>The Boy Who Lived</h1><p>\u{201c}Hello,\u{201d} said Harry.</p>\
+         <p>Dudley sulked.</p><h1>The Vanishing Glass</h1><p>\u{201c}Go away,\u{201d} said Dudley.</p></body></html>",
+    )
+    .unwrap();
+    let files = vec![html.display().to_string(), corpus_fixture("pride_ch1-3_calibre.epub")];
+    assert_eq!(import_and_wait(&env, &project, files).status, JobStatus::Completed);
+    let books = env.service.list_books(ProjectRef { path: project.clone() }).unwrap();
+    let outline = |env: &Env, book: i64| -> Vec<(String, String)> {
+        let chapter = |i| grimoire_core::ChapterRef { project: project.clone(), book_id: book, chapter: i };
+        let view = env.service.read_chapter(chapter(0)).unwrap();
+        view.chapters
+            .iter()
+            .map(|c| {
+                let text = env.service.read_chapter(chapter(c.idx)).unwrap().text;
+                (c.title.clone(), text.lines().find(|l| !l.trim().is_empty() && l.trim() != c.title).unwrap_or("").to_string())
+            })
+            .collect()
+    };
+    let potter = vec![
+        ("The Boy Who Lived".to_string(), "\u{201c}Hello,\u{201d} said Harry.".to_string()),
+        ("The Vanishing Glass".into(), "\u{201c}Go away,\u{201d} said Dudley.".into()),
+    ];
+    assert_eq!(outline(&env, books[0].id), potter);
+    let pride = outline(&env, books[1].id);
+    assert_eq!(pride.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."]);
+    assert!(pride[0].1.starts_with("It is a truth universally acknowledged"), "{pride:?}");
+    // A correction analyses every book again from what is stored: the chapters stay.
+    env.service
+        .rename_character(grimoire_core::RenameCharacterInput { project: project.clone(), from: "Harry".into(), to: "Harry Potter".into() })
+        .unwrap();
+    assert_eq!(outline(&env, books[0].id), potter);
+    let view = env.service.read_chapter(grimoire_core::ChapterRef { project, book_id: books[0].id, chapter: 0 }).unwrap();
+    assert_eq!(view.quotes.iter().find(|q| q.role == "speech").and_then(|q| q.speaker.as_deref()), Some("Harry Potter"));
+}
