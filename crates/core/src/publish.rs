@@ -27,7 +27,7 @@ pub struct GgufExportInput {
     pub quantization: GgufType,
     /// The system prompt for the Modelfile (none: the one the run was trained with).
     pub system_prompt: Option<String>,
-    /// The folder to write (none: `exports/gguf-<run>/`).
+    /// The folder to write (none: `exports/gguf-<run>-<type>/`).
     pub out: Option<String>,
 }
 
@@ -91,14 +91,15 @@ impl Service {
             Some(s) => s.to_owned(),
             None => run.data_dir.as_deref().and_then(trained_system_prompt).unwrap_or_else(|| format!("You are {persona}.")),
         };
-        let dir = out_dir(&project, input.out.as_deref(), &format!("gguf-{}", input.run_id))?;
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let slug = slug(&persona);
         let label = match input.quantization {
             GgufType::Base => base_weights(&run.base_path).unwrap_or_else(|| "base".into()),
             GgufType::Q8_0 => "Q8_0".into(),
             GgufType::F16 => "F16".into(),
         };
+        // One folder per type, so each Modelfile names its own file.
+        let dir = out_dir(&project, input.out.as_deref(), &format!("gguf-{}-{}", input.run_id, label.to_lowercase()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let file = dir.join(format!("{slug}.{label}.gguf"));
         let written = grimoire_train::export_gguf(&run.dir, &run.base_path, &file, input.quantization, &persona).map_err(Error::Train)?;
         let modelfile = dir.join("Modelfile");

@@ -137,6 +137,8 @@ fn a_run_exports_as_a_gguf_with_a_modelfile_and_as_an_adapter_with_a_card() {
     // Q8_0 keeps more of the merge and weighs more.
     let q8 = service.export_gguf(gguf(GgufType::Q8_0)).unwrap();
     assert!(q8.gguf.ends_with("elizabeth-bennet.Q8_0.gguf") && q8.bytes > out.bytes, "{q8:?}");
+    assert_ne!(q8.dir, out.dir, "each type has its folder and its Modelfile");
+    assert!(std::fs::read_to_string(&q8.modelfile).unwrap().contains("FROM ./elizabeth-bennet.Q8_0.gguf"));
 
     // A place that cannot be written: the error names it, the earlier export is whole.
     let blocked = GgufExportInput { out: Some(file.join("inside-a-file").display().to_string()), ..gguf(GgufType::Base) };

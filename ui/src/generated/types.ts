@@ -2029,7 +2029,7 @@ quantization: GgufType,
  */
 system_prompt: string | null, 
 /**
- * The folder to write (none: `exports/gguf-<run>/`).
+ * The folder to write (none: `exports/gguf-<run>-<type>/`).
  */
 out: string | null, };
 
