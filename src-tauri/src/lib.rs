@@ -428,6 +428,16 @@ fn mistral_chat_models(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<
 }
 
 #[tauri::command(async)]
+fn export_gguf(svc: State<'_, Service>, input: grimoire_core::GgufExportInput) -> Reply<grimoire_core::GgufExportOutput> {
+    svc.export_gguf(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
+fn export_adapter(svc: State<'_, Service>, input: grimoire_core::AdapterExportInput) -> Reply<grimoire_core::AdapterExportOutput> {
+    svc.export_adapter(input).map_err(Into::into)
+}
+
+#[tauri::command(async)]
 fn merge_run(svc: State<'_, Service>, input: grimoire_core::MergeInput) -> Reply<grimoire_core::MergeOutput> {
     svc.merge_run(input).map_err(Into::into)
 }
@@ -517,6 +527,8 @@ pub fn run() {
             training_run,
             merge_run,
             export_axolotl,
+            export_gguf,
+            export_adapter,
             train_control,
             evaluate_run,
             eval_report,

@@ -196,6 +196,11 @@ enum Command {
     Merge(train::MergeArgs),
     /// Write a ready-to-run Axolotl folder (data, QLoRA config.yml, README on several GPUs).
     ExportAxolotl(train::AxolotlArgs),
+    /// Merge a run's adapter into its GGUF base and write the persona as one GGUF file (base's
+    /// quantisation, Q8_0 or F16) with an Ollama Modelfile beside it.
+    ExportGguf(train::GgufArgs),
+    /// Write a run's adapter alone in the PEFT format with a Hugging Face model card.
+    ExportAdapter(train::AdapterArgs),
     /// Fine-tune on Mistral's servers: upload the project's export, create, start, follow, cancel jobs.
     #[command(name = "mistral-ft")]
     MistralFt(mistral::MistralArgs),
@@ -461,6 +466,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runs(args) => train::runs(&service, args)?,
         Command::Merge(args) => train::merge(&service, args)?,
         Command::ExportAxolotl(args) => train::export_axolotl(&service, args)?,
+        Command::ExportGguf(args) => train::export_gguf(&service, args)?,
+        Command::ExportAdapter(args) => train::export_adapter(&service, args)?,
         Command::Eval(args) => eval::eval(&service, args)?,
         Command::MistralFt(args) => mistral::mistral(&service, args)?,
         Command::Validate { file, tokenizer } => {

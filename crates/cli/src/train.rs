@@ -1,4 +1,5 @@
-//! `grimoire train`, `grimoire runs` and `grimoire merge`: QLoRA runs of a project.
+//! `grimoire train`, `grimoire runs`, `grimoire merge` and the exports of a run (`export-axolotl`,
+//! `export-gguf`, `export-adapter`): QLoRA runs of a project.
 
 use std::path::{Path, PathBuf};
 
@@ -269,5 +270,88 @@ pub(crate) fn export_axolotl(service: &Service, args: AxolotlArgs) -> anyhow::Re
     })?;
     outln!("{}", out.dir);
     eprintln!("run it with: {}", out.command);
+    Ok(())
+}
+
+/// `grimoire export-gguf`.
+#[derive(Args)]
+pub(crate) struct GgufArgs {
+    /// The project folder.
+    #[arg(long)]
+    project: PathBuf,
+    /// The run whose adapter is merged.
+    #[arg(long)]
+    run: String,
+    /// Storage type of the weights: `base` (the base model's own, Q4_1 for the built-in), `q8_0`
+    /// or `f16`.
+    #[arg(long, value_enum, default_value = "base")]
+    quantization: GgufTypeArg,
+    /// The Modelfile's system prompt (default: the one the run was trained with).
+    #[arg(long)]
+    system: Option<String>,
+    /// The folder to write (default: the project's exports/gguf-<run>-<type>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GgufTypeArg {
+    Base,
+    #[value(name = "q8_0")]
+    Q8_0,
+    F16,
+}
+
+pub(crate) fn export_gguf(service: &Service, args: GgufArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let out = service.export_gguf(grimoire_core::GgufExportInput {
+        project: args.project.display().to_string(),
+        run_id: args.run,
+        quantization: match args.quantization {
+            GgufTypeArg::Base => grimoire_core::GgufType::Base,
+            GgufTypeArg::Q8_0 => grimoire_core::GgufType::Q8_0,
+            GgufTypeArg::F16 => grimoire_core::GgufType::F16,
+        },
+        system_prompt: args.system,
+        out: args.out.map(|o| o.display().to_string()),
+    })?;
+    outln!("{}", out.gguf);
+    eprintln!(
+        "{} weights, {:.1} MB in {:.1} s; Modelfile beside it. Ollama: {}",
+        out.weights,
+        out.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        out.command
+    );
+    Ok(())
+}
+
+/// `grimoire export-adapter`.
+#[derive(Args)]
+pub(crate) struct AdapterArgs {
+    /// The project folder.
+    #[arg(long)]
+    project: PathBuf,
+    /// The run.
+    #[arg(long)]
+    run: String,
+    /// The base model as Hugging Face names it (default: the built-in model's id; required for
+    /// another base).
+    #[arg(long)]
+    base_model: Option<String>,
+    /// The folder to write (default: the project's exports/adapter-<run>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub(crate) fn export_adapter(service: &Service, args: AdapterArgs) -> anyhow::Result<()> {
+    let out = service.export_adapter(grimoire_core::AdapterExportInput {
+        project: args.project.display().to_string(),
+        run_id: args.run,
+        base_model: args.base_model,
+        out: args.out.map(|o| o.display().to_string()),
+    })?;
+    outln!("{}", out.dir);
+    eprintln!("model card: {}", out.readme);
     Ok(())
 }

@@ -3,7 +3,7 @@
 // memory), cancel and resume it, merge it, and compare past runs.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../backend";
-import type { ApiError, LoraTarget, ModelEntry, ProjectInfo, RunDetail, RunView, TrainConfig, TrainPlan, TrainPreset } from "../../generated/types";
+import type { ApiError, GgufType, LoraTarget, ModelEntry, ProjectInfo, RunDetail, RunView, TrainConfig, TrainPlan, TrainPreset } from "../../generated/types";
 import { EmptyState } from "../../components/EmptyState";
 import { ErrorBanner } from "../../components/ErrorBanner";
 import { LossChart, type Series } from "./LossChart";
@@ -42,6 +42,8 @@ export function Train({ project }: { project: ProjectInfo }) {
   const [error, setError] = useState<ApiError | null>(null);
   const [message, setMessage] = useState("");
   const [showForm, setShowForm] = useState(false);
+  const [ggufType, setGgufType] = useState<GgufType>("base");
+  const [exporting, setExporting] = useState(false);
 
   useEffect(() => {
     api.trainPresets().then((p) => {
@@ -143,6 +145,33 @@ export function Train({ project }: { project: ProjectInfo }) {
       if (run.base !== "built-in" && !hfId) return;
       const out = await api.exportAxolotl({ project: project.path, run_id: run.run_id, config: null, base_model: hfId, multi_gpu: "none", out: null });
       setMessage(`Axolotl folder written: ${out.dir} (run: ${out.command}; see its README for several GPUs)`);
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  }
+
+  async function exportGguf(run: RunView) {
+    setError(null);
+    setExporting(true);
+    setMessage("Merging the adapter into the base and writing the GGUF…");
+    try {
+      const out = await api.exportGguf({ project: project.path, run_id: run.run_id, quantization: ggufType, system_prompt: null, out: null });
+      setMessage(`GGUF written: ${out.gguf} (${out.weights}, ${(out.bytes / 1e6).toFixed(1)} MB), with an Ollama Modelfile beside it. Ollama: ${out.command}`);
+    } catch (e) {
+      setMessage("");
+      setError(e as ApiError);
+    } finally {
+      setExporting(false);
+    }
+  }
+
+  async function exportAdapter(run: RunView) {
+    setError(null);
+    try {
+      const hfId = run.base === "built-in" ? null : window.prompt("The base model's Hugging Face id (for example mistralai/Mistral-7B-Instruct-v0.3)", "");
+      if (run.base !== "built-in" && !hfId) return;
+      const out = await api.exportAdapter({ project: project.path, run_id: run.run_id, base_model: hfId, out: null });
+      setMessage(`Adapter written in the PEFT format: ${out.dir} (model card: ${out.readme})`);
     } catch (e) {
       setError(e as ApiError);
     }
@@ -377,6 +406,37 @@ export function Train({ project }: { project: ProjectInfo }) {
               <button className="ghost" data-testid="run-merge" onClick={() => act("merge", selectedRun)}>
                 Merge into the base
               </button>
+            )}
+            {selectedRun.has_adapter && selectedRun.state !== "running" && (
+              <>
+                <select
+                  data-testid="run-gguf-type"
+                  title="Storage type of the GGUF's weights"
+                  value={ggufType}
+                  onChange={(e) => setGgufType(e.target.value as GgufType)}
+                >
+                  <option value="base">as the base (Q4_1 for the built-in)</option>
+                  <option value="q8_0">Q8_0</option>
+                  <option value="f16">F16</option>
+                </select>
+                <button
+                  className="ghost"
+                  data-testid="run-export-gguf"
+                  disabled={exporting}
+                  title="The merged persona as one GGUF file for llama.cpp and Ollama, with a Modelfile"
+                  onClick={() => exportGguf(selectedRun)}
+                >
+                  {exporting ? "Exporting…" : "Export GGUF"}
+                </button>
+                <button
+                  className="ghost"
+                  data-testid="run-export-adapter"
+                  title="The adapter alone in the PEFT format, with a Hugging Face model card"
+                  onClick={() => exportAdapter(selectedRun)}
+                >
+                  Export adapter
+                </button>
+              </>
             )}
           </div>
           {selectedRun.error && <p className="error-text">{selectedRun.error}</p>}
