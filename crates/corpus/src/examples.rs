@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(roles, [Role::User, Role::Assistant, Role::User, Role::Assistant]);
         assert_eq!(scene.messages[3].content, "Tomorrow,");
         // The source passage ends with Harry's last words, not Hermione's reply to them.
-        let text: String = a.book.text.chars().skip(scene.source.start as usize).take((scene.source.end - scene.source.start) as usize).collect();
+        let text: String = a.book.text.chars().skip(scene.source.start).take(scene.source.end - scene.source.start).collect();
         assert!(text.contains("Tomorrow") && !text.contains("always"), "{text}");
     }
 }

@@ -19,12 +19,14 @@ fn the_persona_classifier_tells_elizabeth_from_the_others_on_held_out_lines() {
         report.persona_lines >= 300 && report.other_lines >= 800,
         "{report:?}"
     );
-    // Measured 0.555–0.568 over three split seeds (5-fold, 1,247 lines, standard error about
-    // 0.015): the attribution is noisy and one line says little, so the bar is chance plus two
-    // standard errors, not the 0.6 first hoped for.
+    // Nested 5-fold cross-validation, 1,252 lines: 0.543–0.565 over five split seeds (0.562
+    // with this one; standard error about 0.015). The attribution is noisy (its persona
+    // precision on LitBank is 84%) and one line says little, so the bar is chance plus two
+    // standard errors; see docs/benchmarks.md. The calibrated threshold keeps both recalls
+    // near each other (the previous SGD model's persona recall was 0.37–0.41).
     assert!(report.balanced_accuracy >= 0.53, "{report:?}");
     assert!(
-        report.persona_recall >= 0.3 && report.other_recall >= 0.6,
+        report.persona_recall >= 0.45 && report.other_recall >= 0.5,
         "{report:?}"
     );
     // Deterministic: the same lines give the same model.
