@@ -101,7 +101,14 @@ impl Service {
         let dir = out_dir(&project, input.out.as_deref(), &format!("gguf-{}-{}", input.run_id, label.to_lowercase()))?;
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let file = dir.join(format!("{slug}.{label}.gguf"));
-        let written = grimoire_train::export_gguf(&run.dir, &run.base_path, &file, input.quantization, &persona).map_err(Error::Train)?;
+        let written = match grimoire_train::export_gguf(&run.dir, &run.base_path, &file, input.quantization, &persona) {
+            Ok(written) => written,
+            Err(e) => {
+                // A folder made for this export goes again; one that holds anything stays.
+                let _ = std::fs::remove_dir(&dir);
+                return Err(Error::Train(e));
+            }
+        };
         let modelfile = dir.join("Modelfile");
         let text = modelfile_text(&file, &slug, &system)?;
         std::fs::write(&modelfile, text).map_err(|e| Error::io(&modelfile, e))?;

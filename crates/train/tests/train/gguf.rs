@@ -112,7 +112,7 @@ fn the_exported_gguf_answers_as_the_merged_model_quantised_the_same_way() {
     ];
     let base_tensors = Gguf::open(&base_path).unwrap().tensors;
 
-    for ty in [GgufType::Base, GgufType::Q8_0] {
+    for ty in [GgufType::Base, GgufType::Q8_0, GgufType::F16] {
         let out = tmp.path().join(format!("persona-{ty:?}.gguf"));
         let exported =
             export_gguf(&adapter, &base_path, &out, ty, "Elizabeth Bennet").expect("export");
