@@ -218,10 +218,11 @@ fn trained_system_prompt(data_dir: &Path) -> Option<String> {
     (message.get("role")?.as_str()? == "system").then(|| message.get("content")?.as_str().map(str::to_owned))?
 }
 
-/// A file-name and Ollama-model-name form of the persona: lowercase words joined by `-`.
+/// A file-name and Ollama-model-name form of the persona: lowercase ASCII words joined by `-`
+/// (Ollama's model names are ASCII).
 fn slug(name: &str) -> String {
     let words: Vec<String> = name
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| w.to_lowercase())
         .collect();
@@ -412,4 +413,26 @@ fn model_card(f: &CardFacts) -> Result<String> {
         f.base_model
     );
     Ok(card)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_chatml_template_gets_the_chatml_modelfile_template() {
+        assert!(is_chatml(&ChatTemplate::chatml()));
+        let llama3 = "{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|eot_id|>{% endfor %}\
+                      {% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}";
+        assert!(!is_chatml(&ChatTemplate::new(llama3, "<|begin_of_text|>", "<|eot_id|>").unwrap()));
+    }
+
+    #[test]
+    fn persona_names_become_model_names() {
+        assert_eq!(slug("Elizabeth Bennet"), "elizabeth-bennet");
+        assert_eq!(slug("  Mr. Darcy (the elder) "), "mr-darcy-the-elder");
+        assert_eq!(slug("Éowyn of Rohan"), "owyn-of-rohan");
+        assert_eq!(slug("?!"), "persona");
+    }
 }
