@@ -4,9 +4,13 @@
 //! token) that is 210 barriers per token on this model, and when any core is busy with something
 //! else each barrier waits for a descheduled worker: measured here on a loaded 2-core machine,
 //! decoding fell from 29 to 2–5 tok/s going from 1 to 2 threads. Rayon's work stealing lets the
-//! calling thread finish the rows a stalled worker has not taken. The arithmetic is candle's own
-//! (`GgmlType::from_float` for the activation, `GgmlType::vec_dot` per row), so results are the
-//! same bit for bit.
+//! calling thread finish the rows a stalled worker has not taken.
+//!
+//! Q4_1 and Q8_0 (the built-in model's projections and its tied output projection) have AVX2
+//! kernels here that take four weight rows per pass over the activation; other block types use
+//! candle's own arithmetic (`GgmlType::from_float` for the activation, `GgmlType::vec_dot` per
+//! row), so their results are candle's bit for bit. [`gemv_many`] runs several matrices that read
+//! the same activation (q/k/v, gate/up) as one parallel pass.
 
 use std::borrow::Cow;
 
@@ -19,14 +23,14 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 
-/// Output rows per rayon task.
-const ROWS_PER_TASK: usize = 32;
+/// Output rows per rayon task (a multiple of the kernels' four rows).
+const ROWS_PER_TASK: usize = 64;
 
 /// Whether one-row Q4_1 matmuls have a SIMD kernel on this CPU.
 pub(crate) fn fast_q4_1() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        q4_1::available()
+        avx2::available()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -34,35 +38,107 @@ pub(crate) fn fast_q4_1() -> bool {
     }
 }
 
+/// Whether [`gemv_many`] takes this matrix.
+pub(crate) fn supports(w: &QTensor) -> bool {
+    let dims = w.shape().dims();
+    dims.len() == 2
+        && dims[1].is_multiple_of(w.dtype().block_size())
+        && matches!(
+            w.dtype(),
+            GgmlDType::Q8_0
+                | GgmlDType::Q4_0
+                | GgmlDType::Q4_1
+                | GgmlDType::Q5_0
+                | GgmlDType::Q5_1
+                | GgmlDType::Q2K
+                | GgmlDType::Q3K
+                | GgmlDType::Q4K
+                | GgmlDType::Q5K
+                | GgmlDType::Q6K
+        )
+}
+
 /// `W x` for a quantised W of shape (n, k) and one row x of length k; `None` when this path does
 /// not apply (other storage or type), so the caller falls back to candle.
 pub(crate) fn try_gemv(w: &QTensor, x: &[f32]) -> Result<Option<Vec<f32>>> {
-    let (n, k) = w.shape().dims2()?;
-    if x.len() != k {
-        return Ok(None);
-    }
-    let data = w.data()?;
-    let Cow::Borrowed(bytes) = data else {
-        return Ok(None);
-    };
-    Ok(match w.dtype() {
-        GgmlDType::Q8_0 => gemv::<BlockQ8_0>(bytes, n, k, x),
-        GgmlDType::Q4_0 => gemv::<BlockQ4_0>(bytes, n, k, x),
-        #[cfg(target_arch = "x86_64")]
-        GgmlDType::Q4_1 if q4_1::available() => q4_1::gemv(bytes, n, k, x),
-        GgmlDType::Q4_1 => gemv::<BlockQ4_1>(bytes, n, k, x),
-        GgmlDType::Q5_0 => gemv::<BlockQ5_0>(bytes, n, k, x),
-        GgmlDType::Q5_1 => gemv::<BlockQ5_1>(bytes, n, k, x),
-        GgmlDType::Q2K => gemv::<BlockQ2K>(bytes, n, k, x),
-        GgmlDType::Q3K => gemv::<BlockQ3K>(bytes, n, k, x),
-        GgmlDType::Q4K => gemv::<BlockQ4K>(bytes, n, k, x),
-        GgmlDType::Q5K => gemv::<BlockQ5K>(bytes, n, k, x),
-        GgmlDType::Q6K => gemv::<BlockQ6K>(bytes, n, k, x),
-        _ => None,
-    })
+    let (n, _) = w.shape().dims2()?;
+    let mut out = vec![0f32; n];
+    Ok(gemv_many(&[w], x, &mut [&mut out])?.then_some(out))
 }
 
-fn gemv<T: GgmlType + Sync>(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Option<Vec<f32>> {
+/// Computes `outs[i] = ws[i] x` for matrices of shape (outs[i].len(), x.len()) in one parallel
+/// pass. Returns false, having written nothing, when some matrix has no path here.
+pub(crate) fn gemv_many(ws: &[&QTensor], x: &[f32], outs: &mut [&mut [f32]]) -> Result<bool> {
+    if ws.len() != outs.len() {
+        return Ok(false);
+    }
+    let mut datas = Vec::with_capacity(ws.len());
+    for (w, out) in ws.iter().zip(outs.iter()) {
+        let (n, k) = w.shape().dims2()?;
+        if n != out.len() || k != x.len() {
+            return Ok(false);
+        }
+        match w.data()? {
+            Cow::Borrowed(bytes) => datas.push(bytes),
+            Cow::Owned(_) => return Ok(false),
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    let q8 = (avx2::available()
+        && x.len().is_multiple_of(32)
+        && ws
+            .iter()
+            .any(|w| matches!(w.dtype(), GgmlDType::Q4_1 | GgmlDType::Q8_0)))
+    // SAFETY: `available()` checked the CPU features `quantize` enables.
+    .then(|| unsafe { avx2::quantize(x) });
+    let mut kernels: Vec<RowsFn<'_>> = Vec::with_capacity(ws.len());
+    for (w, bytes) in ws.iter().zip(datas) {
+        let n = w.shape().dims()[0];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(y) = &q8
+            && let Some(kernel) = avx2::kernel(w.dtype(), bytes, n, y)
+        {
+            kernels.push(kernel);
+            continue;
+        }
+        let kernel = match w.dtype() {
+            GgmlDType::Q8_0 => generic::<BlockQ8_0>(bytes, n, x),
+            GgmlDType::Q4_0 => generic::<BlockQ4_0>(bytes, n, x),
+            GgmlDType::Q4_1 => generic::<BlockQ4_1>(bytes, n, x),
+            GgmlDType::Q5_0 => generic::<BlockQ5_0>(bytes, n, x),
+            GgmlDType::Q5_1 => generic::<BlockQ5_1>(bytes, n, x),
+            GgmlDType::Q2K => generic::<BlockQ2K>(bytes, n, x),
+            GgmlDType::Q3K => generic::<BlockQ3K>(bytes, n, x),
+            GgmlDType::Q4K => generic::<BlockQ4K>(bytes, n, x),
+            GgmlDType::Q5K => generic::<BlockQ5K>(bytes, n, x),
+            GgmlDType::Q6K => generic::<BlockQ6K>(bytes, n, x),
+            _ => None,
+        };
+        match kernel {
+            Some(kernel) => kernels.push(kernel),
+            None => return Ok(false),
+        }
+    }
+    let mut tasks: Vec<(usize, usize, &mut [f32])> = Vec::new();
+    for (m, out) in outs.iter_mut().enumerate() {
+        for (t, chunk) in out.chunks_mut(ROWS_PER_TASK).enumerate() {
+            tasks.push((m, t * ROWS_PER_TASK, chunk));
+        }
+    }
+    tasks
+        .into_par_iter()
+        .for_each(|(m, first, out)| kernels[m](first, out));
+    Ok(true)
+}
+
+/// Writes the dot products of rows `first..first + out.len()` with the prepared activation.
+type RowsFn<'a> = Box<dyn Fn(usize, &mut [f32]) + Sync + 'a>;
+
+fn generic<'a, T: GgmlType + Sync + 'a>(bytes: &'a [u8], n: usize, x: &[f32]) -> Option<RowsFn<'a>>
+where
+    T::VecDotType: Sync,
+{
+    let k = x.len();
     if !k.is_multiple_of(T::BLCK_SIZE) || T::BLCK_SIZE != T::VecDotType::BLCK_SIZE {
         return None;
     }
@@ -78,29 +154,31 @@ fn gemv<T: GgmlType + Sync>(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Opti
     let w: &[T] = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), n * per_row) };
     let mut xq: Vec<T::VecDotType> = (0..per_row).map(|_| T::VecDotType::zeros()).collect();
     T::VecDotType::from_float(x, &mut xq);
-    let mut out = vec![0f32; n];
-    out.par_chunks_mut(ROWS_PER_TASK)
-        .enumerate()
-        .for_each(|(task, chunk)| {
-            for (i, o) in chunk.iter_mut().enumerate() {
-                let row = task * ROWS_PER_TASK + i;
-                *o = T::vec_dot(k, &w[row * per_row..(row + 1) * per_row], &xq);
-            }
-        });
-    Some(out)
+    Some(Box::new(move |first, out| {
+        for (i, o) in out.iter_mut().enumerate() {
+            let row = first + i;
+            *o = T::vec_dot(k, &w[row * per_row..(row + 1) * per_row], &xq);
+        }
+    }))
 }
 
-/// Q4_1 × Q8_1 with AVX2, as llama.cpp computes it (`ggml_vec_dot_q4_1_q8_1`): candle's Q4_1
-/// dot product is scalar, and Q4_1 is the built-in model's format.
+/// AVX2 kernels for Q4_1 and Q8_0 weights against the activation quantised to Q8 blocks of 32,
+/// as llama.cpp computes them (`ggml_vec_dot_q4_1_q8_1`, `ggml_vec_dot_q8_0_q8_0`): candle's
+/// Q4_1 dot product is scalar, and its Q8_0 one takes one row per pass. Four rows share each
+/// load of the activation and their f16 scales are widened in one instruction.
 #[cfg(target_arch = "x86_64")]
-mod q4_1 {
+mod avx2 {
     use std::arch::x86_64::*;
 
-    use rayon::prelude::*;
+    use candle_core::quantized::GgmlDType;
 
-    /// Bytes of one Q4_1 block: f16 scale, f16 minimum, 16 bytes of nibbles.
-    const BLOCK_BYTES: usize = 20;
+    use super::RowsFn;
+
     const QK: usize = 32;
+    /// Bytes of one Q4_1 block: f16 scale, f16 minimum, 16 bytes of nibbles.
+    const Q4_1_BYTES: usize = 20;
+    /// Bytes of one Q8_0 block: f16 scale, 32 signed bytes.
+    const Q8_0_BYTES: usize = 34;
 
     pub(super) fn available() -> bool {
         is_x86_feature_detected!("avx2")
@@ -108,10 +186,11 @@ mod q4_1 {
             && is_x86_feature_detected!("f16c")
     }
 
-    /// The activation row as Q8_1: per block of 32, scale d, s = d·Σq, and the 32 values.
-    struct Q8Row {
-        d: Vec<f32>,
-        s: Vec<f32>,
+    /// The activation as Q8_1: per block of 32, scale d and s = d·Σq interleaved (d0 s0 d1 s1
+    /// ...), both rounded through f16 as GGML stores them, and the 32 values. Its d and values
+    /// are also exactly the activation's Q8_0 blocks.
+    pub(super) struct Q8Row {
+        ds: Vec<f32>,
         qs: Vec<i8>,
     }
 
@@ -123,92 +202,182 @@ mod q4_1 {
         )))
     }
 
-    #[target_feature(enable = "f16c")]
-    fn f16_to_f32(lo: u8, hi: u8) -> f32 {
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
-            u16::from_le_bytes([lo, hi]),
-        ))))
-    }
-
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn quantize(x: &[f32]) -> Q8Row {
+    pub(super) fn quantize(x: &[f32]) -> Q8Row {
         let nb = x.len() / QK;
         let mut row = Q8Row {
-            d: Vec::with_capacity(nb),
-            s: Vec::with_capacity(nb),
+            ds: Vec::with_capacity(2 * nb),
             qs: vec![0; x.len()],
         };
-        for (b, block) in x.chunks_exact(QK).enumerate() {
+        for (block, qs) in x.chunks_exact(QK).zip(row.qs.chunks_exact_mut(QK)) {
             let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
             let d = amax / 127.0;
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
             let mut sum = 0i32;
-            for (j, v) in block.iter().enumerate() {
-                let q = (v * id).round() as i8;
-                row.qs[b * QK + j] = q;
-                sum += q as i32;
+            for (q, v) in qs.iter_mut().zip(block) {
+                *q = (v * id).round() as i8;
+                sum += *q as i32;
             }
-            row.d.push(f16_round(d));
-            row.s.push(f16_round(d * sum as f32));
+            row.ds.push(f16_round(d));
+            row.ds.push(f16_round(d * sum as f32));
         }
         row
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn dot(w: &[u8], y: &Q8Row) -> f32 {
-        let mut acc = _mm256_setzero_ps();
-        let mut mins = 0f32;
-        let low = _mm_set1_epi8(0x0F);
-        let ones = _mm256_set1_epi16(1);
-        for (b, block) in w.chunks_exact(BLOCK_BYTES).enumerate() {
-            let dx = f16_to_f32(block[0], block[1]);
-            let mx = f16_to_f32(block[2], block[3]);
-            let yq = &y.qs[b * QK..(b + 1) * QK];
-            // SAFETY: `block` has 20 bytes, so 16 are readable from offset 4; `yq` has 32.
-            let (q, yq) = unsafe {
-                (
-                    _mm_loadu_si128(block.as_ptr().add(4).cast::<__m128i>()),
-                    _mm256_loadu_si256(yq.as_ptr().cast::<__m256i>()),
-                )
-            };
-            let lo = _mm_and_si128(q, low);
-            let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), low);
-            let xq = _mm256_set_m128i(hi, lo);
-            let products = _mm256_madd_epi16(_mm256_maddubs_epi16(xq, yq), ones);
-            acc = _mm256_fmadd_ps(
-                _mm256_set1_ps(dx * y.d[b]),
-                _mm256_cvtepi32_ps(products),
-                acc,
-            );
-            mins += mx * y.s[b];
-        }
-        let half = _mm_add_ps(_mm256_extractf128_ps::<1>(acc), _mm256_castps256_ps128(acc));
-        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-        _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter))) + mins
-    }
-
-    pub(super) fn gemv(bytes: &[u8], n: usize, k: usize, x: &[f32]) -> Option<Vec<f32>> {
-        if !k.is_multiple_of(QK)
-            || bytes.len() != n * (k / QK) * BLOCK_BYTES
-            || x.len() != k
-            || !available()
-        {
+    /// The row kernel for `dtype`, if there is one and `bytes` holds n rows of x's width.
+    pub(super) fn kernel<'a>(
+        dtype: GgmlDType,
+        bytes: &'a [u8],
+        n: usize,
+        y: &'a Q8Row,
+    ) -> Option<RowsFn<'a>> {
+        let nb = y.qs.len() / QK;
+        let block = match dtype {
+            GgmlDType::Q4_1 => Q4_1_BYTES,
+            GgmlDType::Q8_0 => Q8_0_BYTES,
+            _ => return None,
+        };
+        let row_bytes = nb * block;
+        if bytes.len() != n * row_bytes || !available() {
             return None;
         }
-        let row_bytes = k / QK * BLOCK_BYTES;
-        // SAFETY: `available()` checked the CPU features these functions enable.
-        let y = unsafe { quantize(x) };
-        let mut out = vec![0f32; n];
-        out.par_chunks_mut(super::ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(task, chunk)| {
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    let row = task * super::ROWS_PER_TASK + i;
-                    // SAFETY: as above.
-                    *o = unsafe { dot(&bytes[row * row_bytes..(row + 1) * row_bytes], &y) };
+        let dot4 = match dtype {
+            GgmlDType::Q4_1 => dot4_q4_1,
+            _ => dot4_q8_0,
+        };
+        Some(Box::new(move |first, out| {
+            let row = |i: usize| bytes[(first + i) * row_bytes..].as_ptr();
+            let mut i = 0;
+            while i < out.len() {
+                // Past the last row, the last row again (its results are dropped).
+                let last = out.len() - 1;
+                let rows = [
+                    row(i),
+                    row((i + 1).min(last)),
+                    row((i + 2).min(last)),
+                    row((i + 3).min(last)),
+                ];
+                // SAFETY: `available()` checked the CPU features; each pointer starts a row of
+                // `nb` blocks inside `bytes` (its length was checked), and `y` has `nb` blocks.
+                let dots = unsafe { dot4(rows, nb, y) };
+                let take = (out.len() - i).min(4);
+                out[i..i + take].copy_from_slice(&dots[..take]);
+                i += 4;
+            }
+        }))
+    }
+
+    #[target_feature(enable = "avx")]
+    fn hsum(v: __m256) -> f32 {
+        let half = _mm_add_ps(_mm256_extractf128_ps::<1>(v), _mm256_castps256_ps128(v));
+        let quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
+        _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)))
+    }
+
+    /// Four Q4_1 rows · the activation. Per row the arithmetic is llama.cpp's: Σ_b d_b·e_b·(q·y)
+    /// in one 8-lane accumulator, plus Σ_b m_b·s_b.
+    ///
+    /// # Safety
+    /// AVX2, FMA and F16C; each of `rows` points at `nb` Q4_1 blocks; `y` has `nb` blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q4_1(rows: [*const u8; 4], nb: usize, y: &Q8Row) -> [f32; 4] {
+        let low = _mm_set1_epi8(0x0F);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        // Lane 2r + 1 gathers row r's Σ m·s; even lanes are unused.
+        let mut mins = _mm256_setzero_ps();
+        let scale_of = [
+            _mm256_set1_epi32(0),
+            _mm256_set1_epi32(2),
+            _mm256_set1_epi32(4),
+            _mm256_set1_epi32(6),
+        ];
+        // SAFETY (whole body): offsets stay within `nb` blocks of each row and of `y`.
+        unsafe {
+            for b in 0..nb {
+                let o = b * Q4_1_BYTES;
+                let yq = _mm256_loadu_si256(y.qs.as_ptr().add(b * QK).cast::<__m256i>());
+                // (d, s) of the activation block, repeated: d s d s d s d s.
+                let yds = _mm256_castpd_ps(_mm256_broadcast_sd(
+                    &*y.ds.as_ptr().add(2 * b).cast::<f64>(),
+                ));
+                // (d, m) of each row's block: d0 m0 d1 m1 d2 m2 d3 m3.
+                let dm = _mm_set_epi32(
+                    rows[3].add(o).cast::<i32>().read_unaligned(),
+                    rows[2].add(o).cast::<i32>().read_unaligned(),
+                    rows[1].add(o).cast::<i32>().read_unaligned(),
+                    rows[0].add(o).cast::<i32>().read_unaligned(),
+                );
+                let scales = _mm256_mul_ps(_mm256_cvtph_ps(dm), yds);
+                mins = _mm256_add_ps(mins, scales);
+                for r in 0..4 {
+                    let q = _mm_loadu_si128(rows[r].add(o + 4).cast::<__m128i>());
+                    let lo = _mm_and_si128(q, low);
+                    let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), low);
+                    let xq = _mm256_set_m128i(hi, lo);
+                    let products = _mm256_madd_epi16(_mm256_maddubs_epi16(xq, yq), ones);
+                    let d = _mm256_permutevar8x32_ps(scales, scale_of[r]);
+                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(products), acc[r]);
                 }
-            });
-        Some(out)
+            }
+        }
+        let mut m = [0f32; 8];
+        // SAFETY: `m` holds 8 floats.
+        unsafe { _mm256_storeu_ps(m.as_mut_ptr(), mins) };
+        [
+            hsum(acc[0]) + m[1],
+            hsum(acc[1]) + m[3],
+            hsum(acc[2]) + m[5],
+            hsum(acc[3]) + m[7],
+        ]
+    }
+
+    /// Four Q8_0 rows · the activation, each as candle's `vec_dot_q8_0_q8_0` (same operations
+    /// in the same order, so the same bits).
+    ///
+    /// # Safety
+    /// AVX2, FMA and F16C; each of `rows` points at `nb` Q8_0 blocks; `y` has `nb` blocks.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn dot4_q8_0(rows: [*const u8; 4], nb: usize, y: &Q8Row) -> [f32; 4] {
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let scale_of = [
+            _mm256_set1_epi32(0),
+            _mm256_set1_epi32(1),
+            _mm256_set1_epi32(2),
+            _mm256_set1_epi32(3),
+        ];
+        // SAFETY (whole body): offsets stay within `nb` blocks of each row and of `y`.
+        unsafe {
+            for b in 0..nb {
+                let o = b * Q8_0_BYTES;
+                let yq = _mm256_loadu_si256(y.qs.as_ptr().add(b * QK).cast::<__m256i>());
+                let d = _mm_set_epi16(
+                    0,
+                    0,
+                    0,
+                    0,
+                    rows[3].add(o).cast::<i16>().read_unaligned(),
+                    rows[2].add(o).cast::<i16>().read_unaligned(),
+                    rows[1].add(o).cast::<i16>().read_unaligned(),
+                    rows[0].add(o).cast::<i16>().read_unaligned(),
+                );
+                let scales = _mm256_mul_ps(
+                    _mm256_castps128_ps256(_mm_cvtph_ps(d)),
+                    _mm256_set1_ps(*y.ds.get_unchecked(2 * b)),
+                );
+                for r in 0..4 {
+                    let x = _mm256_loadu_si256(rows[r].add(o + 2).cast::<__m256i>());
+                    let products = _mm256_madd_epi16(
+                        ones,
+                        _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(yq, x)),
+                    );
+                    let d = _mm256_permutevar8x32_ps(scales, scale_of[r]);
+                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(products), acc[r]);
+                }
+            }
+        }
+        [hsum(acc[0]), hsum(acc[1]), hsum(acc[2]), hsum(acc[3])]
     }
 }
 
@@ -242,8 +411,7 @@ mod tests {
             for dtype in [GgmlDType::Q8_0, GgmlDType::Q4_1, GgmlDType::Q4_0] {
                 let q = QTensor::quantize(&w, dtype)?;
                 let dequantised: Vec<f32> = q.dequantize(&dev)?.flatten_all()?.to_vec1()?;
-                let ours =
-                    try_gemv(&q, &xs)?.ok_or(candle_core::Error::Msg("no path".into()))?;
+                let ours = try_gemv(&q, &xs)?.ok_or(candle_core::Error::Msg("no path".into()))?;
                 let theirs: Vec<f32> = QMatMul::from_qtensor(q)?
                     .forward(&x)?
                     .flatten_all()?

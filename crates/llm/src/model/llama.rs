@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::lora::{Linear, LoraAdapter, Proj};
 
+mod decode;
+
 /// Hyper-parameters, mirroring the fields of a Hugging Face `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlamaConfig {
@@ -803,6 +805,11 @@ impl Llama {
                 tokens: 0,
                 context: self.max_len,
             });
+        }
+        if let [token] = ids
+            && let Some(logits) = self.decode_one(*token, cache, lora)?
+        {
+            return Ok(Tensor::from_vec(logits, self.cfg.vocab_size, &self.device)?);
         }
         let ids = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let h = self.forward_hidden(&ids, Some(cache), lora)?;

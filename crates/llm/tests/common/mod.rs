@@ -78,3 +78,58 @@ pub fn ids(v: &serde_json::Value) -> Vec<u32> {
 pub fn messages(v: &serde_json::Value) -> Vec<grimoire_llm::Message> {
     serde_json::from_value(v.clone()).expect("messages")
 }
+
+/// Decodes `steps` greedy tokens after `prompt` twice, with two caches: one token at a time
+/// through `forward_last` (the one-token fast path) and through `forward` (candle's tensor ops),
+/// and checks that both choose the same token and their logits agree within `tolerance` at every
+/// step. With real weights the tolerance is loose: both paths quantise each activation to Q8 blocks
+/// for the quantised matmuls, so a last-bit difference in a norm or in attention can move one value
+/// across a rounding boundary, and 30 layers carry that to a few tenths of a logit (measured
+/// here: most steps equal to the bit, some 0.2–0.5 apart).
+pub fn assert_decode_paths_agree(
+    model: &Model,
+    prompt: &[u32],
+    steps: usize,
+    adapter: Option<&grimoire_llm::LoraAdapter>,
+    tolerance: f32,
+) {
+    use grimoire_llm::Cache;
+    let llama = &model.llama;
+    let (mut fast_cache, mut ops_cache) = (Cache::new(llama, 1), Cache::new(llama, 1));
+    llama
+        .forward_last(prompt, &mut fast_cache, adapter)
+        .expect("prompt");
+    let prompt_logits: Vec<f32> = llama
+        .forward_last(prompt, &mut ops_cache, adapter)
+        .expect("prompt")
+        .to_vec1()
+        .expect("logits");
+    assert!(llama.one_token_path(&fast_cache, adapter));
+    let mut next = grimoire_llm::sampling::argmax(&prompt_logits);
+    for step in 0..steps {
+        let fast: Vec<f32> = llama
+            .forward_last(&[next], &mut fast_cache, adapter)
+            .expect("fast step")
+            .to_vec1()
+            .expect("logits");
+        let ops: Vec<f32> = llama
+            .forward(&[next], &mut ops_cache, adapter)
+            .expect("tensor step")
+            .flatten_all()
+            .expect("flatten")
+            .to_vec1()
+            .expect("logits");
+        let diff = fast
+            .iter()
+            .zip(&ops)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            diff <= tolerance,
+            "step {step}: the one-token path differs from the tensor path by {diff}"
+        );
+        next = grimoire_llm::sampling::argmax(&ops);
+        assert_eq!(grimoire_llm::sampling::argmax(&fast), next, "step {step}");
+    }
+    assert_eq!(fast_cache.len(), ops_cache.len());
+}

@@ -137,3 +137,13 @@ fn adapter_over_quantised_base_keeps_pytorch_top_token() {
         reference["with_adapter"]["prompt_last_logits_top20"][0][0].as_u64()
     );
 }
+
+#[test]
+fn one_token_path_applies_the_adapter_as_tensor_ops_do() {
+    let model = common::q4_1();
+    let adapter = model
+        .load_adapter(&common::reference_dir().join("peft/adapter"))
+        .expect("adapter");
+    let prompt = common::ids(&common::reference("peft/reference.json")["prompt_ids"]);
+    common::assert_decode_paths_agree(model, &prompt, 6, Some(&adapter), 1.0);
+}

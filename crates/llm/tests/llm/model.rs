@@ -104,6 +104,73 @@ fn logits_for_all_positions_agree_with_incremental_decoding() {
     assert!(diff < 1e-3, "cached decoding differs by {diff}");
 }
 
+#[test]
+fn one_token_path_equals_tensor_ops_on_q4_1_and_q8_0() {
+    for model in [common::q4_1(), common::q8_0()] {
+        let prompt = model
+            .tokenizer
+            .encode("It is a truth universally acknowledged")
+            .expect("encode");
+        common::assert_decode_paths_agree(model, &prompt, 6, None, 1.0);
+    }
+}
+
+#[test]
+fn one_token_path_keeps_the_sliding_window_and_the_adapter() {
+    use grimoire_llm::{
+        AdapterConfig, GgmlDType, LoadOptions, LoraAdapter, LoraPair, Proj, WeightFormat,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    tiny_hf_folder_with(dir.path(), Some(4));
+    let opts = LoadOptions {
+        format: WeightFormat::Quantized(GgmlDType::Q8_0),
+        ..LoadOptions::default()
+    };
+    let model = Model::load(dir.path(), &opts).expect("load");
+    let prompt: Vec<u32> = (100..103).collect();
+    common::assert_decode_paths_agree(&model, &prompt, 8, None, 1e-4);
+
+    // A random rank-4 adapter on every projection of every layer.
+    let cfg = model.llama.config();
+    let config: AdapterConfig =
+        serde_json::from_value(serde_json::json!({"r": 4, "lora_alpha": 8.0})).expect("config");
+    let mut adapter = LoraAdapter::empty(cfg.num_hidden_layers, config);
+    let dev = candle_core::Device::Cpu;
+    for layer in 0..cfg.num_hidden_layers {
+        for proj in Proj::ALL {
+            let (out_dim, in_dim) = cfg.proj_dims(proj);
+            let pair = LoraPair {
+                a: candle_core::Tensor::randn(0f32, 0.3, (4, in_dim), &dev).expect("a"),
+                b: candle_core::Tensor::randn(0f32, 0.3, (out_dim, 4), &dev).expect("b"),
+                scale: 2.0,
+            };
+            adapter.set(layer, proj, pair);
+        }
+    }
+    common::assert_decode_paths_agree(&model, &prompt, 8, Some(&adapter), 1e-4);
+    // The adapter is applied: its logits are not the base model's.
+    let step = |adapter: Option<&LoraAdapter>| -> Vec<f32> {
+        let mut cache = Cache::new(&model.llama, 1);
+        model
+            .llama
+            .forward_last(&prompt, &mut cache, adapter)
+            .expect("prompt");
+        model
+            .llama
+            .forward_last(&[7], &mut cache, adapter)
+            .expect("step")
+            .to_vec1()
+            .expect("row")
+    };
+    let (base, tuned) = (step(None), step(Some(&adapter)));
+    let moved = base
+        .iter()
+        .zip(&tuned)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(moved > 1e-2, "the adapter moved the logits by only {moved}");
+}
+
 /// Writes a tiny random llama as a Hugging Face folder, with the built-in model's tokenizer.
 fn tiny_hf_folder(dir: &std::path::Path) {
     tiny_hf_folder_with(dir, None);
