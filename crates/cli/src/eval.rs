@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use grimoire_core::{EvalOptions, EvaluateRunInput, JobStatus, RunRef, Service};
+use grimoire_core::{EvalOptions, EvaluateRunInput, JobStatus, JudgeRunInput, RunRef, Service};
 
 /// `println!` that returns an error instead of panicking when stdout is closed.
 macro_rules! outln {
@@ -32,6 +32,11 @@ pub(crate) struct EvalArgs {
     /// Most tokens per reply.
     #[arg(long, default_value_t = EvalOptions::default().max_tokens)]
     max_tokens: usize,
+    /// A teacher (`grimoire teachers list`) that grades each reply 1-7 on voice, knowledge and
+    /// consistency: optional, and marked in the report as a teacher model's opinion. With
+    /// --stored, judges the stored report's replies without evaluating again.
+    #[arg(long, value_name = "TEACHER")]
+    judge: Option<String>,
     /// Print the stored report instead of evaluating again.
     #[arg(long)]
     stored: bool,
@@ -50,6 +55,7 @@ pub(crate) fn eval(service: &Service, args: EvalArgs) -> anyhow::Result<()> {
                 max_tokens: args.max_tokens,
                 ..EvalOptions::default()
             },
+            judge: args.judge.clone(),
         };
         let handle = service.evaluate_run(input)?;
         let id = handle.id;
@@ -68,10 +74,17 @@ pub(crate) fn eval(service: &Service, args: EvalArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let report = service.eval_report(RunRef {
-        project,
-        run_id: args.run,
-    })?;
+    let report = match args.judge.filter(|_| args.stored) {
+        Some(teacher) => service.judge_run(JudgeRunInput {
+            project,
+            run_id: args.run,
+            teacher,
+        })?,
+        None => service.eval_report(RunRef {
+            project,
+            run_id: args.run,
+        })?,
+    };
     outln!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

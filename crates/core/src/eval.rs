@@ -38,6 +38,38 @@ pub struct EvaluateRunInput {
     pub control_run_id: Option<String>,
     /// How much to evaluate (prompts, reply length).
     pub options: EvalOptions,
+    /// A teacher to grade the replies as judge (optional; its figures are marked as a teacher
+    /// model's opinion).
+    #[serde(default)]
+    pub judge: Option<String>,
+}
+
+/// Input of [`Service::judge_run`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct JudgeRunInput {
+    /// The project folder.
+    pub project: String,
+    /// The run's folder name under `runs/`.
+    pub run_id: String,
+    /// The teacher that judges.
+    pub teacher: String,
+}
+
+/// What the judge is told the persona is: who, from which books, and the system prompt the run
+/// was trained with.
+fn persona_description(store: &Store, persona: &str, run_dir: &Path) -> Result<String> {
+    let titles: Vec<String> = store.books()?.into_iter().map(|b| b.title).collect();
+    let mut out = format!("{persona}, a character of {}.", titles.join(", "));
+    let system = grimoire_train::read_jsonl(&run_dir.join("data/validation.jsonl"))
+        .ok()
+        .and_then(|v| v.into_iter().next())
+        .and_then(|ex| ex.messages.into_iter().find(|m| m.role == grimoire_llm::Role::System))
+        .map(|m| m.content);
+    if let Some(system) = system.filter(|s| !s.trim().is_empty()) {
+        out.push_str(" The tuned model's system prompt: ");
+        out.push_str(system.trim());
+    }
+    Ok(out)
 }
 
 /// The books' dialogue as the analyser sees it with the project's corrections (read-only: the
@@ -87,6 +119,10 @@ impl Service {
                 Error::InvalidInput(format!("the base model of {} is gone and the built-in model is not installed", input.run_id))
             })?,
         };
+        let judge = match &input.judge {
+            Some(t) => Some(self.teacher_judge(t, &persona, persona_description(&store, &persona, &dir)?)?),
+            None => None,
+        };
         let title = format!("Evaluate run {}", input.run_id);
         let params = serde_json::to_value(&input).map_err(|source| Error::Json { what: "evaluation input".into(), source })?;
         self.jobs.spawn(&store, &project, "eval", &title, &params, move |ctx| {
@@ -115,12 +151,30 @@ impl Service {
                     cancel.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
             };
-            let report = grimoire_eval::evaluate(&req, None, &cancel, &mut progress)?;
+            let judge = judge.as_ref().map(|j| j as &dyn grimoire_eval::Judge);
+            let report = grimoire_eval::evaluate(&req, judge, &cancel, &mut progress)?;
             Ok(serde_json::json!({
                 "run_id": report.run,
                 "report": dir.join(grimoire_eval::EVAL_DIR).join("report.json").display().to_string(),
             }))
         })
+    }
+
+    /// Has a teacher judge the replies of a run's stored report (again) and saves the report
+    /// with the judge's grades; the other figures stay as they are.
+    pub fn judge_run(&self, input: JudgeRunInput) -> Result<EvalReport> {
+        let project = absolute(&input.project)?;
+        let dir = run_dir(&project, &input.run_id)?;
+        let mut report = self.eval_report(RunRef { project: input.project.clone(), run_id: input.run_id.clone() })?;
+        let description = {
+            let store = self.store(&project)?;
+            let store = crate::service::lock(&store);
+            persona_description(&store, &report.persona, &dir)?
+        };
+        let judge = self.teacher_judge(&input.teacher, &report.persona, description)?;
+        report.judge = Some(grimoire_eval::judge_samples(&judge, &report.samples));
+        grimoire_eval::write_report(&dir, &mut report)?;
+        Ok(report)
     }
 
     /// The stored evaluation report of a run.

@@ -16,6 +16,7 @@ mod generation;
 mod handoff;
 mod import;
 pub mod jobs;
+mod judge;
 pub mod managed;
 pub mod models;
 mod project;
@@ -54,9 +55,9 @@ pub use teachers::{
 };
 pub use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};
 pub use grimoire_teacher::{KeySource, Price, Progress as GenerationProgress, PromptTemplate, Repair};
-pub use eval::EvaluateRunInput;
+pub use eval::{EvaluateRunInput, JudgeRunInput};
 pub use grimoire_eval::{
-    ClassifierReport, ControlInfo, EvalOptions, EvalReport, JudgeReport, JudgeScore, LossFigures, Losses, ModelKind, ModelStyle, PersonaScore,
+    ClassifierReport, ControlInfo, EvalOptions, EvalReport, JudgeMean, JudgeReport, JudgeScore, JudgedReply, LossFigures, Losses, ModelKind, ModelStyle, PersonaScore,
     PlotFile, RunComparison, Sample, SignatureWord, StyleFigures,
 };
 pub use managed::{MistralCreateInput, MistralEstimate, MistralEstimateInput, MistralJobList, MistralJobRef, MistralJobView, MistralListInput};

@@ -7,12 +7,13 @@
 //!   against everybody else's), which scores each model's replies to the held-out prompts.
 //! - [`style`]: length, vocabulary overlap and signature words (log-odds with a prior).
 //! - [`report`]: [`evaluate`] runs all of it on a run folder and writes `<run>/eval/` (
-//!   `report.json`, font-free PNG plots), comparing the project's evaluated runs; a [`Judge`]
-//!   hook lets a teacher model grade replies, marked as such.
+//!   `report.json`, font-free PNG plots), comparing the project's evaluated runs.
+//! - [`judge`]: optionally, a teacher model grades each reply 1–7 ([`Judge`]), marked as such.
 #![warn(missing_docs)]
 
 pub mod classifier;
 pub mod error;
+pub mod judge;
 pub mod loss;
 pub mod plot;
 pub mod report;
@@ -23,9 +24,12 @@ pub use classifier::{ClassifierOptions, ClassifierReport, PersonaClassifier};
 pub use error::{Error, Result};
 pub use loss::{LossFigures, validation_loss};
 pub use report::{
-    CONTROL_MARKER, ControlInfo, EVAL_DIR, EvalOptions, EvalReport, EvalRequest, Judge,
-    JudgeReport, JudgeScore, Losses, ModelKind, ModelStyle, PersonaScore, PlotFile, RunComparison,
-    Sample, evaluate, find_control, read_report, recorded_base_model,
+    CONTROL_MARKER, ControlInfo, EVAL_DIR, EvalOptions, EvalReport, EvalRequest, Losses,
+    ModelKind, ModelStyle, PersonaScore, PlotFile, RunComparison, Sample, evaluate, find_control,
+    read_report, recorded_base_model, write_report,
+};
+pub use judge::{
+    Judge, JudgeItem, JudgeMean, JudgeReport, JudgeScore, JudgedReply, judge_samples, parse_grades,
 };
 pub use style::{SignatureWord, StyleFigures, signature_words, style_figures};
 pub use text::{Line, lines_from_analysis, normalise, same_person, words};

@@ -16,6 +16,7 @@ use ts_rs::TS;
 
 use crate::classifier::{ClassifierOptions, ClassifierReport, PersonaClassifier};
 use crate::error::{Error, Result, io};
+use crate::judge::{Judge, JudgeReport, judge_samples};
 use crate::loss::{LossFigures, validation_loss};
 use crate::style::{SignatureWord, StyleFigures, signature_words, style_figures};
 use crate::text::{Line, normalise, same_person, words};
@@ -126,37 +127,6 @@ pub struct Sample {
     pub tuned: String,
     /// The control adapter's.
     pub control: Option<String>,
-}
-
-/// A teacher model's 1–7 grades of one reply (a hook: no judge ships yet).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct JudgeScore {
-    /// Does it sound like the persona?
-    pub voice: f64,
-    /// Does it know what the persona knows at that point?
-    pub knowledge: f64,
-    /// Is it consistent with the conversation and the character?
-    pub consistency: f64,
-}
-
-/// Mean grades of a teacher model acting as judge: an opinion of another model, not a
-/// measurement, and marked so in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct JudgeReport {
-    /// The judging model.
-    pub judge: String,
-    /// Always true: these figures come from a model's judgement.
-    pub by_teacher_model: bool,
-    /// Mean grades per model.
-    pub means: Vec<(ModelKind, JudgeScore)>,
-}
-
-/// A teacher model that grades replies 1–7 on voice, knowledge and consistency.
-pub trait Judge {
-    /// The judging model's name, for the report.
-    fn name(&self) -> String;
-    /// Grades `reply` to the conversation `prompt`, with the book's `canon` reply as reference.
-    fn judge(&self, prompt: &[Message], reply: &str, canon: &str) -> Result<JudgeScore>;
 }
 
 /// A plot saved with the report.
@@ -479,10 +449,6 @@ pub fn evaluate(
             figures: style_figures(&r, &canon, &persona_vocab, &signature),
         });
     }
-    let judge = match judge {
-        None => None,
-        Some(j) => Some(judge_all(j, &pairs, &models, &replies)?),
-    };
     let control_loss = loss.get(2).cloned();
     let losses = Losses {
         tuned_over_base: loss[1].perplexity / loss[0].perplexity,
@@ -511,7 +477,7 @@ pub fn evaluate(
             ),
         },
     };
-    let samples = pairs
+    let samples: Vec<Sample> = pairs
         .iter()
         .enumerate()
         .map(|(i, (prompt, canon))| Sample {
@@ -527,6 +493,10 @@ pub fn evaluate(
             control: replies.get(2).map(|r| r[i].clone()),
         })
         .collect();
+    if judge.is_some() {
+        progress(total, total, "the teacher judge grades the replies");
+    }
+    let judge = judge.map(|j| judge_samples(j, &samples));
     let mut report = EvalReport {
         run: run_id(run_dir),
         persona: req.persona.to_owned(),
@@ -546,36 +516,6 @@ pub fn evaluate(
     };
     write_report(run_dir, &mut report)?;
     Ok(report)
-}
-
-fn judge_all(
-    judge: &dyn Judge,
-    pairs: &[(Vec<Message>, String)],
-    models: &[(ModelKind, Option<&LoraAdapter>)],
-    replies: &[Vec<String>],
-) -> Result<JudgeReport> {
-    let mut means = Vec::new();
-    for ((kind, _), r) in models.iter().zip(replies) {
-        let (mut v, mut k, mut c) = (0.0, 0.0, 0.0);
-        for ((prompt, canon), reply) in pairs.iter().zip(r) {
-            let s = judge.judge(prompt, reply, canon)?;
-            (v, k, c) = (v + s.voice, k + s.knowledge, c + s.consistency);
-        }
-        let n = r.len().max(1) as f64;
-        means.push((
-            *kind,
-            JudgeScore {
-                voice: v / n,
-                knowledge: k / n,
-                consistency: c / n,
-            },
-        ));
-    }
-    Ok(JudgeReport {
-        judge: judge.name(),
-        by_teacher_model: true,
-        means,
-    })
 }
 
 fn comparison(r: &EvalReport) -> RunComparison {
@@ -612,7 +552,7 @@ fn compare_runs(run_dir: &Path, current: &EvalReport) -> Vec<RunComparison> {
 }
 
 /// Draws the plots, fills `plots` and `compare`, and writes `report.json` atomically.
-fn write_report(run_dir: &Path, report: &mut EvalReport) -> Result<()> {
+pub fn write_report(run_dir: &Path, report: &mut EvalReport) -> Result<()> {
     use crate::plot::{BASE, CANON, CONTROL, TUNED, bars, series};
     let dir = run_dir.join(EVAL_DIR);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;

@@ -2555,7 +2555,26 @@ control_run_id: string | null,
 /**
  * How much to evaluate (prompts, reply length).
  */
-options: EvalOptions, };
+options: EvalOptions, 
+/**
+ * A teacher to grade the replies as judge (optional; its figures are marked as a teacher
+ * model's opinion).
+ */
+judge: string | null, };
+
+export type JudgeRunInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * The run's folder name under `runs/`.
+ */
+run_id: string, 
+/**
+ * The teacher that judges.
+ */
+teacher: string, };
 
 export type EvalOptions = { 
 /**
@@ -2824,7 +2843,7 @@ control: string | null, };
 
 export type JudgeReport = { 
 /**
- * The judging model.
+ * The judging teacher and model (`name (model)`).
  */
 judge: string, 
 /**
@@ -2832,9 +2851,13 @@ judge: string,
  */
 by_teacher_model: boolean, 
 /**
- * Mean grades per model.
+ * Mean grades per model, in the samples' order (base, tuned, control).
  */
-means: Array<[ModelKind, JudgeScore]>, };
+means: Array<JudgeMean>, 
+/**
+ * Every reply's verdict.
+ */
+replies: Array<JudgedReply>, };
 
 export type JudgeScore = { 
 /**
@@ -2849,6 +2872,42 @@ knowledge: number,
  * Is it consistent with the conversation and the character?
  */
 consistency: number, };
+
+export type JudgeMean = { 
+/**
+ * The model.
+ */
+model: ModelKind, 
+/**
+ * Replies the judge graded.
+ */
+judged: number, 
+/**
+ * Replies left unjudged (see [`JudgedReply::unjudged`]).
+ */
+unjudged: number, 
+/**
+ * Mean grades of the judged replies; none when no reply was judged.
+ */
+mean: JudgeScore | null, };
+
+export type JudgedReply = { 
+/**
+ * The model that replied.
+ */
+model: ModelKind, 
+/**
+ * Index into the report's samples.
+ */
+sample: number, 
+/**
+ * The grades, when the judge gave valid ones.
+ */
+score: JudgeScore | null, 
+/**
+ * Why there are none (a garbled answer, a refused request...).
+ */
+unjudged: string | null, };
 
 export type PlotFile = { 
 /**

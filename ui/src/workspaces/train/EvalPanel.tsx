@@ -1,9 +1,10 @@
 // A run's persona evaluation: perplexity of base, tuned and control on the held-out replies,
 // how often a classifier trained on the books takes each model's replies for the persona, style
-// figures against the canon lines, and sample replies side by side.
+// figures against the canon lines, and sample replies side by side; optionally a teacher model's
+// 1–7 grades, labelled as a teacher judge's opinion.
 import { useEffect, useState } from "react";
 import { api } from "../../backend";
-import type { ApiError, EvalReport, ModelKind, RunView } from "../../generated/types";
+import type { ApiError, EvalReport, JudgeScore, ModelKind, RunView, TeacherView } from "../../generated/types";
 
 const pct = (v: number) => `${Math.round(v * 100)}%`;
 const num = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
@@ -17,12 +18,18 @@ export function EvalPanel({ project, run, runs, onError, onStarted }: {
 }) {
   const [report, setReport] = useState<EvalReport | null>(null);
   const [prompts, setPrompts] = useState(20);
+  const [teachers, setTeachers] = useState<TeacherView[]>([]);
+  const [judge, setJudge] = useState("");
   const control = runs.find((r) => r.control_for === run.run_id) ?? null;
 
   useEffect(() => {
     setReport(null);
     if (run.has_report) api.evalReport({ project, run_id: run.run_id }).then(setReport, onError);
   }, [project, run.run_id, run.has_report, onError]);
+
+  useEffect(() => {
+    api.listTeachers().then(setTeachers, onError);
+  }, [onError]);
 
   async function evaluate() {
     try {
@@ -31,6 +38,7 @@ export function EvalPanel({ project, run, runs, onError, onStarted }: {
         run_id: run.run_id,
         control_run_id: control?.has_adapter ? control.run_id : null,
         options: { max_prompts: prompts, max_tokens: 48, batch_size: 4, signature_words: 30 },
+        judge: judge || null,
       });
       onStarted("Evaluation started: see Jobs. The report appears here when it ends.");
     } catch (e) {
@@ -52,6 +60,11 @@ export function EvalPanel({ project, run, runs, onError, onStarted }: {
   const score = (m: ModelKind) => report?.persona_scores.find((s) => s.model === m);
   const style = (m: ModelKind) => report?.style.find((s) => s.model === m)?.figures;
   const models: ModelKind[] = report?.losses.control ? ["canon", "base", "tuned", "control"] : ["canon", "base", "tuned"];
+  const judged = (m: ModelKind) => report?.judge?.means.find((j) => j.model === m);
+  const grade = (m: ModelKind, k: keyof JudgeScore) => {
+    const j = judged(m);
+    return j?.mean ? `${num(j.mean[k], 1)} / 7` : "—";
+  };
 
   return (
     <section className="eval" data-testid="eval-panel">
@@ -65,6 +78,17 @@ export function EvalPanel({ project, run, runs, onError, onStarted }: {
         )}
         <label className="inline">
           Prompts <input type="number" min={1} max={200} value={prompts} onChange={(e) => setPrompts(Number(e.target.value))} />
+        </label>
+        <label className="inline" title="Optional: a teacher model grades each reply 1–7 on voice, knowledge and consistency. Its grades are an opinion of another model, not a measurement.">
+          Teacher judge{" "}
+          <select data-testid="eval-judge" value={judge} onChange={(e) => setJudge(e.target.value)}>
+            <option value="">none</option>
+            {teachers.map((t) => (
+              <option key={t.config.name} value={t.config.name}>
+                {t.config.name} ({t.config.model})
+              </option>
+            ))}
+          </select>
         </label>
         <button data-testid="eval-run" disabled={!run.has_adapter || run.state === "running"} onClick={evaluate}>
           {report ? "Evaluate again" : "Evaluate"}
@@ -122,6 +146,28 @@ export function EvalPanel({ project, run, runs, onError, onStarted }: {
                 ))}
               </tr>
             </tbody>
+            {report.judge && (
+              <tbody data-testid="eval-judge-rows" title={`Grades by a teacher model (${report.judge.judge}): an opinion of another model, not a measurement`}>
+                <tr>
+                  <th colSpan={models.length + 1}>teacher judge: {report.judge.judge}, 1–7</th>
+                </tr>
+                {(["voice", "knowledge", "consistency"] as const).map((k) => (
+                  <tr key={k}>
+                    <td>teacher judge: {k}</td>
+                    {models.map((m) => (
+                      <td key={m}>{grade(m, k)}</td>
+                    ))}
+                  </tr>
+                ))}
+                <tr>
+                  <td>teacher judge: replies judged</td>
+                  {models.map((m) => {
+                    const j = judged(m);
+                    return <td key={m} title={report.judge!.replies.filter((r) => r.model === m && r.unjudged).map((r) => r.unjudged).join("\n")}>{j ? `${j.judged} of ${j.judged + j.unjudged}` : "—"}</td>;
+                  })}
+                </tr>
+              </tbody>
+            )}
           </table>
           <p className="muted small-print">
             Signature words: {report.signature_words.slice(0, 15).map((w) => w.word).join(", ")} · classifier balanced accuracy{" "}
