@@ -30,6 +30,12 @@ impl Llama {
         if !self.one_token_path(cache, lora) {
             return Ok(None);
         }
+        // The whole step on one pool thread: its matmuls and attention then split their work
+        // with the other workers without a hand-off from the calling thread each time.
+        rayon::scope(|_| self.step(token, cache, lora)).map(Some)
+    }
+
+    fn step(&self, token: u32, cache: &mut Cache, lora: Option<&LoraAdapter>) -> Result<Vec<f32>> {
         let (nh, nkv, hd) = (
             self.cfg.num_attention_heads,
             self.cfg.n_kv_heads(),
@@ -135,7 +141,7 @@ impl Llama {
         })?;
         let mut logits = vec![0f32; self.cfg.vocab_size];
         project(&mut [(&self.lm_head, None, &mut logits)], &h)?;
-        Ok(Some(logits))
+        Ok(logits)
     }
 
     /// Whether [`Llama::forward_last`] of one token with this cache and adapter runs on slices
