@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use grimoire_core::{
-    ChatEvent, ChatInput, ChatStarted, ConversationRef, ConversationView, SaveConversationInput,
+    ChatEvent, ChatInput, ChatStarted, ConversationRef, ConversationView, ExportConversationsInput, ExportConversationsOutput, SaveConversationInput,
     ApiError, AppInfo, BookSummary, CancelJobInput, ChapterRef, ChapterView, CorrectSpeakerInput, CreateProjectInput, Dirs, ExtractInput,
     ImportBooksInput, Job, JobStarted, MergeCharactersInput, ModelEntry, OpenAtStart, ProjectInfo, ProjectRef, RecentProject,
     RenameCharacterInput, Service, SetPersonaInput, Settings, SplitCharacterInput, Startup, StoredCharacter,
@@ -230,6 +230,11 @@ fn save_conversation(svc: State<'_, Service>, input: SaveConversationInput) -> R
 #[tauri::command(async)]
 fn list_conversations(svc: State<'_, Service>, input: ProjectRef) -> Reply<Vec<ConversationView>> {
     Ok(svc.list_conversations(input)?)
+}
+
+#[tauri::command(async)]
+fn export_conversations(svc: State<'_, Service>, input: ExportConversationsInput) -> Reply<ExportConversationsOutput> {
+    Ok(svc.export_conversations(input)?)
 }
 
 #[tauri::command(async)]
@@ -487,6 +492,7 @@ pub fn run() {
             save_conversation,
             list_conversations,
             delete_conversation,
+            export_conversations,
             record_blind_vote,
             blind_tally,
             prompt_presets,

@@ -10,6 +10,7 @@ macro_rules! outln {
     }};
 }
 
+mod conversations;
 mod eval;
 mod generate;
 mod mistral;
@@ -125,6 +126,9 @@ enum Command {
     Roster(roster::RosterCommand),
     /// A project's books in series order; --order puts them in another.
     Books(roster::BooksArgs),
+    /// The chats saved in a project: list them, or export them as Mistral JSONL or Markdown.
+    #[command(subcommand)]
+    Conversations(conversations::ConversationsCommand),
     /// Add books (plain text in any common encoding, HTML, EPUB) to a project, in series order.
     Import {
         /// The project folder.
@@ -460,6 +464,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(ReviewCommand::Reject(args)) => bulk_status(&service, args, Status::Rejected)?,
         Command::Roster(command) => roster::roster(&service, command)?,
         Command::Books(args) => roster::books(&service, args)?,
+        Command::Conversations(command) => conversations::conversations(&service, command)?,
         Command::Generate(args) => generate::generate(&service, args)?,
         Command::Teachers(args) => generate::teachers(&service, args)?,
         Command::Train(args) => train::train(&service, args)?,

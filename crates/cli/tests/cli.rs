@@ -523,3 +523,22 @@ fn roster_corrections_and_series_order_from_the_command_line() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("every book"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn conversations_export_writes_the_file_and_names_a_missing_one() {
+    let env = Env::new();
+    let dir = env.path("lizzy");
+    let dir = dir.to_str().unwrap();
+    assert!(env.grimoire(&["project", "new", dir, "--persona", "Elizabeth Bennet"]).status.success());
+    let out = env.grimoire(&["conversations", "list", "--project", dir]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let file = env.path("talks.md");
+    let out = env.grimoire(&["conversations", "export", "--project", dir, "--format", "md", "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("wrote 0 conversations to "), "{}", text(&out.stdout));
+    assert!(file.is_file());
+    let out = env.grimoire(&["conversations", "export", "--project", dir, "--id", "7"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("conversation"), "{}", text(&out.stderr));
+}

@@ -433,6 +433,124 @@ impl crate::Service {
     }
 }
 
+/// The file format of [`crate::Service::export_conversations`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationFormat {
+    /// Mistral fine-tuning JSONL, one conversation a line (what Review imports back).
+    Jsonl,
+    /// A Markdown transcript to read or share.
+    Markdown,
+}
+
+/// Input of [`crate::Service::export_conversations`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportConversationsInput {
+    /// The project folder.
+    pub project: String,
+    /// One conversation; none: all of them, oldest first.
+    pub id: Option<i64>,
+    /// The format.
+    pub format: ConversationFormat,
+    /// The file to write; none: `exports/conversations.jsonl` (or `.md`) in the project.
+    pub out: Option<String>,
+}
+
+/// What [`crate::Service::export_conversations`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportConversationsOutput {
+    /// The file.
+    pub file: String,
+    /// How many conversations it holds.
+    pub conversations: u32,
+}
+
+/// One conversation as a Mistral JSONL line: the person's last message, when no reply followed it,
+/// is left out (a training line ends with the assistant); none when nothing is left to train on.
+fn jsonl_line(c: &ConversationView) -> Result<Option<String>> {
+    let mut messages: &[ChatMessage] = &c.messages;
+    while messages.last().is_some_and(|m| m.role != ChatRole::Assistant) {
+        messages = &messages[..messages.len() - 1];
+    }
+    if !messages.iter().any(|m| m.role == ChatRole::User) {
+        return Ok(None);
+    }
+    let wire: Vec<serde_json::Value> = messages.iter().map(|m| serde_json::json!({ "role": m.role, "content": m.content })).collect();
+    Ok(Some(to_json(&serde_json::json!({ "messages": wire }))?))
+}
+
+/// One conversation as Markdown: its title, the model, then each message under who said it.
+fn markdown(c: &ConversationView, persona: &str) -> String {
+    let mut out = format!("# {}\n\n", c.title);
+    out.push_str(&format!("*{}*", c.model));
+    if let Some(adapter) = &c.adapter {
+        out.push_str(&format!(" *with the adapter {adapter}*"));
+    }
+    out.push_str(&format!(" · {}\n\n", c.updated_at));
+    for m in &c.messages {
+        let who = match m.role {
+            ChatRole::System => "System prompt",
+            ChatRole::User => "You",
+            ChatRole::Assistant => persona,
+        };
+        out.push_str(&format!("**{who}:**\n\n{}\n\n", m.content.trim()));
+    }
+    out
+}
+
+impl crate::Service {
+    /// Writes one or all of a project's saved conversations as Mistral JSONL (to train on or to
+    /// import into Review) or as a Markdown transcript. The file is replaced whole or not at all.
+    pub fn export_conversations(&self, input: ExportConversationsInput) -> Result<ExportConversationsOutput> {
+        let project = crate::service::absolute(&input.project)?;
+        let store = self.store(&project)?;
+        let (rows, persona) = {
+            let store = crate::service::lock(&store);
+            let rows = match input.id {
+                Some(id) => vec![store.conversation(id)?],
+                None => {
+                    let mut all = store.conversations()?;
+                    all.reverse();
+                    all
+                }
+            };
+            (rows, store.project_meta()?.persona)
+        };
+        let views = rows.into_iter().map(view).collect::<Result<Vec<_>>>()?;
+        let persona = persona.unwrap_or_else(|| "Persona".to_string());
+        let (text, count) = match input.format {
+            ConversationFormat::Jsonl => {
+                let lines: Vec<String> = views.iter().map(jsonl_line).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+                let count = lines.len();
+                (lines.into_iter().map(|l| l + "\n").collect::<String>(), count)
+            }
+            ConversationFormat::Markdown => (views.iter().map(|c| markdown(c, &persona)).collect::<Vec<_>>().join("\n---\n\n"), views.len()),
+        };
+        let file = match input.out.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+            Some(out) => crate::service::absolute(out)?,
+            None => project.join("exports").join(match input.format {
+                ConversationFormat::Jsonl => "conversations.jsonl",
+                ConversationFormat::Markdown => "conversations.md",
+            }),
+        };
+        write_whole(&file, text.as_bytes())?;
+        Ok(ExportConversationsOutput { file: file.display().to_string(), conversations: count as u32 })
+    }
+}
+
+/// Writes `bytes` to `file` through a temporary file beside it, so a failure leaves the old file.
+fn write_whole(file: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let part = file.with_extension("part");
+    std::fs::write(&part, bytes).map_err(|e| Error::io(&part, e))?;
+    std::fs::rename(&part, file).map_err(|e| {
+        let _ = std::fs::remove_file(&part);
+        Error::io(file, e)
+    })
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|source| Error::Json { what: "conversation".into(), source })
 }

@@ -30,7 +30,8 @@ mod train;
 pub use corpus::{ExtractOptions, ExtractResult, analyse_file};
 pub use grimoire_corpus::{CharacterRecord, QuoteRecord};
 pub use chat::{
-    ChatEvent, ChatInput, ChatMessage, ChatParams, ChatRole, ChatSink, ChatStarted, ConversationRef, ConversationView, SaveConversationInput,
+    ChatEvent, ChatInput, ChatMessage, ChatParams, ChatRole, ChatSink, ChatStarted, ConversationFormat, ConversationRef, ConversationView,
+    ExportConversationsInput, ExportConversationsOutput, SaveConversationInput,
 };
 pub use compare::{BlindVoteInput, CHAT_TAG, PresetRef, ReplyToReviewInput, SavePresetInput};
 pub use grimoire_store::table::compare::{PromptPreset, VoteTally, Winner};

@@ -226,3 +226,70 @@ fn a_system_prompt_is_drafted_from_the_book() {
     assert!(prompt.contains("Darcy") || prompt.contains("Jane"), "{prompt}");
     assert!(prompt.matches("\n- \"").count() >= 2, "{prompt}");
 }
+
+#[test]
+fn saved_conversations_export_as_mistral_jsonl_and_as_markdown() {
+    use grimoire_core::{ConversationFormat, ExportConversationsInput, ImportJsonlInput, SaveConversationInput, ValidateInput};
+    let env = env();
+    let msg = |role, content: &str| ChatMessage { role, content: content.into() };
+    let save = |messages: Vec<ChatMessage>| {
+        let input = SaveConversationInput {
+            project: env.project.clone(),
+            id: 0,
+            model: "built-in".into(),
+            adapter: None,
+            messages,
+            params: ChatParams::default(),
+        };
+        env.service.save_conversation(input).unwrap()
+    };
+    save(vec![
+        msg(ChatRole::System, "You are Elizabeth Bennet."),
+        msg(ChatRole::User, "Do you dance, Miss Bennet?"),
+        msg(ChatRole::Assistant, "Seldom, sir, and never without a reason."),
+    ]);
+    // The person's last message had no reply yet: the JSONL line stops at the reply before it.
+    save(vec![
+        msg(ChatRole::User, "How is Jane?"),
+        msg(ChatRole::Assistant, "Much better, I thank you."),
+        msg(ChatRole::User, "And your mother?"),
+    ]);
+    // Nothing answered at all: no training line, but still in the transcript.
+    save(vec![msg(ChatRole::User, "Hello?")]);
+
+    let export = |format, out: Option<String>| {
+        env.service.export_conversations(ExportConversationsInput { project: env.project.clone(), id: None, format, out }).unwrap()
+    };
+    let jsonl = export(ConversationFormat::Jsonl, None);
+    assert_eq!(jsonl.conversations, 2);
+    assert!(jsonl.file.ends_with("exports/conversations.jsonl"), "{}", jsonl.file);
+    let text = std::fs::read_to_string(&jsonl.file).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["messages"][0]["role"], "system");
+    assert_eq!(lines[1]["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(lines[1]["messages"][1]["content"], "Much better, I thank you.");
+    // Mistral's rules hold, and Review takes the file back.
+    let checked = env.service.validate_jsonl(ValidateInput { file: jsonl.file.clone(), tokenizer: None }).unwrap();
+    assert_eq!((checked.lines, checked.valid), (2, 2), "{:?}", checked.problems);
+    let imported = env.service.import_jsonl(ImportJsonlInput { project: env.project.clone(), file: jsonl.file.clone(), tag: None }).unwrap();
+    assert_eq!(imported.imported, 2);
+
+    let out = env.tmp.path().join("talks.md").display().to_string();
+    let md = export(ConversationFormat::Markdown, Some(out.clone()));
+    assert_eq!((md.conversations, md.file.as_str()), (3, out.as_str()));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("# Do you dance, Miss Bennet?"), "{text}");
+    assert!(text.contains("**Elizabeth Bennet:**\n\nSeldom, sir, and never without a reason."), "{text}");
+    assert!(text.contains("**You:**\n\nAnd your mother?") && text.contains("# Hello?"), "{text}");
+
+    // A destination that cannot be written leaves the earlier file as it was.
+    std::fs::create_dir_all(env.tmp.path().join("dir.md")).unwrap();
+    let bad = env.service.export_conversations(ExportConversationsInput {
+        project: env.project.clone(),
+        id: Some(1),
+        format: ConversationFormat::Markdown,
+        out: Some(env.tmp.path().join("dir.md").display().to_string()),
+    });
+    assert!(bad.is_err());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+}

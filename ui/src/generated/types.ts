@@ -774,6 +774,36 @@ params: ChatParams,
  */
 updated_at: string, };
 
+export type ConversationFormat = "jsonl" | "markdown";
+
+export type ExportConversationsInput = { 
+/**
+ * The project folder.
+ */
+project: string, 
+/**
+ * One conversation; none: all of them, oldest first.
+ */
+id: number | null, 
+/**
+ * The format.
+ */
+format: ConversationFormat, 
+/**
+ * The file to write; none: `exports/conversations.jsonl` (or `.md`) in the project.
+ */
+out: string | null, };
+
+export type ExportConversationsOutput = { 
+/**
+ * The file.
+ */
+file: string, 
+/**
+ * How many conversations it holds.
+ */
+conversations: number, };
+
 export type ConversationRef = { 
 /**
  * The project folder.

@@ -28,6 +28,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
   const [conversationId, setConversationId] = useState(0);
   const [error, setError] = useState<ApiError | null>(null);
   const [stats, setStats] = useState("");
+  const [exported, setExported] = useState("");
   const [mode, setMode] = useState<"single" | "compare">("single");
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -152,6 +153,27 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
           <button className="secondary" onClick={fresh}>
             New conversation
           </button>
+          {conversations.length > 0 && (
+            <div className="row" data-testid="conversations-export">
+              <span className="muted">Export all:</span>
+              {(["jsonl", "markdown"] as const).map((format) => (
+                <button
+                  key={format}
+                  className="small ghost"
+                  data-testid={`conversations-export-${format}`}
+                  title={format === "jsonl" ? "Mistral JSONL: train on it, or import it into Review" : "A transcript to read or share"}
+                  onClick={() =>
+                    api
+                      .exportConversations({ project: project.path, id: null, format, out: null })
+                      .then((o) => setExported(`${o.conversations} written to ${o.file}`), setError)
+                  }
+                >
+                  {format === "jsonl" ? "JSONL" : "Markdown"}
+                </button>
+              ))}
+            </div>
+          )}
+          {exported && <p className="muted small-print" data-testid="conversations-exported">{exported}</p>}
           <ul className="conversations" data-testid="conversations">
             {conversations.map((c) => (
               <li key={c.id} className={c.id === conversationId ? "active" : ""}>
