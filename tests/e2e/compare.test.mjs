@@ -89,5 +89,10 @@ describe("compare mode", { timeout: 500_000 }, () => {
     await byTestId("compare-revealed");
     assert.match(await (await byTestId("compare-tally")).getText(), /tuned preferred [01] of 1/);
     await shot("blind");
+    // A pick may also be a tie.
+    await sendToBoth("Is Mr. Darcy proud?", 3);
+    await (await byTestId("vote-tie", 30_000)).click();
+    assert.match(await (await byTestId("compare-revealed")).getText(), /equally in character/);
+    assert.match(await (await byTestId("compare-tally")).getText(), /tuned preferred [01] of 2 \(1 equal\)/);
   });
 });

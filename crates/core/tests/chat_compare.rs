@@ -160,8 +160,10 @@ fn blind_votes_are_kept_per_run_and_survive_reopening() {
     vote("r1", Winner::Tuned);
     vote("r1", Winner::Base);
     vote("r2", Winner::Base);
+    vote("r1", Winner::Tie);
+    vote("r1", Winner::Neither);
     let tally = vote("r1", Winner::Tuned);
-    assert_eq!((tally.tuned, tally.base), (2, 1));
+    assert_eq!((tally.tuned, tally.base, tally.tie, tally.neither), (2, 1, 1, 1));
     env.service
         .save_prompt_preset(SavePresetInput {
             project: env.project.clone(),
@@ -172,7 +174,7 @@ fn blind_votes_are_kept_per_run_and_survive_reopening() {
 
     let reopened = service(env.tmp.path());
     let tally = reopened.blind_tally(RunRef { project: env.project.clone(), run_id: "r1".into() }).unwrap();
-    assert_eq!((tally.tuned, tally.base), (2, 1));
+    assert_eq!((tally.tuned, tally.base, tally.tie, tally.neither), (2, 1, 1, 1));
     let other = reopened.blind_tally(RunRef { project: env.project.clone(), run_id: "r2".into() }).unwrap();
     assert_eq!((other.tuned, other.base), (0, 1));
     let presets = reopened.prompt_presets(ProjectRef { path: env.project.clone() }).unwrap();

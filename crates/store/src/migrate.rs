@@ -22,6 +22,8 @@ const MIGRATIONS: &[&[&str]] = &[
     &[table::compare::MIGRATION_6],
     // 7: fine-tuning jobs started on Mistral's servers.
     &[table::mistral::MIGRATION_7],
+    // 8: blind picks may be a tie or neither.
+    &[table::compare::MIGRATION_8],
 ];
 
 /// The schema version this build writes.
@@ -38,4 +40,33 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_8_keeps_the_blind_votes_of_schema_7_and_takes_ties() -> Result<()> {
+        let mut conn = Connection::open_in_memory()?;
+        for (index, step) in MIGRATIONS.iter().enumerate().take(7) {
+            for sql in *step {
+                conn.execute_batch(sql)?;
+            }
+            conn.pragma_update(None, "user_version", index as u32 + 1)?;
+        }
+        conn.execute(
+            "INSERT INTO blind_votes (run_id, winner, prompt, base_reply, tuned_reply, created_at) VALUES ('r1', 'tuned', 'Hi?', 'a', 'b', 'now')",
+            [],
+        )?;
+        assert!(conn.execute("INSERT INTO blind_votes (run_id, winner, prompt, base_reply, tuned_reply, created_at) VALUES ('r1', 'tie', '', '', '', '')", []).is_err());
+        apply(&mut conn)?;
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        assert_eq!(version, SCHEMA_VERSION);
+        let kept: (String, String) = conn.query_row("SELECT run_id, winner FROM blind_votes", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        assert_eq!(kept, ("r1".to_string(), "tuned".to_string()));
+        conn.execute("INSERT INTO blind_votes (run_id, winner, prompt, base_reply, tuned_reply, created_at) VALUES ('r1', 'tie', '', '', '', '')", [])?;
+        assert!(conn.execute("INSERT INTO blind_votes (run_id, winner, prompt, base_reply, tuned_reply, created_at) VALUES ('r1', 'maybe', '', '', '', '')", []).is_err());
+        Ok(())
+    }
 }

@@ -840,7 +840,7 @@ base_reply: string,
  */
 tuned_reply: string, };
 
-export type Winner = "base" | "tuned";
+export type Winner = "base" | "tuned" | "tie" | "neither";
 
 export type VoteTally = { 
 /**
@@ -850,7 +850,15 @@ tuned: number,
 /**
  * Picks of the base reply.
  */
-base: number, };
+base: number, 
+/**
+ * Both equally in character.
+ */
+tie: number, 
+/**
+ * Neither in character.
+ */
+neither: number, };
 
 export type PromptPreset = { 
 /**

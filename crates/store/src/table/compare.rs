@@ -25,6 +25,24 @@ CREATE TABLE prompt_presets (
 ) STRICT;
 ";
 
+/// Schema 8: a blind pick may also be a tie or neither (the table is rebuilt to widen its check;
+/// every earlier pick is kept).
+pub(crate) const MIGRATION_8: &str = "
+CREATE TABLE blind_votes_v8 (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL,
+    winner      TEXT NOT NULL CHECK (winner IN ('base', 'tuned', 'tie', 'neither')),
+    prompt      TEXT NOT NULL,
+    base_reply  TEXT NOT NULL,
+    tuned_reply TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;
+INSERT INTO blind_votes_v8 SELECT id, run_id, winner, prompt, base_reply, tuned_reply, created_at FROM blind_votes;
+DROP TABLE blind_votes;
+ALTER TABLE blind_votes_v8 RENAME TO blind_votes;
+CREATE INDEX blind_votes_by_run ON blind_votes(run_id);
+";
+
 /// Which reply a person found more in character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +51,10 @@ pub enum Winner {
     Base,
     /// The run's adapter's.
     Tuned,
+    /// Both equally.
+    Tie,
+    /// Neither sounds like the persona.
+    Neither,
 }
 
 impl Winner {
@@ -40,6 +62,8 @@ impl Winner {
         match self {
             Winner::Base => "base",
             Winner::Tuned => "tuned",
+            Winner::Tie => "tie",
+            Winner::Neither => "neither",
         }
     }
 }
@@ -66,6 +90,10 @@ pub struct VoteTally {
     pub tuned: u32,
     /// Picks of the base reply.
     pub base: u32,
+    /// Both equally in character.
+    pub tie: u32,
+    /// Neither in character.
+    pub neither: u32,
 }
 
 /// A named system prompt.
@@ -91,9 +119,11 @@ impl Store {
     /// The picks for a run.
     pub fn vote_tally(&self, run_id: &str) -> Result<VoteTally> {
         Ok(self.conn().query_row(
-            "SELECT COALESCE(SUM(winner = 'tuned'), 0), COALESCE(SUM(winner = 'base'), 0) FROM blind_votes WHERE run_id = ?1",
+            "SELECT COALESCE(SUM(winner = 'tuned'), 0), COALESCE(SUM(winner = 'base'), 0),
+                    COALESCE(SUM(winner = 'tie'), 0), COALESCE(SUM(winner = 'neither'), 0)
+             FROM blind_votes WHERE run_id = ?1",
             [run_id],
-            |r| Ok(VoteTally { tuned: r.get(0)?, base: r.get(1)? }),
+            |r| Ok(VoteTally { tuned: r.get(0)?, base: r.get(1)?, tie: r.get(2)?, neither: r.get(3)? }),
         )?)
     }
 

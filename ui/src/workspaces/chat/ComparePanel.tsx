@@ -5,7 +5,7 @@
 // (its base model and the tuned one), through the teacher that created the job.
 import { useEffect, useState } from "react";
 import { api } from "../../backend";
-import type { ApiError, ChatMessage, ChatParams, MistralJobView, ProjectInfo, PromptPreset, RunView, VoteTally } from "../../generated/types";
+import type { ApiError, ChatMessage, ChatParams, MistralJobView, ProjectInfo, PromptPreset, RunView, VoteTally, Winner } from "../../generated/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
 
 type Side = "base" | "tuned";
@@ -26,7 +26,7 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
   const [blind, setBlind] = useState(false);
   // In blind mode, whether A is the tuned reply (drawn again for every message).
   const [tunedIsA, setTunedIsA] = useState(true);
-  const [voted, setVoted] = useState<Side | null>(null);
+  const [voted, setVoted] = useState<Winner | null>(null);
   const [tally, setTally] = useState<VoteTally | null>(null);
   const [notice, setNotice] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
@@ -94,7 +94,7 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
     for (const side of ["base", "tuned"] as Side[]) start(side, [...panes[side].messages, { role: "user", content: text }]);
   }
 
-  async function vote(winner: Side) {
+  async function vote(winner: Winner) {
     const base = panes.base.messages;
     const tuned = panes.tuned.messages;
     const prompt = [...base].reverse().find((m) => m.role === "user")?.content ?? "";
@@ -147,7 +147,8 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
   const baseLabel = remote ? `Base: ${remote.model}` : "Base model";
   const tunedLabel = remote ? `Tuned on Mistral: ${remote.fine_tuned_model}` : `Tuned: ${runId}`;
   const label = (side: Side, i: number) => (blind && !voted ? (i === 0 ? "A" : "B") : side === "base" ? baseLabel : tunedLabel);
-  const total = tally ? tally.tuned + tally.base : 0;
+  const total = tally ? tally.tuned + tally.base + tally.tie + tally.neither : 0;
+  const others = tally ? [tally.tie ? `${tally.tie} equal` : "", tally.neither ? `${tally.neither} neither` : ""].filter(Boolean).join(", ") : "";
 
   return (
     <div className="chat-grid" data-testid="compare">
@@ -176,7 +177,7 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
           <input type="checkbox" data-testid="compare-blind" checked={blind} onChange={(e) => { setBlind(e.target.checked); setVoted(null); }} /> Blind (A / B)
         </label>
         <p className="muted small-print" data-testid="compare-tally">
-          {total ? `tuned preferred ${tally?.tuned} of ${total}` : "No blind votes for this run yet"}
+          {total ? `tuned preferred ${tally?.tuned} of ${total}${others ? ` (${others})` : ""}` : "No blind votes for this run yet"}
         </p>
         <label>
           System prompt
@@ -277,7 +278,26 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
             );
           })}
         </div>
-        {blind && voted && <p data-testid="compare-revealed">You picked the {voted === "tuned" ? "tuned" : "base"} reply.</p>}
+        {blind && lastDone && !voted && (
+          <div className="row" data-testid="vote-other">
+            <button className="secondary" data-testid="vote-tie" onClick={() => vote("tie")}>
+              Both equally
+            </button>
+            <button className="secondary" data-testid="vote-neither" onClick={() => vote("neither")}>
+              Neither sounds like them
+            </button>
+          </div>
+        )}
+        {blind && voted && (
+          <p data-testid="compare-revealed">
+            {voted === "tie"
+              ? "You found them equally in character."
+              : voted === "neither"
+                ? "You found neither in character."
+                : `You picked the ${voted === "tuned" ? "tuned" : "base"} reply.`}{" "}
+            {order[0] === "tuned" ? "A was the tuned reply." : "A was the base model's."}
+          </p>
+        )}
         <form
           className="row composer"
           onSubmit={(e) => {
