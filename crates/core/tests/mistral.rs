@@ -456,7 +456,9 @@ fn a_reopened_project_follows_its_jobs_again_and_jobs_start_and_cancel() {
 
     // Start it: it trains to SUCCESS.
     let started = reopened.start_mistral_job(MistralJobRef { project: env.project.clone(), job_id: job.id.clone() }).unwrap();
-    assert_eq!(started.status, MistralStatus::Validated);
+    // Mistral answers the start with the job still VALIDATED; the follower, polling meanwhile, may
+    // already have stored its next read (STARTED).
+    assert!(matches!(started.status, MistralStatus::Validated | MistralStatus::Started), "{:?}", started.status);
     let done = settled(&env, &reopened, &job.id);
     assert_eq!(done.status, MistralStatus::Success);
     let statuses: Vec<&str> = done.events.iter().map(|e| e.message.as_str()).collect();
