@@ -95,4 +95,11 @@ describe("compare mode", { timeout: 500_000 }, () => {
     assert.match(await (await byTestId("compare-revealed")).getText(), /equally in character/);
     assert.match(await (await byTestId("compare-tally")).getText(), /tuned preferred [01] of 2 \(1 equal\)/);
   });
+
+  it("keeps both sides of the exchange as conversations of the project", async () => {
+    await (await byTestId("chat-mode-single")).click();
+    const list = await byTestId("conversations");
+    await browser.waitUntil(async () => (await list.$$("li")).length === 2, { timeout: 10_000, timeoutMsg: "the two sides were not saved as two conversations" });
+    assert.match(await list.getText(), /Tell me about your sisters\./);
+  });
 });

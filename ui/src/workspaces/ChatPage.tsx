@@ -146,7 +146,13 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
       </header>
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {mode === "compare" ? (
-        <ComparePanel project={project} model={target(model).teacher ? "built-in" : model} params={params} setParams={setParams} />
+        <ComparePanel
+          project={project}
+          model={target(model).teacher ? "built-in" : model}
+          params={params}
+          setParams={setParams}
+          onSaved={() => api.listConversations({ path: project.path }).then(setConversations, setError)}
+        />
       ) : (
       <div className="chat-grid">
         <aside className="chat-side">

@@ -3,7 +3,7 @@
 // blind mode hides which is which and keeps the person's picks per run in the project. A model
 // fine-tuned on Mistral's servers can take the tuned side too: both replies then come from Mistral
 // (its base model and the tuned one), through the teacher that created the job.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../../backend";
 import type { ApiError, ChatMessage, ChatParams, MistralJobView, ProjectInfo, PromptPreset, RunView, VoteTally, Winner } from "../../generated/types";
 import { ErrorBanner } from "../../components/ErrorBanner";
@@ -14,7 +14,20 @@ const EMPTY: Pane = { messages: [], streaming: null, stats: "" };
 /** The value of a Mistral job in the tuned-run list (blind votes are kept under it too). */
 const MISTRAL = "mistral:";
 
-export function ComparePanel({ project, model, params, setParams }: { project: ProjectInfo; model: string; params: ChatParams; setParams: (p: ChatParams) => void }) {
+export function ComparePanel({
+  project,
+  model,
+  params,
+  setParams,
+  onSaved,
+}: {
+  project: ProjectInfo;
+  model: string;
+  params: ChatParams;
+  setParams: (p: ChatParams) => void;
+  /** Called after the two sides of an exchange were saved as conversations. */
+  onSaved?: () => void;
+}) {
   const [runs, setRuns] = useState<RunView[]>([]);
   const [tunedOnMistral, setTunedOnMistral] = useState<MistralJobView[]>([]);
   const [runId, setRunId] = useState("");
@@ -30,6 +43,8 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
   const [tally, setTally] = useState<VoteTally | null>(null);
   const [notice, setNotice] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
+  // The conversations the two sides are saved as (0: not yet), and how far they were saved.
+  const saved = useRef<{ base: number; tuned: number; upTo: number }>({ base: 0, tuned: 0, upTo: 0 });
 
   const run = runs.find((r) => r.run_id === runId);
   const remote = tunedOnMistral.find((j) => MISTRAL + j.id === runId);
@@ -50,20 +65,26 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
     if (runId) api.blindTally({ project: project.path, run_id: runId }).then(setTally, setError);
     setPanes({ base: EMPTY, tuned: EMPTY });
     setVoted(null);
+    saved.current = { base: 0, tuned: 0, upTo: 0 };
   }, [project.path, runId]);
 
   const busy = panes.base.streaming != null || panes.tuned.streaming != null;
   const withSystem = (m: ChatMessage[]): ChatMessage[] => (system.trim() ? [{ role: "system", content: system.trim() }, ...m] : m);
   const update = (side: Side, f: (p: Pane) => Pane) => setPanes((all) => ({ ...all, [side]: f(all[side]) }));
 
+  /** The model (and adapter or Mistral teacher) that answers on `side`. */
+  function targetOf(side: Side) {
+    const adapter = side === "tuned" ? run?.dir ?? null : null;
+    // On Mistral, the base side is the job's base model and the tuned side its result.
+    return remote
+      ? { model: side === "tuned" ? remote.fine_tuned_model ?? remote.model : remote.model, adapter: null, teacher: remote.teacher }
+      : { model, adapter, teacher: null };
+  }
+
   async function start(side: Side, history: ChatMessage[]) {
     update(side, (p) => ({ ...p, messages: history, streaming: { id: null, text: "" }, stats: "" }));
     try {
-      const adapter = side === "tuned" ? run?.dir ?? null : null;
-      // On Mistral, the base side is the job's base model and the tuned side its result.
-      const target = remote
-        ? { model: side === "tuned" ? remote.fine_tuned_model ?? remote.model : remote.model, adapter: null, teacher: remote.teacher }
-        : { model, adapter, teacher: null };
+      const target = targetOf(side);
       const started = await api.chat({ ...target, messages: withSystem(history), params }, (e) => {
         if (e.type === "chunk") update(side, (p) => ({ ...p, streaming: p.streaming && { ...p.streaming, text: p.streaming.text + e.text } }));
         else if (e.type === "done")
@@ -143,6 +164,25 @@ export function ComparePanel({ project, model, params, setParams }: { project: P
 
   const num = (key: keyof ChatParams, value: string) => setParams({ ...params, [key]: Number(value) });
   const lastDone = panes.base.messages.at(-1)?.role === "assistant" && panes.tuned.messages.at(-1)?.role === "assistant" && !busy;
+
+  // Once both sides have answered, each side is kept in the project as a conversation (updated in
+  // place as the exchange goes on), so it can be reopened and exported like any chat.
+  const length = panes.base.messages.length + panes.tuned.messages.length;
+  useEffect(() => {
+    if (!lastDone || saved.current.upTo === length) return;
+    saved.current.upTo = length;
+    const sides: Side[] = ["base", "tuned"];
+    Promise.all(
+      sides.map((side) => {
+        const { model: m, adapter } = targetOf(side);
+        return api
+          .saveConversation({ project: project.path, id: saved.current[side], model: m, adapter, messages: withSystem(panes[side].messages), params })
+          .then((c) => {
+            saved.current[side] = c.id;
+          });
+      }),
+    ).then(() => onSaved?.(), setError);
+  }, [lastDone, length]);
   const order: Side[] = blind ? (tunedIsA ? ["tuned", "base"] : ["base", "tuned"]) : ["base", "tuned"];
   const baseLabel = remote ? `Base: ${remote.model}` : "Base model";
   const tunedLabel = remote ? `Tuned on Mistral: ${remote.fine_tuned_model}` : `Tuned: ${runId}`;
