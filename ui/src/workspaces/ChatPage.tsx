@@ -1,3 +1,4 @@
+import { Composer } from "../components/Composer";
 import { useEffect, useRef, useState } from "react";
 import { api } from "../backend";
 import type { ApiError, ChatMessage, ChatParams, ConversationView, MistralJobView, ModelEntry, ProjectInfo } from "../generated/types";
@@ -231,26 +232,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
             )}
             <div ref={bottom} />
           </div>
-          <form
-            className="row composer"
-            onSubmit={(e) => {
-              e.preventDefault();
-              send();
-            }}
-          >
-            <textarea
-              data-testid="chat-input"
-              rows={2}
-              value={draft}
-              onChange={(e) => setDraft(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === "Enter" && !e.shiftKey) {
-                  e.preventDefault();
-                  send();
-                }
-              }}
-              placeholder="Write a message (Enter sends, Shift+Enter for a new line)"
-            />
+          <Composer testId="chat-input" value={draft} onChange={setDraft} onSend={send} placeholder="Write a message (Enter sends, Shift+Enter for a new line)">
             {streaming ? (
               <button type="button" data-testid="chat-stop" onClick={stop}>
                 Stop
@@ -260,7 +242,7 @@ export function ChatPage({ project }: { project: ProjectInfo }) {
                 Send
               </button>
             )}
-          </form>
+          </Composer>
           {stats && <p className="muted small-print" data-testid="chat-stats">{stats}</p>}
         </section>
       </div>

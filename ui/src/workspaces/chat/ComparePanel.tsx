@@ -3,6 +3,7 @@
 // blind mode hides which is which and keeps the person's picks per run in the project. A model
 // fine-tuned on Mistral's servers can take the tuned side too: both replies then come from Mistral
 // (its base model and the tuned one), through the teacher that created the job.
+import { Composer } from "../../components/Composer";
 import { useEffect, useRef, useState } from "react";
 import { api } from "../../backend";
 import type { ApiError, ChatMessage, ChatParams, MistralJobView, ProjectInfo, PromptPreset, RunView, VoteTally, Winner } from "../../generated/types";
@@ -338,30 +339,11 @@ export function ComparePanel({
             {order[0] === "tuned" ? "A was the tuned reply." : "A was the base model's."}
           </p>
         )}
-        <form
-          className="row composer"
-          onSubmit={(e) => {
-            e.preventDefault();
-            send();
-          }}
-        >
-          <textarea
-            data-testid="compare-input"
-            rows={2}
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === "Enter" && !e.shiftKey) {
-                e.preventDefault();
-                send();
-              }
-            }}
-            placeholder={ready ? "One message to both (Enter sends)" : "Train a run first: compare needs its adapter (or a model tuned on Mistral)"}
-          />
+        <Composer testId="compare-input" value={draft} onChange={setDraft} onSend={send} placeholder={ready ? "One message to both (Enter sends)" : "Train a run first: compare needs its adapter (or a model tuned on Mistral)"}>
           <button type="submit" data-testid="compare-send" disabled={!draft.trim() || busy || !ready}>
             Send to both
           </button>
-        </form>
+        </Composer>
       </section>
     </div>
   );
