@@ -3,13 +3,11 @@
 // to the base model and the run's adapter and both panes fill at once; then a blind vote.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { exportedProject, helpers, openSession, scratch } from "./harness.mjs";
+import { cliBeside, exportedProject, helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
-const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
 const { tmp, env, remove } = scratch("compare");
@@ -18,9 +16,7 @@ let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
-function grimoire(...args) {
-  return execFileSync(CLI, args, { env, encoding: "utf8" });
-}
+const grimoire = cliBeside(APP, env);
 
 /** The text of each pane's reply in progress, and of its finished replies. */
 async function panes() {
@@ -52,7 +48,6 @@ async function sendToBoth(text, replies) {
 describe("compare mode", { timeout: 500_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
-    assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
     exportedProject(grimoire, project, tmp);
     grimoire("train", "--project", project, "--preset", "cpu-quick", "--steps", "2", "--epochs", "10", "--seq-len", "64", "--rank", "4", "--batch", "2");
 

@@ -1,5 +1,6 @@
 // What every WebDriver test file shares: waiting for tauri-driver, and the few element helpers.
 // (Not a test file: node --test only runs *.test.mjs.)
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -121,4 +122,17 @@ export function exportedProject(grimoire, project, scratch) {
   grimoire("import-jsonl", "--project", project, file);
   grimoire("review", "approve", "--project", project, "--all");
   grimoire("export", "--project", project, "--system", "You are Elizabeth Bennet.");
+}
+
+/**
+ * The `grimoire` CLI built beside the app at `app` (or GRIMOIRE_CLI), as a function that runs it
+ * with `args` in the environment `env` and returns its output; it fails at once when the CLI is
+ * missing.
+ */
+export function cliBeside(app, env) {
+  const cli = process.env.GRIMOIRE_CLI ?? (app ? path.join(path.dirname(app), "grimoire") : undefined);
+  return function grimoire(...args) {
+    if (!cli || !fs.existsSync(cli)) throw new Error(`the grimoire CLI must be built beside the app (got ${cli})`);
+    return execFileSync(cli, args, { env, encoding: "utf8" });
+  };
 }

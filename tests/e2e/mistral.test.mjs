@@ -4,14 +4,13 @@
 // created, followed to SUCCESS with its curve, and its tuned model named.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { exportedProject, helpers, openSession, scratch } from "./harness.mjs";
+import { cliBeside, exportedProject, helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
-const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 const KEY = "e2e-secret-key";
 
@@ -21,9 +20,7 @@ let stop;
 let browser;
 const { byTestId, setValue, shot, jobCompleted } = helpers(() => browser, SHOTS);
 
-function grimoire(...args) {
-  return execFileSync(CLI, args, { env, encoding: "utf8" });
-}
+const grimoire = cliBeside(APP, env);
 
 /** What the fake Mistral API saw and holds. */
 const fake = { requests: [], files: new Map(), jobs: new Map() };
@@ -94,7 +91,6 @@ const server = http.createServer((req, res) => {
 describe("fine-tuning on Mistral in the Grimoire window", { timeout: 300_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
-    assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     const base = `http://127.0.0.1:${server.address().port}/v1`;
     grimoire("teachers", "add", "mistral", "--kind", "mistral", "--base-url", base, "--model", "mistral-small-latest");

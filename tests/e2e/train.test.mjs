@@ -3,13 +3,11 @@
 // set up, estimated, followed live and merged from the window.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { exportedProject, helpers, openSession, scratch } from "./harness.mjs";
+import { cliBeside, exportedProject, helpers, openSession, scratch } from "./harness.mjs";
 
 const APP = process.env.GRIMOIRE_APP;
-const CLI = process.env.GRIMOIRE_CLI ?? (APP ? path.join(path.dirname(APP), "grimoire") : undefined);
 const SHOTS = path.join(import.meta.dirname, "screenshots");
 
 const { tmp, env, remove } = scratch("train");
@@ -18,14 +16,11 @@ let stop;
 let browser;
 const { byTestId, setValue, shot } = helpers(() => browser, SHOTS);
 
-function grimoire(...args) {
-  return execFileSync(CLI, args, { env, encoding: "utf8" });
-}
+const grimoire = cliBeside(APP, env);
 
 describe("the Train workspace", { timeout: 400_000 }, () => {
   before(async () => {
     assert.ok(APP && fs.existsSync(APP), `GRIMOIRE_APP must name the built app (got ${APP})`);
-    assert.ok(CLI && fs.existsSync(CLI), `the grimoire CLI must be built beside the app (got ${CLI})`);
     exportedProject(grimoire, project, tmp);
 
     ({ browser, stop } = await openSession({ app: APP, env, args: [project] }));
