@@ -265,26 +265,23 @@ pub(crate) fn length_unit(store: &Store) -> Result<Option<LengthUnit>> {
     })
 }
 
-/// The counter for `store`'s lengths: its unit, chosen on first use (tokens when the built-in
-/// model's tokenizer loads from `model_dir`, words otherwise) and kept in the project. A project
-/// that counts tokens, opened where the built-in model is missing, counts words for what it adds
-/// there rather than refusing edits (the lengths are then a mix until the model is installed).
+/// The project's length unit, chosen the first time it is asked for (tokens when the built-in
+/// model's tokenizer loads from `model_dir`, words otherwise, and words for a project that already
+/// has examples) and kept in the project. Loads nothing once the unit is chosen.
+pub(crate) fn settle_length_unit(store: &Store, model_dir: &Path) -> Result<LengthUnit> {
+    if let Some(unit) = length_unit(store)? {
+        return Ok(unit);
+    }
+    let unit = if !store.has_examples()? && counter_for(Some(BUILTIN), model_dir).is_ok() { LengthUnit::Tokens } else { LengthUnit::Words };
+    store.meta_set(LENGTH_UNIT_KEY, if unit == LengthUnit::Tokens { "tokens" } else { "words" })?;
+    Ok(unit)
+}
+
+/// The counter for `store`'s lengths, in its [settled](settle_length_unit) unit. A project that
+/// counts tokens, opened where the built-in model is missing, counts words for what it adds there
+/// rather than refusing edits (the lengths are then a mix until the model is installed).
 pub(crate) fn length_counter(store: &Store, model_dir: &Path) -> Result<&'static dyn TokenCounter> {
-    let unit = match length_unit(store)? {
-        Some(unit) => unit,
-        None => {
-            let unit = if store.has_examples()? {
-                LengthUnit::Words
-            } else if counter_for(Some(BUILTIN), model_dir).is_ok() {
-                LengthUnit::Tokens
-            } else {
-                LengthUnit::Words
-            };
-            store.meta_set(LENGTH_UNIT_KEY, if unit == LengthUnit::Tokens { "tokens" } else { "words" })?;
-            unit
-        }
-    };
-    Ok(match unit {
+    Ok(match settle_length_unit(store, model_dir)? {
         LengthUnit::Words => &WhitespaceCounter,
         LengthUnit::Tokens => counter_for(Some(BUILTIN), model_dir).unwrap_or(&WhitespaceCounter),
     })

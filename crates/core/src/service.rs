@@ -470,7 +470,7 @@ impl Service {
 
     fn remember(&self, path: &Path, store: Store) -> Result<ProjectInfo> {
         // Settles how the project measures lengths before anything is added to it.
-        crate::review::length_counter(&store, Path::new(&self.settings()?.model_dir))?;
+        crate::review::settle_length_unit(&store, Path::new(&self.settings()?.model_dir))?;
         let info = project::info(path, &store)?;
         let checkpointer = store.checkpointer()?;
         store.defer_checkpoints()?;
