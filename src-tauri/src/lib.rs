@@ -323,6 +323,11 @@ fn preview_generation(svc: State<'_, Service>, input: grimoire_core::PreviewInpu
 }
 
 #[tauri::command(async)]
+fn estimate_generation(svc: State<'_, Service>, input: grimoire_core::GenerateInput) -> Reply<grimoire_core::GenerationEstimate> {
+    Ok(svc.estimate_generation(input)?)
+}
+
+#[tauri::command(async)]
 fn start_generation(svc: State<'_, Service>, input: grimoire_core::GenerateInput) -> Reply<JobStarted> {
     Ok(svc.start_generation(input)?)
 }
@@ -520,6 +525,7 @@ pub fn run() {
             save_prompt,
             list_passages,
             preview_generation,
+            estimate_generation,
             start_generation,
             resume_generation,
             resume_interrupted_generations,

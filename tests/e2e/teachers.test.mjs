@@ -87,6 +87,12 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
     // Short passages keep the small model's prompt, and so the test, quick.
     await setValue("gen-max-chars", "500");
     await setValue("gen-limit", "1");
+    // Before any request: what the job would send, free with the local model.
+    const estimate = await byTestId("gen-estimate", 20_000);
+    await browser.waitUntil(async () => /prompt \+ .* answer tokens · no cost/.test(await estimate.getText()), {
+      timeout: 10_000,
+      timeoutMsg: "no estimate before the preview",
+    });
     const first = await browser.$('[data-testid="passage"][data-index="0"]');
     await first.waitForDisplayed({ timeout: 20_000 });
     await first.click();
@@ -107,6 +113,11 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
       assert.match(await (await byTestId("gen-preview-examples")).getText(), /\d+ examples?/);
     }
     assert.match(await result.getText(), /tokens · cost/);
+    // The previewed passage is the job's one passage, now cached: the estimate says so.
+    await browser.waitUntil(async () => /^1 already answered/.test(await (await byTestId("gen-estimate")).getText()), {
+      timeout: 10_000,
+      timeoutMsg: "the estimate did not count the previewed passage as cached",
+    });
     await shot("teacher-preview");
   });
 

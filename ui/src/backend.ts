@@ -115,6 +115,7 @@ export const api = {
   savePrompt: (input: T.PromptTemplate) => call<T.PromptTemplate>("save_prompt", { input }),
   listPassages: (input: T.ListPassagesInput) => call<T.PassageList>("list_passages", { input }),
   previewGeneration: (input: T.PreviewInput) => call<T.PreviewOutput>("preview_generation", { input }),
+  estimateGeneration: (input: T.GenerateInput) => call<T.GenerationEstimate>("estimate_generation", { input }),
   startGeneration: (input: T.GenerateInput) => call<JobStarted>("start_generation", { input }),
   resumeGeneration: (input: T.GenerationRef) => call<JobStarted>("resume_generation", { input }),
   resumeInterruptedGenerations: (input: ProjectRef) => call<JobStarted[]>("resume_interrupted_generations", { input }),

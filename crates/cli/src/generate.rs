@@ -40,6 +40,10 @@ pub(crate) struct GenerateArgs {
     /// Run the prompt on passage N only and print the answer, the examples and their flags.
     #[arg(long, conflicts_with = "resume")]
     preview: Option<u32>,
+    /// Print what the job would send and cost (passages, tokens, dollars at the teacher's prices,
+    /// those already cached) and start nothing.
+    #[arg(long, conflicts_with_all = ["resume", "preview"])]
+    estimate: bool,
     /// Resume generation job ID (interrupted, cancelled or failed) instead of starting one.
     #[arg(long)]
     resume: Option<i64>,
@@ -165,12 +169,42 @@ pub(crate) fn generate(service: &Service, args: GenerateArgs) -> anyhow::Result<
         out(serde_json::to_string_pretty(&preview)?)?;
         return Ok(());
     }
-    let handle = service.generate(GenerateInput {
+    let input = GenerateInput {
         project,
         teacher: args.teacher,
         options,
-    })?;
+    };
+    let estimate = service.estimate_generation(input.clone())?;
+    if args.estimate {
+        return out(describe_estimate(&estimate));
+    }
+    eprintln!("{}", describe_estimate(&estimate).replace('\n', "; "));
+    let handle = service.generate(input)?;
     crate::finish_job(service, &args.project, handle)
+}
+
+/// An estimate as a few lines of text.
+fn describe_estimate(e: &grimoire_core::GenerationEstimate) -> String {
+    let mut lines = vec![format!(
+        "{} passages, {} of them already answered (cached, not paid again)",
+        e.passages, e.cached
+    )];
+    lines.push(format!(
+        "about {} prompt tokens and {} answer tokens expected, at most {}",
+        e.prompt_tokens, e.completion_tokens_expected, e.completion_tokens_max
+    ));
+    lines.push(if e.cost_max > 0.0 {
+        format!(
+            "cost about ${:.4} expected, at most ${:.4}",
+            e.cost_expected, e.cost_max
+        )
+    } else {
+        "cost: nothing (a local model, or the teacher has no prices set)".to_string()
+    });
+    if let Some(s) = e.min_seconds {
+        lines.push(format!("at least {s:.0} s at the teacher's rate limits"));
+    }
+    lines.join("\n")
 }
 
 /// Runs `grimoire teachers`.

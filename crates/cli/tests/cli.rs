@@ -348,14 +348,23 @@ fn teachers_add_test_and_generate_with_a_loopback_server() {
     let dir_s = dir.to_str().unwrap();
     assert!(env.grimoire(&["project", "new", dir_s, "--persona", "Elizabeth Bennet"]).status.success());
     assert!(env.grimoire(&["import", "--project", dir_s, sample().to_str().unwrap()]).status.success());
+    // An estimate first: three passages, nothing cached, no prices set, nothing sent.
+    let out = env.grimoire(&["generate", "--project", dir_s, "--strategy", "qa", "--teacher", "loop", "--limit", "3", "--pairs", "2", "--estimate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("3 passages, 0 of them already answered"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("cost: nothing"), "{}", text(&out.stdout));
+    assert_eq!(server.requests(), 1);
     let out = env.grimoire(&["generate", "--project", dir_s, "--strategy", "qa", "--teacher", "loop", "--limit", "3", "--pairs", "2"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("3 passages, 0 of them already answered"), "{}", text(&out.stderr));
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((result["passages"].as_u64(), result["examples"].as_u64()), (Some(3), Some(6)), "{result}");
     assert_eq!(server.requests(), 1 + 3);
     let out = env.grimoire(&["review", "stats", "--project", dir_s, "--json"]);
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(stats["by_strategy"]["c"], 6, "{stats}");
+    let out = env.grimoire(&["generate", "--project", dir_s, "--strategy", "qa", "--teacher", "loop", "--limit", "3", "--pairs", "2", "--estimate"]);
+    assert!(text(&out.stdout).starts_with("3 passages, 3 of them already answered"), "{}", text(&out.stdout));
     // An unknown teacher is a clear error.
     let out = env.grimoire(&["generate", "--project", dir_s, "--teacher", "nobody"]);
     assert!(!out.status.success() && text(&out.stderr).contains("no teacher called \"nobody\""), "{}", text(&out.stderr));

@@ -121,6 +121,7 @@ pub fn typescript() -> String {
         crate::PreviewInput::decl(&cfg),
         crate::PreviewExample::decl(&cfg),
         crate::PreviewOutput::decl(&cfg),
+        crate::GenerationEstimate::decl(&cfg),
         crate::Repair::decl(&cfg),
         crate::GenerationRef::decl(&cfg),
         crate::GenerationStatus::decl(&cfg),

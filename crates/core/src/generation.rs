@@ -173,6 +173,70 @@ pub(crate) fn passage_view(index: u32, p: Passage) -> PassageView {
     }
 }
 
+/// What a generation would ask and roughly cost, before it starts: the passages it would send, the
+/// prompt tokens (four characters each, as the rate limiter counts), the answer tokens expected (a
+/// retelling about as long as its passage plus a question; QA pairs of a question and a short
+/// answer each) and at most (`max_tokens` per request), and the passages already answered in the
+/// cache, which are not paid for again.
+pub(crate) fn estimate(
+    store: &Store,
+    plan: &Plan,
+    identity: &str,
+) -> Result<crate::teachers::GenerationEstimate> {
+    let cast = cast(store, &plan.persona)?;
+    let (_, mut chosen) = passages(
+        store,
+        &GenerationOptions {
+            persona: Some(plan.persona.clone()),
+            ..plan.options.clone()
+        },
+    )?;
+    if let Some(limit) = plan.options.limit {
+        chosen.truncate(limit as usize);
+    }
+    let pairs = match plan.options.task() {
+        grimoire_teacher::Task::Qa { pairs } => pairs as u64,
+        grimoire_teacher::Task::Rewrite => 0,
+    };
+    let mut out = crate::teachers::GenerationEstimate {
+        passages: chosen.len() as u32,
+        ..Default::default()
+    };
+    for passage in &chosen {
+        let request = request(plan, &cast, passage)?;
+        let key = grimoire_teacher::cache_key(identity, &request);
+        if store.teacher_cache_get(&key)?.is_some() {
+            out.cached += 1;
+            continue;
+        }
+        let passage_tokens = (passage.text.len() / 4) as u64 + 1;
+        let expected = if pairs == 0 {
+            passage_tokens + passage_tokens / 5 + 40
+        } else {
+            pairs * (30 + 60.min(passage_tokens))
+        };
+        let max = u64::from(request.max_tokens);
+        out.prompt_tokens += u64::from(request.estimated_prompt_tokens());
+        out.completion_tokens_expected += expected.min(max);
+        out.completion_tokens_max += max;
+    }
+    let price = plan.teacher.price;
+    out.cost_expected = price.cost(out.prompt_tokens, out.completion_tokens_expected);
+    out.cost_max = price.cost(out.prompt_tokens, out.completion_tokens_max);
+    // The rate limits set a floor on the time, whatever the teacher's speed.
+    let asked = u64::from(out.passages - out.cached);
+    let mut minutes: f64 = 0.0;
+    if plan.teacher.requests_per_minute > 0 {
+        minutes = minutes.max(asked as f64 / f64::from(plan.teacher.requests_per_minute));
+    }
+    if plan.teacher.tokens_per_minute > 0 {
+        let tokens = out.prompt_tokens + out.completion_tokens_expected;
+        minutes = minutes.max(tokens as f64 / f64::from(plan.teacher.tokens_per_minute));
+    }
+    out.min_seconds = (minutes > 0.0).then_some(minutes * 60.0);
+    Ok(out)
+}
+
 /// One row of `generation_items.passage`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredItem {
@@ -618,6 +682,11 @@ pub(crate) struct LocalProvider {
 }
 
 impl LocalProvider {
+    /// Its [`Provider::identity`] for the model at `path`.
+    pub(crate) fn identity_of(path: &Path) -> String {
+        format!("local {}", path.display())
+    }
+
     pub(crate) fn new(engine: Arc<Engine>, path: &Path) -> Self {
         Self {
             engine,

@@ -51,7 +51,7 @@ pub use grimoire_store::table::corpus::{StoredChapter, StoredCharacter, StoredQu
 pub use grimoire_store::{BookSummary, Job, JobStatus};
 pub use teachers::{
     BUILTIN_TEACHER, GenerateInput, GenerationItemsInput, GenerationOptions, GenerationRef, GenerationStatus, ListPassagesInput, PassageList,
-    PassageView, PreviewExample, PreviewInput, PreviewOutput, SetTeacherKeyInput, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
+    PassageView, PreviewExample, PreviewInput, PreviewOutput, GenerationEstimate, SetTeacherKeyInput, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
     TeacherView, TestTeacherOutput,
 };
 pub use grimoire_store::table::generation::{GenerationItem, ItemState, ItemTotals};

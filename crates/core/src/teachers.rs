@@ -331,6 +331,30 @@ pub struct PreviewOutput {
     pub cached: bool,
 }
 
+/// What a generation would cost before it starts ([`Service::estimate_generation`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, TS)]
+pub struct GenerationEstimate {
+    /// Passages the job would take.
+    pub passages: u32,
+    /// Of them, already answered in the cache (a preview, an earlier job): not asked or paid again.
+    pub cached: u32,
+    /// Prompt tokens of the passages still to ask (four characters a token).
+    #[ts(type = "number")]
+    pub prompt_tokens: u64,
+    /// Answer tokens expected: a retelling about as long as its passage, or the asked QA pairs.
+    #[ts(type = "number")]
+    pub completion_tokens_expected: u64,
+    /// Answer tokens at most: the teacher's `max_tokens` for every request.
+    #[ts(type = "number")]
+    pub completion_tokens_max: u64,
+    /// The expected cost at the teacher's prices (0 for a local model or no prices set).
+    pub cost_expected: f64,
+    /// The cost if every answer ran to `max_tokens`.
+    pub cost_max: f64,
+    /// The least time the teacher's rate limits allow, when it has any.
+    pub min_seconds: Option<f64>,
+}
+
 /// Names a generation job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct GenerationRef {
@@ -604,6 +628,19 @@ impl Service {
         )
     }
 
+    /// What a generation with these settings would send and cost, before it starts; the passages a
+    /// preview or an earlier job answered are counted as cached. Builds no connection and loads no
+    /// model.
+    pub fn estimate_generation(&self, input: GenerateInput) -> Result<GenerationEstimate> {
+        let config = self.teacher(&input.teacher)?;
+        let identity = self.provider_identity(&config)?;
+        let template = self.prompt_for(&input.options)?;
+        let store = self.store(&absolute(&input.project)?)?;
+        let store = lock(&store);
+        let plan = crate::generation::Plan::new(&store, config, input.options, template)?;
+        crate::generation::estimate(&store, &plan, &identity)
+    }
+
     /// Starts a generation job (for the UI).
     pub fn start_generation(&self, input: GenerateInput) -> Result<JobStarted> {
         Ok(JobStarted {
@@ -754,6 +791,19 @@ impl Service {
             .filter(|t| t.name == task.name())
             .max_by_key(|t| t.version);
         Ok(saved.unwrap_or_else(|| grimoire_teacher::default_template(&task)))
+    }
+
+    /// What [`Provider::identity`] of the teacher's provider says (the cache keys begin with it),
+    /// without connecting or loading a model.
+    pub(crate) fn provider_identity(&self, config: &TeacherConfig) -> Result<String> {
+        Ok(match config.kind {
+            TeacherKind::BuiltIn => crate::generation::LocalProvider::identity_of(
+                &crate::chat::model_path(&config.model, Path::new(&self.settings()?.model_dir)),
+            ),
+            TeacherKind::Mistral | TeacherKind::OpenAiCompatible => {
+                HttpProvider::identity_of(&config.base_url, &config.model)
+            }
+        })
     }
 
     /// The provider a teacher's settings describe, with its key.

@@ -609,3 +609,61 @@ fn the_builtin_model_runs_a_real_passage_end_to_end() {
         other => panic!("{other:?}: {item:?}"),
     }
 }
+
+#[test]
+fn a_generation_is_estimated_before_it_starts_and_a_previewed_passage_counts_as_cached() {
+    let env = env();
+    let project = project(&env, "estimate");
+    let server = Server::start(|req| {
+        if req.path.ends_with("/models") {
+            return Reply::models(&["loopback-model"]);
+        }
+        Reply::chat(GOOD)
+    })
+    .unwrap();
+    let mut config = teacher(&env, "paid", &server);
+    config.price = grimoire_core::Price {
+        input_per_million: 2.0,
+        output_per_million: 6.0,
+    };
+    config.max_tokens = 500;
+    config.requests_per_minute = 60;
+    env.service.save_teacher(config).unwrap();
+    let input = GenerateInput {
+        project: project.clone(),
+        teacher: "paid".into(),
+        options: rewrite(3),
+    };
+    let before = env.service.estimate_generation(input.clone()).unwrap();
+    assert_eq!((before.passages, before.cached), (3, 0), "{before:?}");
+    assert!(before.prompt_tokens > 3 * 50, "{before:?}");
+    assert_eq!(before.completion_tokens_max, 3 * 500);
+    assert!(before.completion_tokens_expected > 0 && before.completion_tokens_expected <= 1500);
+    let cost = |p: u64, c: u64| (p as f64 * 2.0 + c as f64 * 6.0) / 1e6;
+    assert!((before.cost_expected - cost(before.prompt_tokens, before.completion_tokens_expected)).abs() < 1e-12);
+    assert!((before.cost_max - cost(before.prompt_tokens, 1500)).abs() < 1e-12);
+    assert!(before.cost_max > before.cost_expected && before.cost_expected > 0.0);
+    // Three requests at 60 a minute take at least three seconds.
+    assert_eq!(before.min_seconds, Some(3.0));
+    assert_eq!(server.requests(), 0, "an estimate sends nothing");
+
+    env.service
+        .preview_generation(PreviewInput {
+            project: project.clone(),
+            teacher: "paid".into(),
+            options: rewrite(3),
+            passage: 0,
+        })
+        .unwrap();
+    let after = env.service.estimate_generation(input.clone()).unwrap();
+    assert_eq!((after.passages, after.cached), (3, 1), "{after:?}");
+    assert_eq!(after.completion_tokens_max, 2 * 500);
+    assert!(after.cost_max < before.cost_max);
+
+    // What it estimated is what the job then asks: the two passages the preview did not answer.
+    let handle = env.service.generate(input.clone()).unwrap();
+    assert_eq!(handle.wait(), JobStatus::Completed);
+    assert_eq!(server.requests(), 1 + 2, "the job asked only what the preview had not");
+    let done = env.service.estimate_generation(input).unwrap();
+    assert_eq!((done.cached, done.cost_max), (3, 0.0));
+}

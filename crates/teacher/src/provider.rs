@@ -115,6 +115,13 @@ pub struct HttpProvider {
 }
 
 impl HttpProvider {
+    /// Its [`Provider::identity`] for `base_url` and `model`, without building a client (the cache
+    /// keys begin with it).
+    pub fn identity_of(base_url: &str, model: &str) -> String {
+        let base = base_url.trim().trim_end_matches('/');
+        format!("http {base} {model}")
+    }
+
     /// A provider with its own connection pool.
     pub fn new(config: HttpConfig) -> Result<Self, CallError> {
         let base = base_url(&config.base_url)?;
@@ -332,7 +339,7 @@ impl Provider for HttpProvider {
     }
 
     fn identity(&self) -> String {
-        format!("http {} {}", self.config.base_url, self.config.model)
+        Self::identity_of(&self.config.base_url, &self.config.model)
     }
 
     fn model(&self) -> &str {

@@ -1821,6 +1821,40 @@ cost: number,
  */
 cached: boolean, };
 
+export type GenerationEstimate = { 
+/**
+ * Passages the job would take.
+ */
+passages: number, 
+/**
+ * Of them, already answered in the cache (a preview, an earlier job): not asked or paid again.
+ */
+cached: number, 
+/**
+ * Prompt tokens of the passages still to ask (four characters a token).
+ */
+prompt_tokens: number, 
+/**
+ * Answer tokens expected: a retelling about as long as its passage, or the asked QA pairs.
+ */
+completion_tokens_expected: number, 
+/**
+ * Answer tokens at most: the teacher's `max_tokens` for every request.
+ */
+completion_tokens_max: number, 
+/**
+ * The expected cost at the teacher's prices (0 for a local model or no prices set).
+ */
+cost_expected: number, 
+/**
+ * The cost if every answer ran to `max_tokens`.
+ */
+cost_max: number, 
+/**
+ * The least time the teacher's rate limits allow, when it has any.
+ */
+min_seconds: number | null, };
+
 export type Repair = "fenced" | "text_before" | "text_after" | "truncated" | "syntax" | "incomplete_items" | "too_many";
 
 export type GenerationRef = { 

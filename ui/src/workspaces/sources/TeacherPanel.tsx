@@ -5,6 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../backend";
 import type {
   ApiError,
+  GenerationEstimate,
   GenerationItem,
   GenerationOptions,
   GenerationStatus,
@@ -67,6 +68,7 @@ export function TeacherPanel({ project, onError, onClose }: { project: ProjectIn
   const [status, setStatus] = useState<GenerationStatus | null>(null);
   const [problems, setProblems] = useState<GenerationItem[]>([]);
   const [poll, setPoll] = useState(0);
+  const [estimate, setEstimate] = useState<GenerationEstimate | null>(null);
 
   useEffect(() => {
     api.listTeachers().then((ts) => {
@@ -174,6 +176,23 @@ export function TeacherPanel({ project, onError, onClose }: { project: ProjectIn
       onError(e as ApiError);
     }
   }
+
+  // What the job would send and cost, before it starts (again after a preview, whose passage is
+  // then cached). A moment after the last change, so typing in a field does not ask at every key.
+  useEffect(() => {
+    if (!project.persona) return;
+    let stale = false;
+    const timer = setTimeout(() => {
+      api.estimateGeneration({ project: project.path, teacher, options: effective }).then(
+        (e) => !stale && setEstimate(e),
+        () => !stale && setEstimate(null),
+      );
+    }, 300);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+  }, [project.path, project.persona, teacher, effective, preview, status?.job.status]);
 
   const t = teachers.find((x) => x.config.name === teacher);
   const count = passages ? (options.limit ? Math.min(options.limit, passages.total) : passages.total) : 0;
@@ -283,9 +302,19 @@ export function TeacherPanel({ project, onError, onClose }: { project: ProjectIn
             </button>
             <span className="muted small" data-testid="gen-count">
               {passages ? `${count} of ${passages.total} passages` : ""}
-              {preview && preview.cost > 0 ? ` · about ${money(preview.cost * count)} at the preview's size` : ""}
             </span>
           </div>
+          {estimate && (
+            <div className="muted small" data-testid="gen-estimate" data-cost-max={estimate.cost_max}>
+              {estimate.cached > 0 && `${estimate.cached} already answered (cached, not paid again) · `}
+              about {estimate.prompt_tokens.toLocaleString()} prompt + {estimate.completion_tokens_expected.toLocaleString()} answer tokens
+              {" · "}
+              {estimate.cost_max > 0
+                ? `cost about ${money(estimate.cost_expected)}, at most ${money(estimate.cost_max)}`
+                : "no cost (a local model, or no prices set for this teacher)"}
+              {estimate.min_seconds !== null && ` · at least ${seconds(estimate.min_seconds)} at its rate limits`}
+            </div>
+          )}
           {status && (
             <div className="gen-status" data-testid="gen-status" data-status={status.job.status}>
               <div className="row">
