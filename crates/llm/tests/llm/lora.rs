@@ -80,6 +80,23 @@ fn f32_loss_and_logits_equal_pytorch_with_peft_adapter() {
     check(model, &reference["with_adapter"], Some(&adapter), "adapter");
 }
 
+/// An adapter `grimoire train` wrote, as Python PEFT loaded and ran it (fixture README): our runtime
+/// must compute the same with it, so what we save is what PEFT reads, q/k row layout included.
+#[test]
+fn an_adapter_grimoire_trained_computes_what_python_peft_computes_with_it() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/grimoire-adapter");
+    let pytorch: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("pytorch.json")).expect("pytorch.json"),
+    )
+    .expect("json");
+    assert_eq!(pytorch["peft"]["lora_tensors"], 420, "PEFT loaded every LoRA tensor");
+    assert_eq!(pytorch["peft"]["nonzero_lora_B"], 210, "and every lora_B was trained");
+    let model = common::f32();
+    check(model, &pytorch["base"], None, "base, as transformers loads the GGUF");
+    let adapter = model.load_adapter(&dir).unwrap_or_else(|e| panic!("{e:#}"));
+    check(model, &pytorch["with_adapter"], Some(&adapter), "grimoire adapter in PEFT");
+}
+
 #[test]
 fn adapter_is_unmerged_and_shared() {
     // The base is untouched by an adapter: without it the logits are the base's again.
