@@ -10,7 +10,7 @@ want_tests=0
 [[ "${1:-}" == "--tests" ]] && want_tests=1
 
 # --- system packages --------------------------------------------------------------------------
-packages=(build-essential pkg-config libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+packages=(build-essential pkg-config libopenblas-dev libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
           libxdo-dev xvfb xauth curl file python3-pip nodejs npm)
 (( want_tests )) && packages+=(webkit2gtk-driver)
 missing=()

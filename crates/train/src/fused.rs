@@ -2,8 +2,7 @@
 //! slices with rayon. candle's own fused kernels drop gradients, and its composite versions run
 //! a dozen allocating ops each way; these run one pass forward and one backward.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Device, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
 fn input<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
@@ -417,9 +416,15 @@ impl CustomOp2 for AttentionProbs {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (b, h, rows, d) = lq.shape().dims4()?;
         let (_, _, l, _) = lk.shape().dims4()?;
-        let scores = sq.matmul(sk, (b * h, rows, l, d), lq, &lk.transpose(2, 3)?)?;
+        let q = Tensor::from_slice(crate::ops::cpu_slice(sq, lq)?, (b * h, rows, d), &Device::Cpu)?;
+        let k = Tensor::from_slice(crate::ops::cpu_slice(sk, lk)?, (b * h, l, d), &Device::Cpu)?;
+        let scores = crate::blas::bmm(&q, &k, false, true)?;
+        let (scores, _) = scores.storage_and_layout();
+        let Storage::Cpu(scores) = &*scores else {
+            candle_core::bail!("attention scores off the CPU")
+        };
         let sl = Layout::contiguous((b, h, rows, l));
-        self.softmax.cpu_fwd(&scores, &sl)
+        self.softmax.cpu_fwd(scores, &sl)
     }
 
     fn bwd(
@@ -434,8 +439,9 @@ impl CustomOp2 for AttentionProbs {
             .bwd(res, res, grad)?
             .ok_or_else(|| candle_core::Error::Msg("no softmax gradient".into()))?;
         let (q, k) = (q.detach(), k.detach());
-        let dq = ds.matmul(&k)?;
-        let dk = ds.transpose(2, 3)?.matmul(&q)?;
+        let ds = ds.contiguous()?;
+        let dq = crate::blas::bmm(&ds, &k.contiguous()?, false, false)?;
+        let dk = crate::blas::bmm(&ds, &q.contiguous()?, true, false)?;
         Ok((Some(dq), Some(dk)))
     }
 }

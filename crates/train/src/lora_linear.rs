@@ -7,7 +7,6 @@
 
 use std::sync::Mutex;
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -20,12 +19,9 @@ fn mm(
     ll: &Layout,
     rhs: &CpuStorage,
     rl: &Layout,
-    (m, n, k): (usize, usize, usize),
+    dims: (usize, usize, usize),
 ) -> candle_core::Result<Vec<f32>> {
-    match lhs.matmul(rhs, (1, m, n, k), ll, rl)? {
-        CpuStorage::F32(v) => Ok(v),
-        _ => candle_core::bail!("lora-linear: expected f32"),
-    }
+    crate::blas::matmul(lhs, ll, rhs, rl, dims)
 }
 
 fn owned(v: Vec<f32>) -> CpuStorage {

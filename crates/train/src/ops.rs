@@ -12,7 +12,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::backend::BackendStorage;
 use candle_core::quantized::k_quants::{BlockQ4_0, BlockQ4_1, BlockQ8_0, GgmlType};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Storage, Tensor};
@@ -94,7 +93,7 @@ fn dequantize_par(q: &QTensor) -> candle_core::Result<Option<Tensor>> {
         .transpose()
 }
 
-fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
+pub(crate) fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
     let data = s.as_slice::<f32>()?;
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&data[a..b]),
@@ -126,7 +125,7 @@ impl CustomOp1 for FrozenLinear {
             candle_core::bail!("frozen-linear input must be contiguous")
         };
         let xl = Layout::contiguous_with_offset((m, k), start);
-        let out = s.matmul(ws, (1, m, self.out_dim, k), &xl, wl)?;
+        let out = CpuStorage::F32(crate::blas::matmul(s, &xl, ws, wl, (m, self.out_dim, k))?);
         let mut shape = dims.to_vec();
         if let Some(last) = shape.last_mut() {
             *last = self.out_dim;
@@ -142,10 +141,7 @@ impl CustomOp1 for FrozenLinear {
     ) -> candle_core::Result<Option<Tensor>> {
         let w = self.w.dense(grad.device())?;
         let m = grad.elem_count() / self.out_dim;
-        let g = grad
-            .contiguous()?
-            .reshape((m, self.out_dim))?
-            .matmul(&w)?
+        let g = crate::blas::mm2(&grad.contiguous()?.reshape((m, self.out_dim))?, &w)?
             .reshape(arg.shape())?;
         Ok(Some(g))
     }
@@ -385,7 +381,7 @@ impl CustomOp1 for CrossEntropy {
         let wt = self.w.t()?;
         for start in (0..n).step_by(self.chunk.max(1)) {
             let rows = self.chunk.min(n - start);
-            let logits = h.narrow(0, start, rows)?.matmul(&wt)?;
+            let logits = crate::blas::mm2(&h.narrow(0, start, rows)?, &wt)?;
             let mut data = into_vec(logits)?;
             let targets = &self.targets[start..start + rows];
             let want_grad = self.want_grad;
@@ -418,7 +414,7 @@ impl CustomOp1 for CrossEntropy {
                 });
             if want_grad {
                 let dlogits = Tensor::from_vec(data, (rows, vocab), &Device::Cpu)?;
-                grads.push(dlogits.matmul(&self.w)?);
+                grads.push(crate::blas::mm2(&dlogits, &self.w)?);
             }
         }
         if self.want_grad && !grads.is_empty() {
