@@ -112,6 +112,11 @@ pub(crate) fn train(service: &Service, args: TrainArgs) -> anyhow::Result<()> {
             Some(c) => c,
             None => service.plan_training(input.clone())?.config,
         };
+        // The plan keeps activations only when they fit at the preset's sizes: recompute them
+        // again when the flags change those sizes.
+        if args.batch.is_some() || args.seq_len.is_some() {
+            config.activation_checkpointing = true;
+        }
         apply_overrides(&mut config, &args);
         input.config = Some(config);
     }

@@ -397,12 +397,17 @@ impl Service {
         }
         let config = match (&input.config, &input.preset) {
             (Some(config), _) => config.clone(),
-            (None, Some(name)) => TrainConfig::preset(name).ok_or_else(|| {
-                Error::InvalidInput(format!("no preset {name:?}; the presets are {}", grimoire_train::PRESETS.join(", ")))
-            })?,
-            (None, None) => {
+            (None, preset) => {
                 let facts = ModelFacts::read(&base_path).map_err(Error::Train)?;
-                TrainConfig::preset_for(facts.parameters, false)
+                let config = match preset {
+                    Some(name) => TrainConfig::preset(name).ok_or_else(|| {
+                        Error::InvalidInput(format!("no preset {name:?}; the presets are {}", grimoire_train::PRESETS.join(", ")))
+                    })?,
+                    None => TrainConfig::preset_for(facts.parameters, false),
+                };
+                // A preset recomputes activations; where keeping them fits in half the memory
+                // available now, the run keeps them and goes about 1.2x faster.
+                grimoire_train::keep_activations_if_they_fit(&facts, config, grimoire_train::memory_budget())
             }
         };
         Ok((base_path, data_dir, config))

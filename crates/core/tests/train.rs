@@ -95,6 +95,26 @@ fn wait(env: &Env, job_id: i64) -> grimoire_core::Job {
     }
 }
 
+/// A run asked for by preset keeps its activations when they fit in half the available memory
+/// (the train crate decides); settings given in full are used as given.
+#[test]
+fn a_preset_run_keeps_activations_when_they_fit_and_given_settings_are_kept() {
+    let env = env();
+    let by_preset = TrainInput { preset: Some("cpu-quick".into()), config: None, ..input(&env, tiny(1)) };
+    let plan = env.service.plan_training(by_preset).unwrap();
+    let facts = grimoire_train::ModelFacts::read(std::path::Path::new(&plan.base_path)).unwrap();
+    let expected = grimoire_train::keep_activations_if_they_fit(&facts, TrainConfig::preset("cpu-quick").unwrap(), grimoire_train::memory_budget());
+    assert_eq!(plan.config, expected);
+    // SmolLM2 at 4 × 256 needs about 2 GB without recomputation: wherever 4 GB are free, it is off.
+    if grimoire_train::memory_budget() >= 4 << 30 {
+        assert!(!plan.config.activation_checkpointing);
+    }
+    let given = tiny(1);
+    assert!(given.activation_checkpointing);
+    let plan = env.service.plan_training(input(&env, given.clone())).unwrap();
+    assert_eq!(plan.config, given);
+}
+
 #[test]
 fn a_run_trains_on_the_latest_export_lists_its_curve_and_merges() {
     let env = env();

@@ -86,6 +86,32 @@ pub(crate) fn bmm(
     fallback()
 }
 
+/// [`bmm`] on raw contiguous data: `batches` products of op(a) (m, k) · op(b) (k, n) laid end to
+/// end, as a new vector; candle's matmul without the `openblas` feature.
+pub(crate) fn bmm_slices(
+    a: &[f32],
+    b: &[f32],
+    batches: usize,
+    (m, n, k): (usize, usize, usize),
+    ta: bool,
+    tb: bool,
+) -> candle_core::Result<Vec<f32>> {
+    #[cfg(feature = "openblas")]
+    {
+        if a.len() == batches * m * k && b.len() == batches * k * n {
+            return Ok(openblas::batched(a, b, batches, (m, n, k), ta, tb));
+        }
+        candle_core::bail!("bmm: {} and {} values for {batches} × ({m}, {k}) · ({k}, {n})", a.len(), b.len())
+    }
+    #[cfg(not(feature = "openblas"))]
+    {
+        let dev = candle_core::Device::Cpu;
+        let a = candle_core::Tensor::from_slice(a, if ta { (batches, k, m) } else { (batches, m, k) }, &dev)?;
+        let b = candle_core::Tensor::from_slice(b, if tb { (batches, n, k) } else { (batches, k, n) }, &dev)?;
+        bmm(&a, &b, ta, tb)?.flatten_all()?.to_vec1()
+    }
+}
+
 /// One side of a product as sgemm takes it: the data from its first element, whether it is stored
 /// transposed, and its leading dimension.
 #[cfg_attr(not(feature = "openblas"), allow(dead_code))]
@@ -160,14 +186,21 @@ mod openblas {
     /// output without reading it, so the vector is not zero-filled first (a memset of each
     /// product, about 3 % of a training step).
     pub(super) fn product(a: &Operand, b: &Operand, (m, n, k): (usize, usize, usize)) -> Vec<f32> {
-        let len = m * n;
+        if m == 0 || n == 0 || k == 0 {
+            return vec![0f32; m * n];
+        }
+        uninit(m * n, |c| sgemm_split(a, b, c, (m, n, k)))
+    }
+
+    /// A vector of `len` that `fill` writes whole, without zero-filling it first. `fill` must
+    /// write every element and read none before writing it (sgemm with beta = 0 and k > 0 does).
+    fn uninit(len: usize, fill: impl FnOnce(&mut [f32])) -> Vec<f32> {
         let mut c: Vec<std::mem::MaybeUninit<f32>> = Vec::with_capacity(len);
         // SAFETY: MaybeUninit needs no initialisation.
         unsafe { c.set_len(len) };
         let ptr = c.as_mut_ptr() as *mut f32;
-        // SAFETY: the slice is only written through (sgemm with beta = 0), never read, before
-        // every element has been written.
-        sgemm_split(a, b, unsafe { std::slice::from_raw_parts_mut(ptr, len) }, (m, n, k));
+        // SAFETY: the slice is only written through before every element has been written.
+        fill(unsafe { std::slice::from_raw_parts_mut(ptr, len) });
         let mut c = std::mem::ManuallyDrop::new(c);
         // SAFETY: every element is now initialised; same allocation, length and capacity, and
         // MaybeUninit<f32> has f32's layout.
@@ -184,17 +217,18 @@ mod openblas {
         tb: bool,
     ) -> Vec<f32> {
         use rayon::prelude::*;
+        // SAFETY: a plain setter of OpenBLAS's thread count.
         SINGLE.call_once(|| unsafe { openblas_set_num_threads(1) });
-        let mut c = vec![0f32; batches * m * n];
-        if m == 0 || n == 0 {
-            return c;
+        if m == 0 || n == 0 || k == 0 {
+            return vec![0f32; batches * m * n];
         }
-        c.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| {
-            let a = Operand { data: &a[i * m * k..(i + 1) * m * k], transposed: ta, ld: if ta { m } else { k } };
-            let b = Operand { data: &b[i * k * n..(i + 1) * k * n], transposed: tb, ld: if tb { k } else { n } };
-            sgemm(&a, &b, c, (0, m), (0, n), n, k);
-        });
-        c
+        uninit(batches * m * n, |c| {
+            c.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| {
+                let a = Operand { data: &a[i * m * k..(i + 1) * m * k], transposed: ta, ld: if ta { m } else { k } };
+                let b = Operand { data: &b[i * k * n..(i + 1) * k * n], transposed: tb, ld: if tb { k } else { n } };
+                sgemm(&a, &b, c, (0, m), (0, n), n, k);
+            })
+        })
     }
 
     /// `c (m, n) = a · b`, split over rayon's threads along the longer side of `c`.

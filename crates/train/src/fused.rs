@@ -2,7 +2,7 @@
 //! slices with rayon. candle's own fused kernels drop gradients, and its composite versions run
 //! a dozen allocating ops each way; these run one pass forward and one backward.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Device, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 fn input<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
@@ -416,15 +416,16 @@ impl CustomOp2 for AttentionProbs {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (b, h, rows, d) = lq.shape().dims4()?;
         let (_, _, l, _) = lk.shape().dims4()?;
-        let q = Tensor::from_slice(crate::ops::cpu_slice(sq, lq)?, (b * h, rows, d), &Device::Cpu)?;
-        let k = Tensor::from_slice(crate::ops::cpu_slice(sk, lk)?, (b * h, l, d), &Device::Cpu)?;
-        let scores = crate::blas::bmm(&q, &k, false, true)?;
-        let (scores, _) = scores.storage_and_layout();
-        let Storage::Cpu(scores) = &*scores else {
-            candle_core::bail!("attention scores off the CPU")
-        };
+        let scores = crate::blas::bmm_slices(
+            crate::ops::cpu_slice(sq, lq)?,
+            crate::ops::cpu_slice(sk, lk)?,
+            b * h,
+            (rows, l, d),
+            false,
+            true,
+        )?;
         let sl = Layout::contiguous((b, h, rows, l));
-        self.softmax.cpu_fwd(scores, &sl)
+        self.softmax.cpu_fwd(&CpuStorage::F32(scores), &sl)
     }
 
     fn bwd(
@@ -444,6 +445,58 @@ impl CustomOp2 for AttentionProbs {
         let dk = crate::blas::bmm(&ds, &q.contiguous()?, true, false)?;
         Ok((Some(dq), Some(dk)))
     }
+}
+
+/// `probs · v` for probs (b, h, rows, l) and v (b, h, l, d), by sgemm each way (candle's batched
+/// matmul and its generic backward otherwise).
+struct ProbsV;
+
+impl CustomOp2 for ProbsV {
+    fn name(&self) -> &'static str {
+        "train-probs-v"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sp: &CpuStorage,
+        lp: &Layout,
+        sv: &CpuStorage,
+        lv: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (b, h, rows, l) = lp.shape().dims4()?;
+        let (_, _, _, d) = lv.shape().dims4()?;
+        let out = crate::blas::bmm_slices(
+            crate::ops::cpu_slice(sp, lp)?,
+            crate::ops::cpu_slice(sv, lv)?,
+            b * h,
+            (rows, d, l),
+            false,
+            false,
+        )?;
+        Ok((CpuStorage::F32(out), Shape::from((b, h, rows, d))))
+    }
+
+    fn bwd(
+        &self,
+        p: &Tensor,
+        v: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = grad.contiguous()?;
+        let (p, v) = (p.detach().contiguous()?, v.detach().contiguous()?);
+        let dp = crate::blas::bmm(&g, &v, false, true)?;
+        let dv = crate::blas::bmm(&p, &g, true, false)?;
+        Ok((Some(dp), Some(dv)))
+    }
+}
+
+/// `probs · v` for probs (b, h, rows, l), v (b, h, l, d), with gradients to both.
+pub fn probs_v(probs: &Tensor, v: &Tensor) -> candle_core::Result<Tensor> {
+    if !probs.device().is_cpu() {
+        return probs.matmul(v);
+    }
+    probs.contiguous()?.apply_op2(&v.contiguous()?, ProbsV)
 }
 
 /// `causal_softmax(q kᵀ, scale, window)` for q (b, h, rows, d), k (b, h, l, d) as one op, so
@@ -593,6 +646,12 @@ mod tests {
             |k| attention_probs(&q, k, 0.5, Some(3)),
             |k| slow(&q, k),
         )?;
+
+        // Probabilities times values: gradients to both.
+        let p = rand(&[2, 3, 10, 5], 12)?;
+        let v = rand(&[2, 3, 5, 4], 13)?;
+        same(&p, |p| probs_v(p, &v), |p| p.matmul(&v))?;
+        same(&v, |v| probs_v(&p, v), |v| p.matmul(v))?;
 
         // Two query heads per row block (n_rep = 2), 5 positions.
         let x = rand(&[2, 3, 10, 5], 6)?;

@@ -36,7 +36,7 @@ mod trainer;
 pub use config::{BaseFormat, LoraConfig, PRESETS, Schedule, Target, TrainConfig};
 pub use data::{DataSource, DataStats, Example, encode_example, encode_messages, read_jsonl};
 pub use error::{Error, Result};
-pub use estimate::{Estimate, ModelFacts, estimate};
+pub use estimate::{Estimate, ModelFacts, estimate, keep_activations_if_they_fit, memory_budget};
 pub use files::peak_rss_bytes;
 pub use gguf::{GgufExported, GgufType, export_gguf};
 pub use metrics::{Metric, read_metrics, render_plot};

@@ -342,8 +342,7 @@ impl Net {
         let q = q.reshape((b, nkv, n_rep * l, hd))?;
         let probs =
             crate::fused::attention_probs(&q, &k, 1.0 / (hd as f64).sqrt(), cfg.sliding_window)?;
-        let att = probs
-            .matmul(&v)?
+        let att = crate::fused::probs_v(&probs, &v)?
             .reshape((b, nh, l, hd))?
             .transpose(1, 2)?
             .reshape((b * l, nh * hd))?;

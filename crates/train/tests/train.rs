@@ -6,6 +6,7 @@ mod common;
 
 mod train {
     mod data;
+    mod estimate;
     mod gguf;
     mod model;
     mod trainer;

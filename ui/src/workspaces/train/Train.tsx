@@ -33,6 +33,9 @@ export function Train({ project }: { project: ProjectInfo }) {
   const [data, setData] = useState("");
   const [preset, setPreset] = useState("cpu-quick");
   const [config, setConfig] = useState<TrainConfig | null>(null);
+  // Until a setting is changed the run is asked for by preset name, so the service may keep the
+  // activations when they fit in memory (faster); the plan then shows what it chose.
+  const [edited, setEdited] = useState(false);
   const [plan, setPlan] = useState<TrainPlan | null>(null);
   const [planning, setPlanning] = useState(false);
   const [runs, setRuns] = useState<RunView[]>([]);
@@ -88,21 +91,25 @@ export function Train({ project }: { project: ProjectInfo }) {
     setPreset(name);
     const p = presets.find((x) => x.name === name);
     if (p) setConfig(p.config);
+    setEdited(false);
     setPlan(null);
   }
 
   function edit(change: Partial<TrainConfig>) {
     if (config) setConfig({ ...config, ...change });
+    setEdited(true);
     setPlan(null);
   }
 
-  const input = () => ({ project: project.path, base, data: data.trim() || null, preset, config });
+  const input = () => ({ project: project.path, base, data: data.trim() || null, preset, config: edited ? config : null });
 
   async function estimate() {
     setError(null);
     setPlanning(true);
     try {
-      setPlan(await api.planTraining(input()));
+      const p = await api.planTraining(input());
+      setPlan(p);
+      if (!edited) setConfig(p.config);
     } catch (e) {
       setError(e as ApiError);
     } finally {
