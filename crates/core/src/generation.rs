@@ -173,6 +173,21 @@ pub(crate) fn passage_view(index: u32, p: Passage) -> PassageView {
     }
 }
 
+/// The passages a job with `plan` takes: the persona's, in series order, the first `limit`.
+fn chosen_passages(store: &Store, plan: &Plan) -> Result<Vec<Passage>> {
+    let (_, mut chosen) = passages(
+        store,
+        &GenerationOptions {
+            persona: Some(plan.persona.clone()),
+            ..plan.options.clone()
+        },
+    )?;
+    if let Some(limit) = plan.options.limit {
+        chosen.truncate(limit as usize);
+    }
+    Ok(chosen)
+}
+
 /// What a generation would ask and roughly cost, before it starts: the passages it would send, the
 /// prompt tokens (four characters each, as the rate limiter counts), the answer tokens expected (a
 /// retelling about as long as its passage plus a question; QA pairs of a question and a short
@@ -184,16 +199,7 @@ pub(crate) fn estimate(
     identity: &str,
 ) -> Result<crate::teachers::GenerationEstimate> {
     let cast = cast(store, &plan.persona)?;
-    let (_, mut chosen) = passages(
-        store,
-        &GenerationOptions {
-            persona: Some(plan.persona.clone()),
-            ..plan.options.clone()
-        },
-    )?;
-    if let Some(limit) = plan.options.limit {
-        chosen.truncate(limit as usize);
-    }
+    let chosen = chosen_passages(store, plan)?;
     let pairs = match plan.options.task() {
         grimoire_teacher::Task::Qa { pairs } => pairs as u64,
         grimoire_teacher::Task::Rewrite => 0,
@@ -301,16 +307,7 @@ pub(crate) fn run(
     let cast = cast(ctx.store(), &plan.persona)?;
     if ctx.store().generation_totals(ctx.id())?.total == 0 {
         ctx.progress(0, 0, "choosing passages")?;
-        let (_, mut chosen) = passages(
-            ctx.store(),
-            &GenerationOptions {
-                persona: Some(plan.persona.clone()),
-                ..plan.options.clone()
-            },
-        )?;
-        if let Some(limit) = plan.options.limit {
-            chosen.truncate(limit as usize);
-        }
+        let chosen = chosen_passages(ctx.store(), plan)?;
         if chosen.is_empty() {
             return Err(Error::InvalidInput(format!(
                 "no narration about {} was found in the books",
