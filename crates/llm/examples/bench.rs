@@ -142,7 +142,7 @@ fn main() -> Result<()> {
     );
     println!("| engine | weights | prompt tok/s | decode tok/s | peak RSS |");
     println!("|---|---|---|---|---|");
-    println!("| llama.cpp (issue 5, idle machine) | Q4_1 (as shipped) | 327 | 110 | 191 MB |");
+    println!("| llama.cpp (issue 5, another machine) | Q4_1 (as shipped) | 327 | 110 | 191 MB |");
     let reference = llama_cpp(&threads)?;
     if let Some(v) = reference.as_ref().filter(|v| v.len() == 3) {
         println!(
