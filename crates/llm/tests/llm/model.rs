@@ -136,18 +136,35 @@ fn one_token_path_keeps_the_sliding_window_and_the_adapter() {
         serde_json::from_value(serde_json::json!({"r": 4, "lora_alpha": 8.0})).expect("config");
     let mut adapter = LoraAdapter::empty(cfg.num_hidden_layers, config);
     let dev = candle_core::Device::Cpu;
+    // Fixed pseudo-random values in [-0.5, 0.5), so a failure reproduces.
+    let mut state = 7u64;
+    let mut values = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect()
+    };
     for layer in 0..cfg.num_hidden_layers {
         for proj in Proj::ALL {
             let (out_dim, in_dim) = cfg.proj_dims(proj);
             let pair = LoraPair {
-                a: candle_core::Tensor::randn(0f32, 0.3, (4, in_dim), &dev).expect("a"),
-                b: candle_core::Tensor::randn(0f32, 0.3, (out_dim, 4), &dev).expect("b"),
+                a: candle_core::Tensor::from_vec(values(4 * in_dim), (4, in_dim), &dev).expect("a"),
+                b: candle_core::Tensor::from_vec(values(out_dim * 4), (out_dim, 4), &dev)
+                    .expect("b"),
                 scale: 2.0,
             };
             adapter.set(layer, proj, pair);
         }
     }
-    common::assert_decode_paths_agree(&model, &prompt, 8, Some(&adapter), 1e-4);
+    // The two paths add the LoRA product in different orders, and both then round each
+    // activation block to 8 bits: a last-bit difference can move one rounding, which shifts a
+    // logit by about a hundredth (seen once in CI, with random adapters). A wrongly applied
+    // adapter is off by whole units, and the greedy tokens must still agree.
+    common::assert_decode_paths_agree(&model, &prompt, 8, Some(&adapter), 0.05);
     // The adapter is applied: its logits are not the base model's.
     let step = |adapter: Option<&LoraAdapter>| -> Vec<f32> {
         let mut cache = Cache::new(&model.llama, 1);
