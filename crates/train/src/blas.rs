@@ -192,21 +192,6 @@ mod openblas {
         uninit(m * n, |c| sgemm_split(a, b, c, (m, n, k)))
     }
 
-    /// A vector of `len` that `fill` writes whole, without zero-filling it first. `fill` must
-    /// write every element and read none before writing it (sgemm with beta = 0 and k > 0 does).
-    fn uninit(len: usize, fill: impl FnOnce(&mut [f32])) -> Vec<f32> {
-        let mut c: Vec<std::mem::MaybeUninit<f32>> = Vec::with_capacity(len);
-        // SAFETY: MaybeUninit needs no initialisation.
-        unsafe { c.set_len(len) };
-        let ptr = c.as_mut_ptr() as *mut f32;
-        // SAFETY: the slice is only written through before every element has been written.
-        fill(unsafe { std::slice::from_raw_parts_mut(ptr, len) });
-        let mut c = std::mem::ManuallyDrop::new(c);
-        // SAFETY: every element is now initialised; same allocation, length and capacity, and
-        // MaybeUninit<f32> has f32's layout.
-        unsafe { Vec::from_raw_parts(c.as_mut_ptr() as *mut f32, len, c.capacity()) }
-    }
-
     /// `batches` products of (m, k) · (k, n) blocks laid end to end, one sgemm each, over rayon.
     pub(super) fn batched(
         a: &[f32],
@@ -217,64 +202,84 @@ mod openblas {
         tb: bool,
     ) -> Vec<f32> {
         use rayon::prelude::*;
-        // SAFETY: a plain setter of OpenBLAS's thread count.
-        SINGLE.call_once(|| unsafe { openblas_set_num_threads(1) });
         if m == 0 || n == 0 || k == 0 {
             return vec![0f32; batches * m * n];
         }
         uninit(batches * m * n, |c| {
-            c.par_chunks_mut(m * n).enumerate().for_each(|(i, c)| {
+            (0..batches).into_par_iter().for_each(|i| {
                 let a = Operand { data: &a[i * m * k..(i + 1) * m * k], transposed: ta, ld: if ta { m } else { k } };
                 let b = Operand { data: &b[i * k * n..(i + 1) * k * n], transposed: tb, ld: if tb { k } else { n } };
-                sgemm(&a, &b, c, (0, m), (0, n), n, k);
+                // Batch i's block of the output: rows i·m.. of the (batches·m, n) whole.
+                sgemm(&a, &b, c, (0, m), (0, n), n, k, i * m * n);
             })
         })
     }
 
+    /// Where the output goes: a pointer to `len` floats that the products write (each task its own
+    /// disjoint block) and nothing reads until they are done. A raw pointer, not `&mut [f32]`,
+    /// because several tasks write into it at once and the memory starts uninitialised.
+    #[derive(Clone, Copy)]
+    struct Out {
+        ptr: *mut f32,
+        len: usize,
+    }
+
+    // SAFETY: the tasks sharing an `Out` write disjoint elements (see `sgemm_split`, `batched`).
+    unsafe impl Send for Out {}
+    unsafe impl Sync for Out {}
+
+    /// A vector of `len` that `fill` writes whole, without zero-filling it first. `fill` must
+    /// write every element and read none before writing it (sgemm with beta = 0 and k > 0 does).
+    fn uninit(len: usize, fill: impl FnOnce(Out)) -> Vec<f32> {
+        let mut c: Vec<std::mem::MaybeUninit<f32>> = Vec::with_capacity(len);
+        // SAFETY: MaybeUninit needs no initialisation.
+        unsafe { c.set_len(len) };
+        fill(Out { ptr: c.as_mut_ptr().cast::<f32>(), len });
+        let mut c = std::mem::ManuallyDrop::new(c);
+        // SAFETY: every element is now initialised; same allocation, length and capacity, and
+        // MaybeUninit<f32> has f32's layout.
+        unsafe { Vec::from_raw_parts(c.as_mut_ptr().cast::<f32>(), len, c.capacity()) }
+    }
+
     /// `c (m, n) = a · b`, split over rayon's threads along the longer side of `c`.
-    fn sgemm_split(a: &Operand, b: &Operand, c: &mut [f32], (m, n, k): (usize, usize, usize)) {
-        // SAFETY: a plain setter of OpenBLAS's thread count, called once before any product.
-        SINGLE.call_once(|| unsafe { openblas_set_num_threads(1) });
-        if m == 0 || n == 0 {
-            return;
-        }
+    fn sgemm_split(a: &Operand, b: &Operand, c: Out, (m, n, k): (usize, usize, usize)) {
         let threads = rayon::current_num_threads().max(1);
         // Below ~2 MFLOP a block, splitting costs more than it saves.
         let parts = threads.min((2 * m * n * k / (2 << 20)).max(1));
         if parts == 1 {
-            sgemm(a, b, c, (0, m), (0, n), n, k);
+            sgemm(a, b, c, (0, m), (0, n), n, k, 0);
             return;
         }
         let by_rows = m >= n;
         let along = if by_rows { m } else { n };
         let step = along.div_ceil(parts);
-        let c_ptr = c.as_mut_ptr() as usize;
-        let c_len = c.len();
         rayon::scope(|s| {
             for start in (0..along).step_by(step) {
                 let end = (start + step).min(along);
+                // Each task its own rows, or its own columns of every row.
                 s.spawn(move |_| {
-                    // SAFETY: every task writes a disjoint block of `c` (its rows, or its columns of
-                    // every row), and `c` outlives the scope.
-                    let c = unsafe { std::slice::from_raw_parts_mut(c_ptr as *mut f32, c_len) };
                     if by_rows {
-                        sgemm(a, b, c, (start, end), (0, n), n, k);
+                        sgemm(a, b, c, (start, end), (0, n), n, k, 0);
                     } else {
-                        sgemm(a, b, c, (0, m), (start, end), n, k);
+                        sgemm(a, b, c, (0, m), (start, end), n, k, 0);
                     }
                 });
             }
         });
     }
 
-    /// The block `rows × cols` of `c` (row-major, `ldc` wide).
-    fn sgemm(a: &Operand, b: &Operand, c: &mut [f32], rows: (usize, usize), cols: (usize, usize), ldc: usize, k: usize) {
+    /// The block `rows × cols` of the (·, `ldc`) row-major matrix that starts `base` floats into
+    /// `c`.
+    #[allow(clippy::too_many_arguments)]
+    fn sgemm(a: &Operand, b: &Operand, c: Out, rows: (usize, usize), cols: (usize, usize), ldc: usize, k: usize, base: usize) {
+        // SAFETY: a plain setter of OpenBLAS's thread count, run once before the first product.
+        SINGLE.call_once(|| unsafe { openblas_set_num_threads(1) });
         let (m, n) = (rows.1 - rows.0, cols.1 - cols.0);
         // Where row `rows.0` of op(a) and column `cols.0` of op(b) begin.
         let a_at = if a.transposed { rows.0 } else { rows.0 * a.ld };
         let b_at = if b.transposed { cols.0 * b.ld } else { cols.0 };
-        let c_at = rows.0 * ldc + cols.0;
-        assert!(a_at <= a.data.len() && b_at <= b.data.len() && c_at + (m - 1) * ldc + n <= c.len());
+        let c_at = base + rows.0 * ldc + cols.0;
+        assert!(a_at <= a.data.len() && b_at <= b.data.len() && c_at + (m - 1) * ldc + n <= c.len);
         // SAFETY: the operands were bounds-checked against their whole (rows, cols) extent in
         // `Operand::of`, the block lies inside it, and `c` has `m` rows of `ldc` from `c_at`.
         unsafe {
@@ -291,7 +296,7 @@ mod openblas {
                 b.data.as_ptr().add(b_at),
                 b.ld as i32,
                 0.0,
-                c.as_mut_ptr().add(c_at),
+                c.ptr.add(c_at),
                 ldc as i32,
             );
         }

@@ -12,18 +12,6 @@ use rayon::prelude::*;
 
 use crate::ops::{Dropout, Frozen};
 
-/// `lhs (m, k) · rhs (k, n)` on CPU storages with their layouts (any offset; rhs may be a
-/// transposed view), as an owned vector.
-fn mm(
-    lhs: &CpuStorage,
-    ll: &Layout,
-    rhs: &CpuStorage,
-    rl: &Layout,
-    dims: (usize, usize, usize),
-) -> candle_core::Result<Vec<f32>> {
-    crate::blas::matmul(lhs, ll, rhs, rl, dims)
-}
-
 fn owned(v: Vec<f32>) -> CpuStorage {
     CpuStorage::F32(v)
 }
@@ -112,7 +100,7 @@ impl CustomOp3 for LoraLinear {
             None => {
                 let w = self.w.dense(&Device::Cpu)?;
                 let wt = w.t()?;
-                with_cpu(&wt, |ws, wl| mm(sx, &xl, ws, wl, (n, out, k)))?
+                with_cpu(&wt, |ws, wl| crate::blas::matmul(sx, &xl, ws, wl, (n, out, k)))?
             }
         };
         let at = la.transpose(0, 1)?;
@@ -124,11 +112,11 @@ impl CustomOp3 for LoraLinear {
                     *slot = Some(bits);
                 }
                 let xd = owned(xd);
-                mm(&xd, &Layout::contiguous((n, k)), sa, &at, (n, r, k))?
+                crate::blas::matmul(&xd, &Layout::contiguous((n, k)), sa, &at, (n, r, k))?
             }
-            None => mm(sx, &xl, sa, &at, (n, r, k))?,
+            None => crate::blas::matmul(sx, &xl, sa, &at, (n, r, k))?,
         };
-        let delta = mm(
+        let delta = crate::blas::matmul(
             &owned(u),
             &Layout::contiguous((n, r)),
             sb,
@@ -172,23 +160,23 @@ impl CustomOp3 for LoraLinear {
         let xdl = Layout::contiguous((n, k));
         // u = drop(x) Aᵀ (rows, r), recomputed (a thin matmul) rather than held.
         let u = with_cpu(a, |sa, la| {
-            mm(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k))
+            crate::blas::matmul(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k))
         })?;
         // v = g B (rows, r).
-        let v = with_cpu(b, |sb, lb| mm(gs, &gl, sb, lb, (n, r, out)))?;
+        let v = with_cpu(b, |sb, lb| crate::blas::matmul(gs, &gl, sb, lb, (n, r, out)))?;
         let (u, v) = (owned(u), owned(v));
         let ul = Layout::contiguous((n, r));
         // ∂B = s · gᵀ u (out, r); ∂A = s · vᵀ drop(x) (r, in).
-        let mut gb = mm(gs, &gl.transpose(0, 1)?, &u, &ul, (out, r, n))?;
-        let mut ga = mm(&v, &ul.transpose(0, 1)?, &xd, &xdl, (r, k, n))?;
+        let mut gb = crate::blas::matmul(gs, &gl.transpose(0, 1)?, &u, &ul, (out, r, n))?;
+        let mut ga = crate::blas::matmul(&v, &ul.transpose(0, 1)?, &xd, &xdl, (r, k, n))?;
         for t in gb.iter_mut().chain(ga.iter_mut()) {
             *t *= self.scale;
         }
         // ∂x = g W + s · drop(v A), when x needs one.
         let gx = if x.track_op() {
             let w = self.w.dense(&Device::Cpu)?;
-            let mut gx = with_cpu(&w, |ws, wl| mm(gs, &gl, ws, wl, (n, k, out)))?;
-            let va = with_cpu(a, |sa, la| mm(&v, &ul, sa, la, (n, k, r)))?;
+            let mut gx = with_cpu(&w, |ws, wl| crate::blas::matmul(gs, &gl, ws, wl, (n, k, out)))?;
+            let va = with_cpu(a, |sa, la| crate::blas::matmul(&v, &ul, sa, la, (n, k, r)))?;
             let va = match &self.dropout {
                 Some(_) => self.drop(&va),
                 None => va,
