@@ -667,3 +667,38 @@ fn a_generation_is_estimated_before_it_starts_and_a_previewed_passage_counts_as_
     let done = env.service.estimate_generation(input).unwrap();
     assert_eq!((done.cached, done.cost_max), (3, 0.0));
 }
+
+#[test]
+fn a_generation_whose_every_passage_is_cached_completes_without_a_request() {
+    let env = env();
+    let project = project(&env, "all-cached");
+    let server = Server::start(|req| {
+        if req.path.ends_with("/models") {
+            return Reply::models(&["loopback-model"]);
+        }
+        Reply::chat(GOOD)
+    })
+    .unwrap();
+    teacher(&env, "loop", &server);
+    env.service
+        .preview_generation(PreviewInput {
+            project: project.clone(),
+            teacher: "loop".into(),
+            options: rewrite(1),
+            passage: 0,
+        })
+        .unwrap();
+    assert_eq!(server.requests(), 1);
+    for _ in 0..20 {
+        let handle = env
+            .service
+            .generate(GenerateInput {
+                project: project.clone(),
+                teacher: "loop".into(),
+                options: rewrite(1),
+            })
+            .unwrap();
+        assert_eq!(handle.wait(), JobStatus::Completed);
+    }
+    assert_eq!(server.requests(), 1, "every job took the preview's cached answer");
+}
