@@ -452,6 +452,21 @@ fn merge_run(svc: State<'_, Service>, input: grimoire_core::MergeInput) -> Reply
     svc.merge_run(input).map_err(Into::into)
 }
 
+/// One line on stderr for each change of a job's state (not its progress): where a person, or a
+/// test, looks first when a job seems stuck.
+fn log_job_event(event: &grimoire_core::JobEvent) {
+    use grimoire_core::JobEventKind as K;
+    let what = match &event.event {
+        K::Queued { kind, title } => format!("queued ({kind}): {title}"),
+        K::Started => "started".into(),
+        K::Progress { .. } => return,
+        K::Completed { .. } => "completed".into(),
+        K::Failed { error } => format!("failed: {}", error.message),
+        K::Cancelled => "cancelled".into(),
+    };
+    eprintln!("grimoire: job {} of {}: {what}", event.job_id, event.project);
+}
+
 /// Builds and runs the app.
 pub fn run() {
     let result = tauri::Builder::default()
@@ -459,6 +474,7 @@ pub fn run() {
         .setup(|app| {
             let handle = app.handle().clone();
             let sink = Arc::new(move |event: grimoire_core::JobEvent| {
+                log_job_event(&event);
                 // A closed window is no reason to stop the job; the row in the database is the record.
                 let _ = handle.emit("job-event", event);
             });

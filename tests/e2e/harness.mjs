@@ -50,10 +50,21 @@ export function helpers(current, shots) {
     await el.waitForDisplayed({ timeout });
     return el;
   }
+  /**
+   * Replaces the value of a field. A React field that re-renders between WebDriver's clear and its
+   * typing gets its old value back and the keys appended to it ("20" and "1" made "201"), so this
+   * checks the field and types again until it holds exactly `value`.
+   */
   async function setValue(id, value) {
     const input = await byTestId(id);
-    await input.clearValue();
-    await input.setValue(value);
+    await current().waitUntil(
+      async () => {
+        await input.clearValue();
+        await input.setValue(value);
+        return (await input.getValue()) === String(value);
+      },
+      { timeout: 10000, interval: 300, timeoutMsg: `the field ${id} did not take the value ${value}` },
+    );
   }
   async function shot(name) {
     fs.mkdirSync(shots, { recursive: true });
@@ -80,6 +91,23 @@ export function helpers(current, shots) {
 }
 
 /**
+ * Kills what is left of a session's app: a test that fails while the app is busy (a long generation)
+ * can end with the app still running, holding the cores and Xvfb, through every later test file.
+ * The app is known by the data folder in its environment. Linux only; elsewhere it does nothing.
+ */
+function killLeftovers(dataDir) {
+  if (!dataDir || !fs.existsSync("/proc")) return;
+  const marker = `GRIMOIRE_DATA_DIR=${dataDir}`;
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(marker)) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+}
+
+/**
  * Starts tauri-driver and a session of the app at `app` with `args`, in the environment `env`
  * (its own data and config folders). Returns `{ browser, stop }`.
  */
@@ -97,6 +125,7 @@ export async function openSession({ app, env, args = [], port = 4444 }) {
   const stop = async () => {
     await browser.deleteSession().catch(() => undefined);
     driver.kill();
+    killLeftovers(env.GRIMOIRE_DATA_DIR);
   };
   return { browser, stop };
 }

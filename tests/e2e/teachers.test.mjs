@@ -3,6 +3,7 @@
 // on port 4444 (so files run one at a time) and its own data and config folders.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { helpers, openSession, scratch } from "./harness.mjs";
@@ -19,6 +20,39 @@ const { byTestId, setValue, shot, sampleOpened } = helpers(() => browser, SHOTS)
 async function bannerText() {
   const banner = await browser.$('[data-testid="error"]');
   return (await banner.isExisting()) ? await banner.getText() : null;
+}
+
+/**
+ * Runs `wait`; when it fails, adds what the window and the project's database say about the jobs to
+ * the error (and keeps a screenshot), so that a job that never finishes can be told from a window
+ * that never shows it.
+ */
+async function diagnosed(wait) {
+  try {
+    return await wait();
+  } catch (e) {
+    const lines = [e.message];
+    try {
+      await shot("teacher-generation-failure");
+      for (const job of await browser.$$('[data-testid="job"]')) {
+        lines.push(`jobs panel: [${await job.getAttribute("data-status")}] ${(await job.getText()).replace(/\s+/g, " ")}`);
+      }
+      const status = await browser.$('[data-testid="gen-status"]');
+      if (await status.isExisting()) lines.push(`generation status: ${(await status.getText()).replace(/\s+/g, " ")}`);
+      lines.push(`start button enabled: ${await (await browser.$('[data-testid="gen-start"]')).isEnabled()}`);
+      for (const db of findFiles(env.GRIMOIRE_DATA_DIR, "grimoire.db")) {
+        const sql = "select id, kind, status, error from jobs; select job_id, idx, state from generation_items;";
+        lines.push(`${db}:\n${execFileSync("sqlite3", [db, sql], { encoding: "utf8" })}`);
+      }
+    } catch (d) {
+      lines.push(`(diagnostics failed: ${d.message})`);
+    }
+    throw new Error(lines.join("\n"));
+  }
+}
+
+function findFiles(dir, name) {
+  return fs.readdirSync(dir, { recursive: true }).filter((f) => path.basename(f) === name).map((f) => path.join(dir, f));
 }
 
 describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
@@ -87,6 +121,10 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
     // Short passages keep the small model's prompt, and so the test, quick.
     await setValue("gen-max-chars", "500");
     await setValue("gen-limit", "1");
+    await browser.waitUntil(async () => /^1 of \d+ passages$/.test(await (await byTestId("gen-count")).getText()), {
+      timeout: 10_000,
+      timeoutMsg: "the limit of one passage did not take",
+    });
     // Before any request: what the job would send, free with the local model.
     const estimate = await byTestId("gen-estimate", 20_000);
     await browser.waitUntil(async () => /prompt \+ .* answer tokens · no cost/.test(await estimate.getText()), {
@@ -123,7 +161,7 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
 
   it("generates from one passage as a job that completes", async () => {
     await (await byTestId("gen-start")).click();
-    await browser.waitUntil(
+    await diagnosed(() => browser.waitUntil(
       async () => {
         const banner = await bannerText();
         if (banner) throw new Error(`generation failed: ${banner}`);
@@ -136,7 +174,7 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
         return false;
       },
       { timeout: 240_000, interval: 500, timeoutMsg: "the generation job did not complete" },
-    );
+    ));
     const status = await byTestId("gen-status");
     await browser.waitUntil(async () => (await status.getAttribute("data-status")) === "completed", { timeout: 10_000 });
     assert.equal(await (await byTestId("gen-done")).getText(), "1 / 1");
