@@ -335,6 +335,33 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     }
     let before = text[..q.span.start].trim_end_matches([' ', '\t']);
     let after = text[q.span.end..].trim_start_matches([' ', '\t']);
+    // A term in the middle of a sentence: "went “twosing,” and joined", "as the phrase goes,
+    // “followed the sea” with". Speech opens with a capital. The lowercase second half of an
+    // interrupted speech ("“I know,” said he, “that you…”") has the first half earlier in the
+    // same sentence, and a speech may follow its verb ("he said “no” and left").
+    // (Lines of plain text are wrapped inside sentences: only a blank line ends one here.)
+    let sentence_start = before.rfind(['.', '!', '?']).map_or(0, |i| i + 1).max(before.rfind("\n\n").map_or(0, |i| i + 2));
+    let sentence = &before[sentence_start..];
+    let closed_speech_before = sentence.contains(['”', '"', '»'])
+        || [",’", ",'", "?’", "!’", "—’", ", ’", ", '"].iter().any(|m| sentence.contains(m));
+    if words <= 3
+        && !q.continued
+        && inner.starts_with(char::is_lowercase)
+        && !before.is_empty()
+        && !before.ends_with(['\n', '.', '!', '?', ':'])
+        && !closed_speech_before
+        && !before
+            .rsplit(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .take(2)
+            .any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()))
+    {
+        let next_word: String = after.trim_start_matches([',', ';']).trim_start().chars().take_while(|c| c.is_alphabetic()).collect();
+        let next_word = next_word.to_lowercase();
+        if next_word.is_empty() || matches!(next_word.as_str(), "and" | "but" | "or") || lexicon_free(&next_word) {
+            return true;
+        }
+    }
     // A word quoted as a word: "‘Wuthering’ being a provincial adjective".
     let next_word: String = after.chars().take_while(|c| c.is_alphabetic()).collect();
     let sentence_start = before.is_empty() || before.ends_with(['\n', '.', '!', '?']);
@@ -410,6 +437,14 @@ mod tests {
     fn a_word_quoted_at_a_sentence_start_is_not_speech() {
         let t = "“Wuthering” being a provincial adjective, the house is well named.\n\n“Yes” he said.\n\n“Go on,” she said.";
         assert_eq!(quotes(t), ["Yes", "Go on,"]);
+    }
+
+    #[test]
+    fn a_lowercase_term_inside_a_sentence_is_not_speech_but_the_rest_of_an_interrupted_speech_is() {
+        let t = "She tried “twosing,” and joined clubs. She liked “frocks” better than dresses.\n\n\
+                 “I know,” said he, “that you are right.”\n\n\
+                 He had, as the phrase goes, “followed the sea” with affection.";
+        assert_eq!(quotes(t), ["I know,", "that you are right."]);
     }
 
     #[test]
