@@ -198,7 +198,7 @@ impl Chats {
                 ChatRole::Assistant => grimoire_llm::Message::assistant(m.content.clone()),
             })
             .collect();
-        let reply = engine.chat(ChatRequest { messages, params, adapter })?;
+        let reply = engine.chat(ChatRequest { messages, params, adapter, prefix: String::new() })?;
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         lock(&self.streams).insert(id, reply.cancel.clone());
         let streams = self.streams.clone();
@@ -255,6 +255,7 @@ impl Chats {
             max_tokens: input.params.max_tokens.clamp(1, 8192),
             temperature: input.params.temperature.max(0.0),
             json: false,
+            task: None,
         };
         let cancel = grimoire_llm::CancelToken::new();
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;

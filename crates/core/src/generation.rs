@@ -268,6 +268,7 @@ fn request(plan: &Plan, cast: &Cast, passage: &Passage) -> Result<Request> {
         max_tokens: plan.teacher.max_tokens,
         temperature: plan.teacher.temperature,
         json: plan.teacher.json_mode,
+        task: Some(plan.options.task()),
     })
 }
 
@@ -701,53 +702,137 @@ impl Drop for CancelOnDrop {
     }
 }
 
+impl LocalProvider {
+    /// One engine request: the reply to `request`'s messages, continuing `prefix` (if any) and
+    /// ending at a `stop` string.
+    async fn run(
+        &self,
+        request: &Request,
+        prefix: &str,
+        stop: &[&str],
+        max_tokens: usize,
+    ) -> std::result::Result<grimoire_llm::Completion, CallError> {
+        let messages = request
+            .messages
+            .iter()
+            .map(|t| match t.role.as_str() {
+                "system" => grimoire_llm::Message::system(t.content.clone()),
+                "assistant" => grimoire_llm::Message::assistant(t.content.clone()),
+                _ => grimoire_llm::Message::user(t.content.clone()),
+            })
+            .collect();
+        let params = GenerateParams {
+            sampling: SamplingParams {
+                temperature: request.temperature.max(0.0),
+                ..SamplingParams::default()
+            },
+            max_tokens: max_tokens.clamp(1, 8192),
+            stop: stop.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let engine_error = |e: grimoire_llm::Error| {
+            CallError::new(
+                CallErrorKind::Engine,
+                format!("the local model failed: {e}"),
+            )
+        };
+        let reply = self
+            .engine
+            .chat(ChatRequest {
+                messages,
+                params,
+                adapter: None,
+                prefix: prefix.to_owned(),
+            })
+            .map_err(engine_error)?;
+        let _cancel = CancelOnDrop(reply.cancel.clone());
+        tokio::task::spawn_blocking(move || reply.wait(&mut |_| {}))
+            .await
+            .map_err(|e| {
+                CallError::new(
+                    CallErrorKind::Engine,
+                    format!("the local model stopped: {e}"),
+                )
+            })?
+            .map_err(engine_error)
+    }
+
+    /// The answer to a generation task written into its JSON object: the keys and punctuation are
+    /// given, the model writes each string until its closing quote. A small model asked for JSON
+    /// mostly writes prose instead; held to the object it fills it in.
+    async fn guided(
+        &self,
+        request: &Request,
+        task: grimoire_teacher::Task,
+    ) -> std::result::Result<Completion, CallError> {
+        // (text before the string, share of the tokens left that the string may take)
+        let mut steps: Vec<(&str, f32)> = Vec::new();
+        match task {
+            grimoire_teacher::Task::Rewrite => {
+                steps.push((r#"{"question": ""#, 0.25));
+                steps.push((r#"", "account": ""#, 1.0));
+            }
+            grimoire_teacher::Task::Qa { pairs } => {
+                let pairs = pairs.clamp(1, 20);
+                for i in 0..pairs {
+                    steps.push((
+                        if i == 0 {
+                            r#"{"pairs": [{"question": ""#
+                        } else {
+                            r#""}, {"question": ""#
+                        },
+                        0.3 / (pairs - i) as f32,
+                    ));
+                    steps.push((r#"", "answer": ""#, 1.0 / (pairs - i) as f32));
+                }
+            }
+        }
+        let close = match task {
+            grimoire_teacher::Task::Rewrite => r#""}"#,
+            grimoire_teacher::Task::Qa { .. } => r#""}]}"#,
+        };
+        let mut left = request.max_tokens.clamp(1, 8192) as usize;
+        let mut json = String::new();
+        let mut usage = Usage::default();
+        let mut finish = None;
+        for (before, share) in steps {
+            json.push_str(before);
+            if left == 0 {
+                continue;
+            }
+            let budget = ((left as f32 * share).ceil() as usize).clamp(1, left);
+            let done = self.run(request, &json, &["\""], budget).await?;
+            left -= done.tokens.len().min(left);
+            usage.prompt_tokens += done.prompt_tokens as u32;
+            usage.completion_tokens += done.tokens.len() as u32;
+            finish = serde_json::to_value(done.finish)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            // The string as the model wrote it, escaped the way JSON wants it.
+            let text = done.text.trim().trim_end_matches('\\').trim_end();
+            let quoted = serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into());
+            json.push_str(&quoted[1..quoted.len() - 1]);
+        }
+        json.push_str(close);
+        Ok(Completion {
+            usage,
+            text: json,
+            finish_reason: finish,
+        })
+    }
+}
+
 impl Provider for LocalProvider {
     fn complete<'a>(
         &'a self,
         request: &'a Request,
     ) -> BoxFuture<'a, std::result::Result<Completion, CallError>> {
         Box::pin(async move {
-            let messages = request
-                .messages
-                .iter()
-                .map(|t| match t.role.as_str() {
-                    "system" => grimoire_llm::Message::system(t.content.clone()),
-                    "assistant" => grimoire_llm::Message::assistant(t.content.clone()),
-                    _ => grimoire_llm::Message::user(t.content.clone()),
-                })
-                .collect();
-            let params = GenerateParams {
-                sampling: SamplingParams {
-                    temperature: request.temperature.max(0.0),
-                    ..SamplingParams::default()
-                },
-                max_tokens: request.max_tokens.clamp(1, 8192) as usize,
-                stop: Vec::new(),
-            };
-            let engine_error = |e: grimoire_llm::Error| {
-                CallError::new(
-                    CallErrorKind::Engine,
-                    format!("the local model failed: {e}"),
-                )
-            };
-            let reply = self
-                .engine
-                .chat(ChatRequest {
-                    messages,
-                    params,
-                    adapter: None,
-                })
-                .map_err(engine_error)?;
-            let _cancel = CancelOnDrop(reply.cancel.clone());
-            let done = tokio::task::spawn_blocking(move || reply.wait(&mut |_| {}))
-                .await
-                .map_err(|e| {
-                    CallError::new(
-                        CallErrorKind::Engine,
-                        format!("the local model stopped: {e}"),
-                    )
-                })?
-                .map_err(engine_error)?;
+            if let Some(task) = request.task {
+                return self.guided(request, task).await;
+            }
+            let done = self
+                .run(request, "", &[], request.max_tokens as usize)
+                .await?;
             let finish = serde_json::to_value(done.finish)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned));

@@ -46,6 +46,7 @@ impl TeacherJudge {
             max_tokens: 120,
             temperature: 0.0,
             json: self.config.json_mode,
+            task: None,
         }
     }
 }

@@ -13,7 +13,8 @@ use grimoire_core::{
     CancelJobInput, CreateProjectInput, Dirs, ErrorCode, ExampleFilter, GenerateInput,
     GenerationItemsInput, GenerationOptions, GenerationRef, ImportBooksInput, ItemState, JobStatus,
     ListExamplesInput, ListPassagesInput, PreviewInput, ProjectRef, QualityFlag, Service,
-    SetTeacherKeyInput, Sort, Strategy, TeacherConfig, TeacherKind, TeacherRef, TeacherStrategy,
+    Role, SetTeacherKeyInput, Sort, Strategy, TeacherConfig, TeacherKind, TeacherRef,
+    TeacherStrategy,
 };
 use grimoire_teacher::loopback::{Reply, Server};
 
@@ -563,7 +564,7 @@ fn the_builtin_model_runs_a_real_passage_end_to_end() {
     env.service.update_settings(settings).unwrap();
     // A few seconds of generation at most.
     let builtin = TeacherConfig {
-        max_tokens: 48,
+        max_tokens: 64,
         temperature: 0.0,
         ..TeacherConfig::builtin()
     };
@@ -594,20 +595,20 @@ fn the_builtin_model_runs_a_real_passage_end_to_end() {
     assert_eq!(items.len(), 1);
     let item = &items[0];
     assert!(
-        item.completion_tokens > 0 && item.completion_tokens <= 48,
+        item.completion_tokens > 0 && item.completion_tokens <= 64,
         "{item:?}"
     );
-    match item.state {
-        ItemState::Done => assert_eq!(
-            examples(&env, &project, Strategy::B).len() as i64,
-            item.examples
-        ),
-        ItemState::Rejected => assert!(
-            item.reason.as_deref().is_some_and(|r| r.len() > 10),
-            "a clear reason: {item:?}"
-        ),
-        other => panic!("{other:?}: {item:?}"),
-    }
+    // Held to the task's JSON object while it writes, the small model's answer parses: a
+    // question and a first-person account, not a rejection for prose where JSON was asked.
+    assert_eq!(item.state, ItemState::Done, "{item:?}");
+    let made = examples(&env, &project, Strategy::B);
+    assert_eq!(made.len() as i64, item.examples);
+    assert_eq!(made.len(), 1, "{item:?}");
+    let turns = &made[0].messages;
+    let user = turns.iter().find(|m| m.role == Role::User).expect("a user turn");
+    let account = turns.iter().find(|m| m.role == Role::Assistant).expect("an account");
+    assert!(!user.content.trim().is_empty() && !account.content.trim().is_empty(), "{turns:?}");
+    assert!(!account.content.contains("\"account\""), "the keys are not in the text: {turns:?}");
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub struct ChatRequest {
     pub params: GenerateParams,
     /// Name of a loaded adapter to apply, or the base model.
     pub adapter: Option<String>,
+    /// Text the reply begins with, which the model continues (`{"question": "` holds it to a
+    /// JSON object); the reply's text is only what comes after it.
+    pub prefix: String,
 }
 
 /// The caller's end of a request.
@@ -273,11 +276,13 @@ fn accept<'m>(
                     }
                 },
             };
-            let started = fit_history(model, &request.messages, request.params.max_tokens).and_then(
-                |(prompt, dropped)| {
+            let started = fit_history(model, &request.messages, request.params.max_tokens)
+                .and_then(|(mut prompt, dropped)| {
+                    if !request.prefix.is_empty() {
+                        prompt.extend(model.tokenizer.encode(&request.prefix)?);
+                    }
                     Generation::new(model, prompt, &request.params).map(|g| (g, dropped))
-                },
-            );
+                });
             match started {
                 Ok((generation, dropped)) => active.push(Active {
                     generation,

@@ -133,6 +133,7 @@ fn run(requests: usize, in_flight: usize, latency: Duration, store: bool) -> Row
                 max_tokens: 512,
                 temperature: 0.3,
                 json: true,
+                task: None,
             };
             WorkItem {
                 index: i as i64,

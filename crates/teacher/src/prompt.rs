@@ -124,8 +124,12 @@ pub fn cache_key(provider_identity: &str, request: &Request) -> String {
     let mut h = Sha256::new();
     h.update(provider_identity.as_bytes());
     h.update([0]);
+    let keyed = Request {
+        task: None,
+        ..request.clone()
+    };
     // Serialising a plain struct cannot fail; an empty body would still give a stable key.
-    h.update(serde_json::to_vec(request).unwrap_or_default());
+    h.update(serde_json::to_vec(&keyed).unwrap_or_default());
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -185,8 +189,18 @@ mod tests {
             max_tokens: 10,
             temperature: 0.3,
             json: true,
+            task: None,
         };
         assert_eq!(cache_key("a", &req("x")), cache_key("a", &req("x")));
+        let with_task = Request {
+            task: Some(Task::Rewrite),
+            ..req("x")
+        };
+        assert_eq!(
+            cache_key("a", &with_task),
+            cache_key("a", &req("x")),
+            "the task is not part of the key: caches made before it existed still answer"
+        );
         assert_ne!(cache_key("a", &req("x")), cache_key("b", &req("x")));
         assert_ne!(cache_key("a", &req("x")), cache_key("a", &req("y")));
     }

@@ -44,6 +44,11 @@ pub struct Request {
     pub temperature: f32,
     /// Ask for a JSON object (`response_format: {"type": "json_object"}`).
     pub json: bool,
+    /// What the answer is for. A server is only told through the prompt; the built-in model is
+    /// held to that task's JSON object while it writes. Not part of the cache key (the prompt
+    /// already says it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<crate::Task>,
 }
 
 impl Request {

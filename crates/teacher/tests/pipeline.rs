@@ -63,6 +63,7 @@ fn items(n: usize) -> Vec<WorkItem> {
                 max_tokens: 200,
                 temperature: 0.3,
                 json: true,
+                task: None,
             },
             source: "Elizabeth walked to Netherfield across the wet fields.".into(),
         })

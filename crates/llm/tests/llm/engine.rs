@@ -11,6 +11,7 @@ fn request(text: &str, adapter: Option<&str>) -> ChatRequest {
             stop: vec![],
         },
         adapter: adapter.map(str::to_owned),
+        prefix: String::new(),
     }
 }
 
@@ -117,4 +118,23 @@ fn two_replies_stream_together_and_cancelling_one_leaves_the_other() {
     assert_eq!(stopped.finish, grimoire_llm::FinishReason::Cancelled);
     let finished = other.wait(&mut |_| {}).expect("other");
     assert_eq!(finished.tokens, alone.tokens);
+}
+
+#[test]
+fn a_prefix_starts_the_reply_and_the_model_continues_it() {
+    let engine = Engine::start(common::q8_0().clone()).expect("engine");
+    let ask = "Write one question about the sea, as JSON.";
+    let mut free = request(ask, None);
+    free.params.max_tokens = 24;
+    let mut held = free.clone();
+    held.prefix = "{\"question\": \"".into();
+    held.params.stop = vec!["\"".into()];
+    let free = engine.chat(free).expect("queue").wait(&mut |_| {}).expect("free");
+    let held = engine.chat(held).expect("queue").wait(&mut |_| {}).expect("held");
+    // The reply is only what follows the prefix, up to the closing quote of the string.
+    assert!(!held.text.is_empty() && !held.text.contains('"'), "{:?}", held.text);
+    assert!(!held.text.starts_with('{'), "{:?}", held.text);
+    // Its prompt is longer by the prefix's tokens, and what it says differs from the free reply.
+    assert!(held.prompt_tokens > free.prompt_tokens);
+    assert_ne!(held.text, free.text);
 }
