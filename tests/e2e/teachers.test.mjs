@@ -145,10 +145,11 @@ describe("teachers in the Grimoire window", { timeout: 400_000 }, () => {
     );
     const result = await byTestId("gen-preview-result");
     if ((await result.getAttribute("data-rejected")) === "true") {
-      // SmolLM2 often writes poor JSON; then the reason must say why.
+      // The built-in model is held to the JSON object, but may still leave a string empty;
+      // then the reason must say why.
       assert.match(await (await byTestId("gen-preview-rejected")).getText(), /Rejected: .{5,}/);
     } else {
-      assert.match(await (await byTestId("gen-preview-examples")).getText(), /\d+ examples?/);
+      assert.match(await (await byTestId("gen-preview-examples")).getText(), /\d+ examples?/i);
     }
     assert.match(await result.getText(), /tokens · cost/);
     // The previewed passage is the job's one passage, now cached: the estimate says so.
