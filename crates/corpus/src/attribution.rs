@@ -848,7 +848,10 @@ fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
         let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.', '—', '-']) || before.ends_with("Oh") || before.ends_with("oh");
         let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';', '—']);
         let others = text[q.inner.start..q.inner.end].split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
-        if edge_before && edge_after && others >= 3 {
+        // Two words need the comma: "Yes, Beatrice."; a bare "Amory." may as well answer "Who
+        // was it?".
+        let short_ok = others == 2 && before.ends_with(',');
+        if edge_before && edge_after && (others >= 3 || short_ok) {
             return Some(m.character);
         }
     }
@@ -916,6 +919,18 @@ mod tests {
         let who = speakers(t);
         let (mr, mrs) = (Some("Mr. Bennet"), Some("Mrs. Bennet"));
         assert_eq!(who.iter().map(Option::as_deref).collect::<Vec<_>>(), [mrs, mrs, mrs, mr, mrs, mr, mrs, mr]);
+    }
+
+    #[test]
+    fn a_name_after_a_comma_in_two_words_is_a_vocative() {
+        // "Well, Elizabeth," names whom Mrs. Bennet speaks to: the untagged answer is hers, not
+        // the sister's who spoke before.
+        let t = "Elizabeth and Jane sat with their mother. Mrs. Bennet looked up.\n\n\
+                 “Is it true?” said Jane.\n\n\
+                 “Well, Elizabeth,” said Mrs. Bennet, “and so they live comfortably, do they?”\n\n\
+                 “Yes, quite.”";
+        let who = speakers(t);
+        assert_eq!(who.last().cloned().flatten().as_deref(), Some("Elizabeth"), "{who:?}");
     }
 
     #[test]
