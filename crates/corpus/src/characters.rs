@@ -274,12 +274,18 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
                 // Mrs. X is a married woman: never one of the daughters named X.
                 Some("Mrs") => clusters.iter().position(|c| c.title_gender == Some(Gender::Female) && c.surname.as_deref() == Some(name) && c.forms.iter().any(|(f, _)| f.title.as_deref() == Some("Mrs"))),
                 Some(t) => {
+                    // A woman the book calls "Miss Jemima" is a younger sister: "Miss Pinkerton"
+                    // is by convention the eldest, another person.
+                    let called_by_first_name = |first: Option<&str>| {
+                        t == "Miss" && first.is_some_and(|f| forms.contains_key(&Form { title: Some("Miss".into()), names: vec![f.to_owned()] }))
+                    };
                     let cands: Vec<usize> = (0..clusters.len())
                         .filter(|&k| {
                             let c = &clusters[k];
                             c.surname.as_deref() == Some(name)
                                 && compatible(c.title_gender.or_else(|| c.first.as_deref().and_then(lexicon::given_name_gender)), tg)
                                 && c.forms.iter().all(|(f, _)| f.title.as_deref() != Some("Mrs"))
+                                && !called_by_first_name(c.first.as_deref())
                         })
                         .collect();
                     // "Lady Catherine", "Sir William": title + given name.
@@ -555,5 +561,17 @@ mod tests {
         assert_eq!(c.find("Potter"), c.find("Harry Potter"));
         assert!(c.find("Potter").is_some());
         assert_eq!(c.get(c.find("Mr. Darcy").expect("darcy")).map(|d| d.gender), Some(Gender::Male));
+    }
+
+    #[test]
+    fn miss_and_surname_is_not_the_sister_called_by_her_first_name() {
+        let t = "Miss Jemima Pinkerton came in. “Sister,” said Miss Pinkerton. Miss Jemima bowed. \
+                 “Yes,” said Miss Jemima. Miss Pinkerton frowned. “Go,” said Miss Pinkerton.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        let jemima = c.find("Miss Jemima").expect("Miss Jemima");
+        assert_eq!(c.find("Miss Jemima Pinkerton"), Some(jemima));
+        assert!(c.find("Miss Pinkerton").is_some_and(|p| p != jemima), "{:?}", c.find("Miss Pinkerton"));
     }
 }
