@@ -256,22 +256,56 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
         let Some(d) = dash_start(whole) else { continue };
         let p = &whole[d..];
         let para_start = para.span.start + d;
-        // The speech runs to the end, or to the punctuation before an inserted "he said".
+        // The speech runs to the end, or to the punctuation before an inserted "he said" or
+        // "Stephen said quietly" (a name only after a comma, ! or ?: after a full stop a capital
+        // opens the speech's next sentence).
         let mut end = p.len();
+        let mut resume = None;
         for (i, c) in p.char_indices() {
             if i > 2 && matches!(c, ',' | '.' | '!' | '?') {
                 let rest = &p[i + 1..];
                 let words: Vec<&str> = rest.split_whitespace().take(3).collect();
-                if words.iter().any(|w| crate::lexicon::is_speech_verb(w)) && words.first().is_some_and(|w| w.chars().next().is_some_and(char::is_lowercase)) {
+                let first_lower = words.first().is_some_and(|w| w.chars().next().is_some_and(char::is_lowercase));
+                let verb = words.iter().position(|w| crate::lexicon::is_speech_verb(w));
+                // A name: capitalised words with nothing between them ("Mulligan, Stephen said"
+                // is a vocative, then the tag).
+                let first_name = c != '.'
+                    && verb.is_some_and(|k| {
+                        k > 0 && words[..k].iter().all(|w| w.chars().next().is_some_and(char::is_uppercase) && !w.ends_with([',', ';', ':', '!', '?']))
+                    });
+                if verb.is_some() && (first_lower || first_name) {
                     end = i + 1;
+                    resume = tag_end(rest).map(|r| i + 1 + r);
                     break;
                 }
             }
         }
         let o = Open { start: para_start, paragraph: pi, continued: false };
         push(&mut out, &book.text, o, para_start + end, false);
+        // "— The mockery of it! he said gaily. Your absurd name, an ancient Greek!": after the
+        // tag the paragraph goes on speaking, unless a pronoun opens narration ("He turned.").
+        if let Some(r) = resume {
+            let after = &p[r..];
+            let first = after.split_whitespace().next().unwrap_or("").to_lowercase();
+            let narration = crate::lexicon::pronoun_gender(&first).is_some() || matches!(first.as_str(), "i" | "they" | "it" | "then" | "and");
+            if !after.trim().is_empty() && !narration {
+                let start = para_start + r + (after.len() - after.trim_start().len());
+                push(&mut out, &book.text, Open { start, paragraph: pi, continued: false }, para_start + p.trim_end().len(), false);
+            }
+        }
     }
     out
+}
+
+/// Where the speech tag at the start of `rest` ends: after the full stop (or ! ?) that closes
+/// its sentence, when more follows in the paragraph.
+fn tag_end(rest: &str) -> Option<usize> {
+    let i = rest.char_indices().find(|&(i, c)| {
+        matches!(c, '!' | '?')
+            || c == '.' && !matches!(rest[..i].rsplit(|c: char| !c.is_alphabetic()).next(), Some("Mr" | "Mrs" | "Ms" | "Dr" | "St" | "Messrs"))
+    })?.0;
+    let after = &rest[i + 1..];
+    (!after.trim().is_empty()).then_some(i + 1)
 }
 
 /// Where a dash-introduced speech starts in a paragraph: at its start, or after "said:".
@@ -445,6 +479,31 @@ mod tests {
                  “I know,” said he, “that you are right.”\n\n\
                  He had, as the phrase goes, “followed the sea” with affection.";
         assert_eq!(quotes(t), ["I know,", "that you are right."]);
+    }
+
+    #[test]
+    fn dash_dialogue_cuts_out_the_tag_and_goes_on_after_it() {
+        let t = "Stately, plump Buck Mulligan came from the stairhead.\n\n\
+                 — Thanks, old chap, he cried briskly. That will do nicely. Switch off the current, will you?\n\n\
+                 He skipped off the gunrest.\n\n\
+                 — The mockery of it! he said gaily. Your absurd name, an ancient Greek!\n\n\
+                 — Come up, Kinch! Come up, you fearful jesuit!\n\n\
+                 — Tell me, Mulligan, Stephen said quietly.\n\n\
+                 — Yes, said Mr. Dedalus. He turned away.\n\n\
+                 — Yes, my love?\n";
+        assert_eq!(
+            quotes(t),
+            [
+                "Thanks, old chap,",
+                "That will do nicely. Switch off the current, will you?",
+                "The mockery of it!",
+                "Your absurd name, an ancient Greek!",
+                "Come up, Kinch! Come up, you fearful jesuit!",
+                "Tell me, Mulligan,",
+                "Yes,",
+                "Yes, my love?",
+            ]
+        );
     }
 
     #[test]
