@@ -1,6 +1,9 @@
 //! Scores quotation detection and speaker attribution against LitBank's quotation layer.
 //!
-//! `cargo run --release -p grimoire-corpus --example score -- DIR [--verbose]`
+//! `cargo run --release -p grimoire-corpus --example score -- DIR [--verbose | --rules]`
+//!
+//! `--verbose` lists every missed, extra and wrongly attributed quotation with its reason;
+//! `--rules` adds how often each attribution rule was right and wrong.
 //!
 //! Detection matches predicted and gold quotations one-to-one by span overlap. A predicted
 //! character counts as the gold entity whose names (aliases) it shares (the "name mapping" rows);
@@ -97,7 +100,49 @@ struct Tally {
     persona_at: [(usize, usize); 3],
 }
 
-fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
+/// An attribution reason without its particulars ("tag 'he' (said) → most recent Male mention"
+/// → "tag '…' (…) → most recent Male mention"), so that one rule's quotations count together.
+fn rule_of(reason: &str) -> String {
+    let narrator = reason.contains("(narrator)");
+    let head = reason.split(" / ").next().unwrap_or(reason);
+    // "tag: said", "subject of the line before: Jo": the verb or the name goes.
+    let head = match head.split_once(": ") {
+        Some((rule, rest)) if rule == "tag" || rest.starts_with(char::is_uppercase) => rule,
+        _ => head,
+    };
+    let mut out = String::new();
+    let mut skip: Option<char> = None;
+    for c in head.chars() {
+        if let Some(end) = skip {
+            if c == end {
+                skip = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' if out.is_empty() || out.ends_with(' ') => {
+                out.push_str("'…'");
+                skip = Some('\'');
+            }
+            '(' => {
+                out.push_str("(…)");
+                skip = Some(')');
+            }
+            '0'..='9' => {
+                if !out.ends_with('N') {
+                    out.push('N');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    if narrator {
+        out.push_str(" (narrator)");
+    }
+    out
+}
+
+fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<String, (usize, usize)>) -> Option<Tally> {
     let stem = txt.to_str()?.strip_suffix(".txt")?;
     let text = std::fs::read_to_string(txt).ok()?;
     let gold: Vec<Gold> = std::fs::read_to_string(format!("{stem}.quotes.jsonl"))
@@ -154,6 +199,14 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool) -> Option<Tally> {
         } else if verbose {
             eprintln!("  MISSED {:?}", text.chars().skip(g.start).take(g.end - g.start).collect::<String>());
         }
+        if let Some(i) = m.filter(|_| fallback) {
+            let rule = rules.entry(rule_of(reasons.get(i).copied().unwrap_or(""))).or_default();
+            if predicted.is_some() && predicted == g.speaker.as_ref() {
+                rule.0 += 1;
+            } else {
+                rule.1 += 1;
+            }
+        }
         if predicted.is_some() && predicted == g.speaker.as_ref() {
             t.speaker_ok += 1;
         } else if verbose && m.is_some() {
@@ -195,7 +248,10 @@ fn pct(a: usize, b: usize) -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "../shared/corpus/litbank-quotes".into());
-    let verbose = args.next().is_some_and(|a| a == "--verbose");
+    let flag = args.next();
+    let verbose = flag.as_deref() == Some("--verbose");
+    let show_rules = flag.as_deref() == Some("--rules");
+    let mut rules: HashMap<String, (usize, usize)> = HashMap::new();
     let mut files: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect(),
         Err(e) => {
@@ -211,12 +267,12 @@ fn main() {
         if verbose {
             eprintln!("{}", f.display());
         }
-        if let Some(t) = score_file(f, false, false) {
+        if let Some(t) = score_file(f, false, false, &mut rules) {
             names_only.speaker_ok += t.speaker_ok;
             names_only.persona_pred += t.persona_pred;
             names_only.persona_ok += t.persona_ok;
         }
-        let Some(t) = score_file(f, verbose, true) else { continue };
+        let Some(t) = score_file(f, verbose, true, &mut rules) else { continue };
         let p = pct(t.matched, t.pred);
         let r = pct(t.matched, t.gold);
         let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else if t.gold == 0 && t.pred == 0 { 100.0 } else { 0.0 };
@@ -254,4 +310,15 @@ fn main() {
         println!("| persona P / R at conf >= {th}  | {:>5.1}% / {:>5.1}% |", pct(ok, n), pct(ok, total.persona_gold));
     }
     println!("| excerpts / gold quotes         | {} / {} |        |", files.len(), total.gold);
+    if show_rules {
+        // Over the detected gold quotations, with the majority fallback mapping.
+        let mut rows: Vec<(String, (usize, usize))> = rules.into_iter().collect();
+        rows.sort_by_key(|(rule, (ok, bad))| (std::cmp::Reverse(ok + bad), rule.clone()));
+        println!();
+        println!("| rule | right | wrong | precision |");
+        println!("|---|---:|---:|---:|");
+        for (rule, (ok, bad)) in rows {
+            println!("| {rule} | {ok} | {bad} | {:.1}% |", pct(ok, ok + bad));
+        }
+    }
 }
