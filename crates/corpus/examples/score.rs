@@ -96,8 +96,8 @@ struct Tally {
     persona_gold: usize,
     persona_pred: usize,
     persona_ok: usize,
-    /// Persona (predicted, correct) among attributions with confidence >= 0.5, 0.7, 0.9.
-    persona_at: [(usize, usize); 3],
+    /// Persona (predicted, correct) among attributions with confidence >= 0.5, 0.6, 0.7, 0.9.
+    persona_at: [(usize, usize); 4],
 }
 
 /// An attribution reason without its particulars ("tag 'he' (said) → most recent Male mention"
@@ -229,7 +229,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
                 let ok = gold_of_pred[i] == Some(p.as_str());
                 t.persona_pred += 1;
                 t.persona_ok += usize::from(ok);
-                for (k, th) in [0.5f32, 0.7, 0.9].iter().enumerate() {
+                for (k, th) in [0.5f32, 0.6, 0.7, 0.9].iter().enumerate() {
                     if q.confidence >= *th {
                         t.persona_at[k].0 += 1;
                         t.persona_at[k].1 += usize::from(ok);
@@ -285,7 +285,7 @@ fn main() {
         total.persona_gold += t.persona_gold;
         total.persona_pred += t.persona_pred;
         total.persona_ok += t.persona_ok;
-        for k in 0..3 {
+        for k in 0..4 {
             total.persona_at[k].0 += t.persona_at[k].0;
             total.persona_at[k].1 += t.persona_at[k].1;
         }
@@ -305,7 +305,7 @@ fn main() {
     println!("| speaker accuracy (all gold)    | {:>5.1}% | >= 80% |", pct(total.speaker_ok, total.gold));
     println!("| persona precision              | {:>5.1}% | >= 95% |", pct(total.persona_ok, total.persona_pred));
     println!("| persona recall                 | {:>5.1}% | >= 80% |", pct(total.persona_ok, total.persona_gold));
-    for (k, th) in ["0.5", "0.7", "0.9"].iter().enumerate() {
+    for (k, th) in ["0.5", "0.6", "0.7", "0.9"].iter().enumerate() {
         let (n, ok) = total.persona_at[k];
         println!("| persona P / R at conf >= {th}  | {:>5.1}% / {:>5.1}% |", pct(ok, n), pct(ok, total.persona_gold));
     }

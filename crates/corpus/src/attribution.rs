@@ -760,7 +760,7 @@ fn narration_subject(ctx: &Ctx<'_>, quotes: &[Quote], q: &Quote, addressee: Opti
         let before = book.text[..m.span.start].trim_end();
         !m.in_quote && Some(m.character) != addressee && (before.len() <= start || before.ends_with(['.', '!', '?', ';']))
     })?;
-    Some(Attribution { speaker: Some(m.character), kind: AttributionKind::Implicit, confidence: 0.4, reason: "subject of the narration before the first speech".into(), addressee })
+    Some(Attribution { speaker: Some(m.character), kind: AttributionKind::Implicit, confidence: 0.2, reason: "subject of the narration before the first speech".into(), addressee })
 }
 
 struct TurnInfo {
@@ -815,7 +815,7 @@ fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<C
     if let Some(a) = last.speaker {
         let other = scene.iter().rev().find_map(|t| t.speaker.filter(|&s| s != a && Some(s) != addressee));
         if let Some(b) = other {
-            return Some(implicit(b, conf(0.6), "alternation in a two-party exchange"));
+            return Some(implicit(b, conf(0.5), "alternation in a two-party exchange"));
         }
         // The other party may so far only be named in the narration of the scene.
         let from = book.paragraphs.get(scene[0].first_para.saturating_sub(2)).map_or(0, |p| p.span.start);
@@ -824,7 +824,7 @@ fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<C
         let begin = ms.partition_point(|m| m.span.start < from);
         let named = ms[begin..end].iter().rev().find(|m| !m.in_quote && m.character != a && Some(m.character) != addressee && Some(m.character) != ctx.narrator);
         if let Some(m) = named {
-            return Some(implicit(m.character, conf(0.45), "other party named in the scene's narration"));
+            return Some(implicit(m.character, conf(0.25), "other party named in the scene's narration"));
         }
         return None;
     }
