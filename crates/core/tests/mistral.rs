@@ -479,8 +479,12 @@ fn a_reopened_project_follows_its_jobs_again_and_jobs_start_and_cancel() {
         .unwrap();
     assert!(other.estimate.as_ref().is_some_and(|e| e.cost.is_none()), "set by steps, no cost is guessed");
     let cancelled = reopened.cancel_mistral_job(MistralJobRef { project: env.project.clone(), job_id: other.id.clone() }).unwrap();
-    assert_eq!(cancelled.status, MistralStatus::CancellationRequested);
-    assert_eq!(settled(&env, &reopened, &other.id).status, MistralStatus::Cancelled);
+    // The follower may have read CANCELLED before the cancel's own answer was stored; that late
+    // answer does not reopen the job.
+    assert!(matches!(cancelled.status, MistralStatus::CancellationRequested | MistralStatus::Cancelled), "{:?}", cancelled.status);
+    let ended = settled(&env, &reopened, &other.id);
+    let follower = ended.follow_job.map(|j| job_row(&env, j));
+    assert_eq!(ended.status, MistralStatus::Cancelled, "{ended:?}\nits follower: {follower:?}");
 
     // Status of a job the project does not have.
     let err = reopened.mistral_job_status(MistralJobRef { project: env.project.clone(), job_id: "job-99".into() }).unwrap_err();

@@ -107,13 +107,23 @@ impl Store {
 
     /// Records what Mistral said about a job; `remote` none keeps the stored description (a job
     /// list carries no events or checkpoints).
+    ///
+    /// An ended job stays ended: an answer that was on its way before the end (a cancel's
+    /// CANCELLATION_REQUESTED, stored after the follower had stored CANCELLED) does not bring it
+    /// back. The check and the write are one statement, so two connections cannot interleave them.
     pub fn mistral_job_update(&self, id: &str, status: &str, fine_tuned_model: Option<&str>, remote: Option<&str>) -> Result<()> {
-        self.mistral_update(
-            id,
-            "UPDATE mistral_jobs SET status = ?2, fine_tuned_model = COALESCE(?3, fine_tuned_model),
-                 remote = COALESCE(?4, remote), error = NULL, updated_at = ?5 WHERE id = ?1",
-            params![id, status, fine_tuned_model, remote, now()],
-        )
+        const ENDED: &str = "('SUCCESS', 'FAILED', 'FAILED_VALIDATION', 'CANCELLED')";
+        let stale = format!("(status IN {ENDED} AND ?2 NOT IN {ENDED})");
+        let sql = format!(
+            "UPDATE mistral_jobs SET
+                 status = CASE WHEN {stale} THEN status ELSE ?2 END,
+                 fine_tuned_model = COALESCE(?3, fine_tuned_model),
+                 remote = CASE WHEN {stale} THEN remote ELSE COALESCE(?4, remote) END,
+                 error = CASE WHEN {stale} THEN error ELSE NULL END,
+                 updated_at = ?5
+             WHERE id = ?1"
+        );
+        self.mistral_update(id, &sql, params![id, status, fine_tuned_model, remote, now()])
     }
 
     /// Records why a job cannot be followed now (none: it can).
@@ -179,5 +189,12 @@ mod tests {
         assert_eq!(store.mistral_jobs().unwrap().len(), 1);
         assert!(store.mistral_job("nope").unwrap().is_none());
         assert!(store.mistral_job_update("nope", "RUNNING", None, None).is_err());
+
+        // A late answer from before the end does not reopen an ended job; another end may follow.
+        store.mistral_job_update("j1", "CANCELLATION_REQUESTED", None, Some("{\"late\":1}")).unwrap();
+        let got = store.mistral_job("j1").unwrap().unwrap();
+        assert_eq!((got.status.as_str(), got.remote.as_str()), ("SUCCESS", "{\"id\":\"j1\"}"));
+        store.mistral_job_update("j1", "CANCELLED", None, None).unwrap();
+        assert_eq!(store.mistral_job("j1").unwrap().unwrap().status, "CANCELLED");
     }
 }
