@@ -555,8 +555,13 @@ fn extraction_options_shape_the_examples() {
     assert!(lines(&long_only) < lines(&plain));
     let more_context = extracted(&env, "context", ExtractOptions { context_turns: 3, ..base.clone() });
     assert!(user_chars(&more_context) > user_chars(&plain));
-    let narrated = extracted(&env, "narrated", ExtractOptions { narration: true, ..base });
+    let narrated = extracted(&env, "narrated", ExtractOptions { narration: true, ..base.clone() });
     assert!(user_chars(&narrated) > user_chars(&plain));
+    // A lower bar for the speaker's confidence also takes the weaker guesses; a bar of 1 takes none.
+    let guesses = extracted(&env, "guesses", ExtractOptions { min_confidence: 0.3, ..base.clone() });
+    assert!(lines(&guesses) > lines(&plain), "{} against {}", lines(&guesses), lines(&plain));
+    let certain = extracted(&env, "certain", ExtractOptions { min_confidence: 1.0, ..base });
+    assert!(lines(&certain) < lines(&plain), "{} against {}", lines(&certain), lines(&plain));
 }
 
 #[test]
