@@ -764,12 +764,14 @@ impl LocalProvider {
         request: &Request,
         task: grimoire_teacher::Task,
     ) -> std::result::Result<Completion, CallError> {
-        // (text before the string, share of the tokens left that the string may take)
+        // (text before the string, share of the tokens left that the string may take), and the
+        // text that closes the object.
         let mut steps: Vec<(&str, f32)> = Vec::new();
-        match task {
+        let close = match task {
             grimoire_teacher::Task::Rewrite => {
                 steps.push((r#"{"question": ""#, 0.25));
                 steps.push((r#"", "account": ""#, 1.0));
+                r#""}"#
             }
             grimoire_teacher::Task::Qa { pairs } => {
                 let pairs = pairs.clamp(1, 20);
@@ -784,11 +786,8 @@ impl LocalProvider {
                     ));
                     steps.push((r#"", "answer": ""#, 1.0 / (pairs - i) as f32));
                 }
+                r#""}]}"#
             }
-        }
-        let close = match task {
-            grimoire_teacher::Task::Rewrite => r#""}"#,
-            grimoire_teacher::Task::Qa { .. } => r#""}]}"#,
         };
         let mut left = request.max_tokens.clamp(1, 8192) as usize;
         let mut json = String::new();

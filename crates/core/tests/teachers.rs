@@ -92,6 +92,14 @@ fn rewrite(limit: u32) -> GenerationOptions {
 
 const GOOD: &str = r#"{"question": "What did you feel that morning?", "account": "I felt my spirits rise as I walked on alone."}"#;
 
+/// A server that lists one model and answers every chat well.
+fn good(req: &grimoire_teacher::loopback::Incoming) -> Reply {
+    if req.path.ends_with("/models") {
+        return Reply::models(&["loopback-model"]);
+    }
+    Reply::chat(GOOD)
+}
+
 /// Every twelfth request in turn: rate-limited, a server error, a dropped connection, garbage,
 /// fenced chatter, meta-talk with an invented place; the rest answer well.
 fn unreliable(req: &grimoire_teacher::loopback::Incoming) -> Reply {
@@ -615,13 +623,7 @@ fn the_builtin_model_runs_a_real_passage_end_to_end() {
 fn a_generation_is_estimated_before_it_starts_and_a_previewed_passage_counts_as_cached() {
     let env = env();
     let project = project(&env, "estimate");
-    let server = Server::start(|req| {
-        if req.path.ends_with("/models") {
-            return Reply::models(&["loopback-model"]);
-        }
-        Reply::chat(GOOD)
-    })
-    .unwrap();
+    let server = Server::start(good).unwrap();
     let mut config = teacher(&env, "paid", &server);
     config.price = grimoire_core::Price {
         input_per_million: 2.0,
@@ -673,13 +675,7 @@ fn a_generation_is_estimated_before_it_starts_and_a_previewed_passage_counts_as_
 fn a_generation_whose_every_passage_is_cached_completes_without_a_request() {
     let env = env();
     let project = project(&env, "all-cached");
-    let server = Server::start(|req| {
-        if req.path.ends_with("/models") {
-            return Reply::models(&["loopback-model"]);
-        }
-        Reply::chat(GOOD)
-    })
-    .unwrap();
+    let server = Server::start(good).unwrap();
     teacher(&env, "loop", &server);
     env.service
         .preview_generation(PreviewInput {
