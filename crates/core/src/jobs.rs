@@ -220,6 +220,11 @@ impl Jobs {
         lock(&self.running).contains_key(&(project.to_path_buf(), id))
     }
 
+    /// The ids of this project's jobs running now.
+    pub fn running(&self, project: &Path) -> std::collections::HashSet<i64> {
+        lock(&self.running).keys().filter(|(p, _)| p == project).map(|(_, id)| *id).collect()
+    }
+
     /// Asks a running job to stop; false when no such job is running.
     pub fn cancel(&self, project: &Path, id: i64) -> bool {
         match lock(&self.running).get(&(project.to_path_buf(), id)) {

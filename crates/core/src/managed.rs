@@ -612,12 +612,17 @@ impl Service {
         store.mistral_job(id.trim())?.ok_or_else(|| Error::InvalidInput(format!("this project has no Mistral job {id:?}; `grimoire mistral-ft list` shows its jobs")))
     }
 
+    /// The stored jobs. Which followers run is read before the rows: a follower stores its last
+    /// answer before it stops, so a job shown as no longer followed shows that last answer (read
+    /// the other way round, a follower ending between the two reads left an ended job showing its
+    /// previous status).
     fn views(&self, path: &Path, store: &Store) -> Result<Vec<MistralJobView>> {
+        let running = self.jobs.running(path);
         Ok(store
             .mistral_jobs()?
             .into_iter()
             .map(|row| {
-                let following = row.poll_job.is_some_and(|j| self.jobs.is_running(path, j));
+                let following = row.poll_job.is_some_and(|j| running.contains(&j));
                 view(row, following)
             })
             .collect())

@@ -108,12 +108,25 @@ impl Store {
     /// Records what Mistral said about a job; `remote` none keeps the stored description (a job
     /// list carries no events or checkpoints).
     ///
-    /// An ended job stays ended: an answer that was on its way before the end (a cancel's
-    /// CANCELLATION_REQUESTED, stored after the follower had stored CANCELLED) does not bring it
-    /// back. The check and the write are one statement, so two connections cannot interleave them.
+    /// Answers can arrive out of order: the follower's read may leave before a person's cancel and
+    /// come back after it. So an answer is not stored over a newer one:
+    /// - an ended job stays ended (a cancel's CANCELLATION_REQUESTED, stored after the follower
+    ///   had stored CANCELLED, does not bring it back);
+    /// - a description older than the stored one, by Mistral's own `modified_at`, then the number
+    ///   of its events and of its checkpoints (both only grow), is dropped.
+    ///
+    /// The check and the write are one statement, so two connections cannot interleave them.
     pub fn mistral_job_update(&self, id: &str, status: &str, fine_tuned_model: Option<&str>, remote: Option<&str>) -> Result<()> {
         const ENDED: &str = "('SUCCESS', 'FAILED', 'FAILED_VALIDATION', 'CANCELLED')";
-        let stale = format!("(status IN {ENDED} AND ?2 NOT IN {ENDED})");
+        let age = |json: &str| {
+            format!(
+                "(COALESCE(json_extract({json}, '$.modified_at'), 0), \
+                  COALESCE(json_array_length({json}, '$.events'), 0), \
+                  COALESCE(json_array_length({json}, '$.checkpoints'), 0))"
+            )
+        };
+        let older = format!("(?4 IS NOT NULL AND json_valid(?4) AND json_valid(remote) AND {} < {})", age("?4"), age("remote"));
+        let stale = format!("((status IN {ENDED} AND ?2 NOT IN {ENDED}) OR {older})");
         let sql = format!(
             "UPDATE mistral_jobs SET
                  status = CASE WHEN {stale} THEN status ELSE ?2 END,
@@ -160,11 +173,9 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_job_is_stored_updated_and_listed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(&dir.path().join("g.db")).unwrap();
-        let row = MistralJobRow {
+    /// Job j1 as created: queued, with Mistral's description `remote`.
+    fn queued(remote: &str) -> MistralJobRow {
+        MistralJobRow {
             id: "j1".into(),
             teacher: "mistral".into(),
             model: "open-mistral-7b".into(),
@@ -172,14 +183,21 @@ mod tests {
             fine_tuned_model: None,
             data_dir: "/d".into(),
             train_file: "f1".into(),
-            validation_file: Some("f2".into()),
+            validation_file: None,
             estimate: "{}".into(),
-            remote: "{\"id\":\"j1\"}".into(),
+            remote: remote.into(),
             poll_job: None,
-            error: Some("old".into()),
+            error: None,
             created_at: String::new(),
             updated_at: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_job_is_stored_updated_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("g.db")).unwrap();
+        let row = MistralJobRow { validation_file: Some("f2".into()), error: Some("old".into()), ..queued("{\"id\":\"j1\"}") };
         store.mistral_job_insert(&row).unwrap();
         store.mistral_job_update("j1", "SUCCESS", Some("ft:x"), None).unwrap();
         store.mistral_job_set_poll("j1", 7).unwrap();
@@ -196,5 +214,37 @@ mod tests {
         assert_eq!((got.status.as_str(), got.remote.as_str()), ("SUCCESS", "{\"id\":\"j1\"}"));
         store.mistral_job_update("j1", "CANCELLED", None, None).unwrap();
         assert_eq!(store.mistral_job("j1").unwrap().unwrap().status, "CANCELLED");
+    }
+
+    #[test]
+    fn an_answer_older_than_the_stored_one_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(&dir.path().join("g.db")).unwrap();
+        let job = |status: &str, modified: i64, events: usize, checkpoints: usize| {
+            let events: Vec<_> = (0..events).map(|i| serde_json::json!({"name": "status-updated", "created_at": i})).collect();
+            let checkpoints: Vec<_> = (0..checkpoints).map(|i| serde_json::json!({"step_number": i})).collect();
+            serde_json::json!({"status": status, "modified_at": modified, "events": events, "checkpoints": checkpoints}).to_string()
+        };
+        store.mistral_job_insert(&queued(&job("QUEUED", 10, 0, 0))).unwrap();
+        let update = |status: &str, remote: &str| {
+            store.mistral_job_update("j1", status, None, Some(remote)).unwrap();
+            store.mistral_job("j1").unwrap().unwrap().status
+        };
+        // A cancel's answer, then the follower's read that left before it.
+        assert_eq!(update("CANCELLATION_REQUESTED", &job("CANCELLATION_REQUESTED", 10, 2, 0)), "CANCELLATION_REQUESTED");
+        assert_eq!(update("QUEUED", &job("QUEUED", 10, 1, 0)), "CANCELLATION_REQUESTED");
+        // The same answer twice is stored again; a later one is stored.
+        assert_eq!(update("CANCELLATION_REQUESTED", &job("CANCELLATION_REQUESTED", 10, 2, 0)), "CANCELLATION_REQUESTED");
+        assert_eq!(update("RUNNING", &job("RUNNING", 11, 2, 0)), "RUNNING");
+        // Checkpoints only grow while it runs; modified_at comes first.
+        assert_eq!(update("RUNNING", &job("RUNNING", 11, 2, 3)), "RUNNING");
+        assert_eq!(update("VALIDATED", &job("VALIDATED", 11, 2, 1)), "RUNNING");
+        assert_eq!(update("VALIDATED", &job("VALIDATED", 10, 9, 9)), "RUNNING");
+        assert_eq!(store.mistral_job("j1").unwrap().unwrap().remote, job("RUNNING", 11, 2, 3));
+        // A status from a job list (no description) has no age to compare.
+        assert_eq!(store.mistral_job_update("j1", "SUCCESS", Some("ft:x"), None).map(|_| ()).ok(), Some(()));
+        assert_eq!(store.mistral_job("j1").unwrap().unwrap().status, "SUCCESS");
+        // Something that is not JSON is stored as it was before this check.
+        assert_eq!(update("CANCELLED", "not json"), "CANCELLED");
     }
 }
