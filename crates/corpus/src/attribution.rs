@@ -666,11 +666,12 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
                     }
                 })
                 .collect();
+            let beats: Vec<bool> = (0..n).map(|i| reliable(&atts[i]) && !is_speech_tag(&atts[i])).collect();
             for i in start..end {
                 if reliable(&atts[i]) || atts[i].reason.starts_with("continues") || anchors.is_empty() {
                     continue;
                 }
-                let Some(&(k, s, why)) = anchors.iter().min_by_key(|(k, _, _)| (k.abs_diff(i), *k > i)) else { continue };
+                let Some(&(k, s, why)) = nearest_in_phase(book, turns, &anchors, &beats, i, other) else { continue };
                 let d = k.abs_diff(i);
                 let speaker = if d % 2 == 0 { s } else { other(s) };
                 if Some(speaker) == turns[i].addressee && d > 0 {
@@ -688,6 +689,37 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
         }
         start = end;
     }
+}
+
+/// The anchor that sets turn `i`'s speaker: the nearest one, unless the anchors on either side
+/// disagree on the parity. Then the turns broke step somewhere between them (a speech going on
+/// in a new paragraph, a third voice), most likely where the most narration separates two turns:
+/// turns before that break count from the anchor before, the others from the anchor after.
+fn nearest_in_phase<'a>(
+    book: &Book,
+    turns: &[TurnInfo],
+    anchors: &'a [(usize, CharacterId, &'static str)],
+    beats: &[bool],
+    i: usize,
+    other: impl Fn(CharacterId) -> CharacterId,
+) -> Option<&'a (usize, CharacterId, &'static str)> {
+    let nearest = anchors.iter().min_by_key(|(k, _, _)| (k.abs_diff(i), *k > i));
+    let before = anchors.iter().rev().find(|(k, _, _)| *k < i);
+    let after = anchors.iter().find(|(k, _, _)| *k > i);
+    let (Some(b), Some(a)) = (before, after) else { return nearest };
+    let expected = if (a.0 - b.0) % 2 == 0 { b.1 } else { other(b.1) };
+    if expected == a.1 {
+        return nearest;
+    }
+    // The break: before a turn whose speaker an action beat names (often the same speaker going
+    // on after a pause), or at the widest narration gap between two turns; on a tie, the one
+    // nearest the middle.
+    let mid = (a.0 + b.0 + 1) / 2;
+    let cut = (b.0 + 1..=a.0).max_by_key(|&j| {
+        let beat = usize::from(j < a.0 && beats[j]);
+        (beat + gap(book, turns[j - 1].last_para, turns[j].first_para), std::cmp::Reverse(j.abs_diff(mid)))
+    })?;
+    Some(if i < cut { b } else { a })
 }
 
 /// Alternation counted forward drifts after one missed turn; where a tagged speech comes sooner
@@ -901,6 +933,24 @@ mod tests {
 
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn a_two_person_scene_breaks_step_where_the_narration_is() {
+        // Hermione goes on after a pause: the turns after it count back from the last tag, the
+        // turns before it forward from the first.
+        let t = "Harry Potter met Hermione Granger in the library.\n\n\
+                 “Where were you?” said Harry.\n\n\
+                 “Out.”\n\n\
+                 The rain went on outside, and the lamps were lit one by one along the shelves.\n\n\
+                 “I was at the lake, if you must know.”\n\n\
+                 “Alone?”\n\n\
+                 “Yes.”\n\n\
+                 “Why?”\n\n\
+                 “Because I wanted to think,” said Hermione.";
+        let who = speakers(t);
+        let (h, g) = (Some("Harry Potter".to_owned()), Some("Hermione Granger".to_owned()));
+        assert_eq!(who, [h.clone(), g.clone(), g.clone(), h.clone(), g.clone(), h, g]);
     }
 
     #[test]
