@@ -136,7 +136,13 @@ impl Ctx<'_> {
                 // Recency, with a bonus for sentence subjects (the first word of a sentence).
                 let before = self.book.text[..m.span.start].trim_end();
                 let subject = before.is_empty() || before.ends_with(['.', '!', '?', '\n', '“', '"', ';']);
-                let score = (pos - m.span.start).saturating_sub(if subject { 250 } else { 0 });
+                // and a malus for owners ("Durbeyfield's name") and objects of a preposition.
+                let after = self.book.text[m.span.end..].trim_start();
+                let owner = ["'s", "’s", "' ", "’ "].iter().any(|p| after.starts_with(p));
+                let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+                let object = lexicon::is_preposition(&prev_word.to_lowercase());
+                let malus = if owner { 200 } else if object { 150 } else { 0 };
+                let score = (pos - m.span.start).saturating_sub(if subject { 250 } else { 0 }) + malus;
                 if score < best_score {
                     best_score = score;
                     best = Some((m.span.start, m.character));
@@ -547,6 +553,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     continued_backwards(book, &prev, &mut turn_atts);
     recount_from_later_anchors(book, &prev, &mut turn_atts);
     two_party_scenes(book, &prev, &mut turn_atts);
+    addressed_by_the_next(book, &prev, &mut turn_atts);
     for (turn, att) in turns.iter().zip(turn_atts) {
         for &qi in turn {
             out[qi] = att.clone();
@@ -688,6 +695,26 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
             }
         }
         start = end;
+    }
+}
+
+/// “Tommy, old thing!” “Tuppence, old bean!”: a speech nothing else attributes is by the person
+/// the next speech, right after it, calls by name.
+fn addressed_by_the_next(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
+    for i in 0..turns.len().saturating_sub(1) {
+        let next = &turns[i + 1];
+        let Some(y) = next.addressee else { continue };
+        // Also over the weakest guess, the other party of an exchange counted from the last speaker.
+        let open = atts[i].speaker.is_none() || atts[i].reason.starts_with("alternation in a two");
+        if open && gap(book, turns[i].last_para, next.first_para) == 0 && turns[i].addressee != Some(y) && atts[i + 1].speaker != Some(y) {
+            atts[i] = Attribution {
+                speaker: Some(y),
+                kind: AttributionKind::Implicit,
+                confidence: 0.5,
+                reason: "called by name in the next speech".into(),
+                addressee: turns[i].addressee,
+            };
+        }
     }
 }
 
@@ -933,6 +960,25 @@ mod tests {
 
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn a_greeting_is_by_the_one_the_answer_names() {
+        let t = "It was by chance that Hermione Granger met Harry Potter, and Harry looked thin and Hermione cross.\n\n\
+                 “Harry, old thing!”\n\n\
+                 “Hermione, old bean!”";
+        assert_eq!(speakers(t), [Some("Hermione Granger".to_owned()), Some("Harry Potter".to_owned())]);
+        assert_eq!(attributions(t)[0].reason, "called by name in the next speech");
+    }
+
+    #[test]
+    fn he_is_seldom_the_man_named_after_a_preposition() {
+        let t = "Tom Temple had waited for an hour. Mr. Blake came slowly into the long room, which was dim and smelled of old paper, of candle \
+                 smoke and of the river that ran below its windows, and after a long look at the shelves, at the \
+                 papers heaped on every chair, at the cold grate and the portraits of men long dead above it, and \
+                 at the clock that had stopped years ago, he offered the only free seat to Tom Temple.\n\n\
+                 “This is a strange place to receive you in,” said he.";
+        assert_eq!(speakers(t), [Some("Mr. Blake".to_owned())]);
     }
 
     #[test]

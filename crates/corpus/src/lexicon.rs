@@ -205,3 +205,14 @@ mod tests {
         assert!(!is_non_name("Elizabeth"));
     }
 }
+
+/// Prepositions: a name right after one is seldom the subject of its sentence ("offered the chair
+/// to Temple").
+pub fn is_preposition(word: &str) -> bool {
+    matches!(
+        word,
+        "to" | "by" | "with" | "at" | "for" | "from" | "of" | "on" | "upon" | "in" | "into" | "towards" | "toward"
+            | "about" | "after" | "behind" | "beside" | "like" | "than" | "against" | "among" | "between" | "near"
+            | "onto" | "over" | "under" | "without" | "beyond" | "round" | "around"
+    )
+}
