@@ -974,6 +974,14 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_with_would_and_the_plain_verb() {
+        let t = "Next to doctors, priests were the favourite sport of Mrs. Blaine.\n\n\
+                 “Ah, Bishop,” she would declare, “I do not want to talk of myself.”";
+        assert_eq!(speakers(t), vec![Some("Mrs. Blaine".to_owned()); 2]);
+        assert_eq!(attributions(t)[0].kind, AttributionKind::Anaphoric);
+    }
+
+    #[test]
     fn a_greeting_is_by_the_one_the_answer_names() {
         let t = "It was by chance that Hermione Granger met Harry Potter, and Harry looked thin and Hermione cross.\n\n\
                  “Harry, old thing!”\n\n\

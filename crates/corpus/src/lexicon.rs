@@ -20,6 +20,9 @@ const SPEECH_VERBS: &[&str] = &[
     "blurted", "spluttered", "sputtered", "barked", "howled", "hollered", "quoth", "quavered", "grunted",
     "recalled", "reminded", "marvelled", "marveled", "giggled", "jeered", "taunted", "chided", "prompted",
     "soothed", "coaxed", "gushed", "fumed", "raged", "vowed", "swore", "predicted", "affirmed",
+    // After "would", "will", "did": “Ah, Bishop,” she would declare.
+    "declare", "exclaim", "remark", "whisper", "mutter", "murmur", "shout", "inquire", "enquire", "retort",
+    "protest", "scream",
 ];
 
 /// True for a speech verb (case-insensitive, surrounding punctuation ignored).
