@@ -982,6 +982,18 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_is_also_a_common_word() {
+        // Captain Good of Allan Quatermain: "good" is common, but "said Good" twice names him.
+        let t = "Captain Good and Sir Henry Curtis sat by the fire on a good evening, a very good one.\n\n\
+                 “I am tired of doing nothing,” said Good.\n\n\
+                 “So am I,” said Sir Henry.\n\n\
+                 “Then let us go,” said Good, solemnly.";
+        let who = speakers(t);
+        assert_eq!(who[0].as_deref(), Some("Captain Good"), "{who:?}");
+        assert_eq!(who[0], who[2]);
+    }
+
+    #[test]
     fn a_greeting_is_by_the_one_the_answer_names() {
         let t = "It was by chance that Hermione Granger met Harry Potter, and Harry looked thin and Hermione cross.\n\n\
                  “Harry, old thing!”\n\n\

@@ -141,23 +141,35 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
     let speech: Vec<Span> = quotes.iter().filter(|q| q.role != QuoteRole::ScareQuote).map(|q| q.span).collect();
     let mut cap_mid: HashMap<&str, usize> = HashMap::new();
     let mut lower: HashMap<String, usize> = HashMap::new();
+    // Capitalised right after a speech verb ("said Good", "cried Hope"): a name even when the same
+    // word is common in lower case.
+    let mut cap_tagged: HashMap<&str, usize> = HashMap::new();
+    let mut prev: Option<&str> = None;
     for t in tokens.iter().filter(|t| t.word) {
         let w = word(text, t);
         if capitalised(w) {
             if !t.sentence_start {
                 *cap_mid.entry(w).or_default() += 1;
+                if prev.is_some_and(|p| lexicon::is_speech_verb(p) && p.chars().all(|c| c.is_lowercase())) {
+                    *cap_tagged.entry(w).or_default() += 1;
+                }
             }
         } else if w.chars().next().is_some_and(char::is_lowercase) {
             *lower.entry(w.to_owned()).or_default() += 1;
         }
+        prev = Some(w);
     }
+    let tagged_name = |w: &str| {
+        cap_tagged.get(w).copied().unwrap_or(0) >= 2 && w.len() >= 3 && lexicon::pronoun_gender(w).is_none() && !matches!(w, "God" | "Heaven" | "Sir" | "Madam")
+    };
     let is_name_word = |w: &str| {
         capitalised(w)
-            && !lexicon::is_non_name(w)
+            && (!lexicon::is_non_name(w) || tagged_name(w))
             && !lexicon::is_title(w)
             && !PLACE_WORDS.contains(&w)
             && cap_mid.get(w).copied().unwrap_or(0) > 0
-            && lower.get(&w.to_lowercase()).copied().unwrap_or(0) * 4 <= cap_mid.get(w).copied().unwrap_or(0)
+            && (lower.get(&w.to_lowercase()).copied().unwrap_or(0) * 4 <= cap_mid.get(w).copied().unwrap_or(0)
+                || tagged_name(w))
     };
     let mut forms: HashMap<Form, FormStats> = HashMap::new();
     let mut qi = 0;
@@ -191,7 +203,7 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
         let mut names = Vec::new();
         while j < tokens.len() && names.len() < 3 && tokens[j].word {
             let n = word(text, &tokens[j]);
-            let ok = if title && j == start { capitalised(n) && !lexicon::is_non_name(n) } else { is_name_word(n) };
+            let ok = if title && j == start { capitalised(n) && (!lexicon::is_non_name(n) || tagged_name(n)) } else { is_name_word(n) };
             if !ok {
                 break;
             }
