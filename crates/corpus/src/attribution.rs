@@ -94,6 +94,10 @@ impl Ctx<'_> {
             if in_quote || !t.sentence_start || !matches!(w, "The" | "A" | "An" | "Our" | "My" | "His" | "Her" | "Their") {
                 continue;
             }
+            // A person the book names this way throughout ("My mother") is a character.
+            if self.mention_at(t.span).is_some() {
+                continue;
+            }
             for n in toks[k + 1..].iter().take(3).take_while(|n| n.word) {
                 let nw = word(text, n);
                 if self.mention_at(n.span).is_some() {
@@ -991,6 +995,14 @@ mod tests {
         let who = speakers(t);
         assert_eq!(who[0].as_deref(), Some("Captain Good"), "{who:?}");
         assert_eq!(who[0], who[2]);
+    }
+
+    #[test]
+    fn she_is_my_mother_in_a_story_told_in_the_first_person() {
+        let t = "I was young then, and I lived by my mother's side. My mother used to go out to work in the \
+                 daytime. I ran with the colts and I had great fun. My mother came back in the evening.\n\n\
+                 “I wish you to pay attention,” she said. “You have been well-bred.”";
+        assert_eq!(speakers(t), vec![Some("my mother".to_owned()); 2]);
     }
 
     #[test]
