@@ -491,6 +491,22 @@ const PERSON_NOUNS: &[(&str, Gender)] = &[
     ("uncle", Gender::Male), ("aunt", Gender::Female), ("father", Gender::Male), ("mother", Gender::Female),
     ("brother", Gender::Male), ("sister", Gender::Female), ("son", Gender::Male), ("daughter", Gender::Female),
     ("husband", Gender::Male), ("wife", Gender::Female), ("friend", Gender::Unknown), ("companion", Gender::Unknown),
+    // Trades and stations of nineteenth-century fiction.
+    ("clergyman", Gender::Male), ("curate", Gender::Male), ("rector", Gender::Male), ("minister", Gender::Male),
+    ("bishop", Gender::Male), ("squire", Gender::Male), ("labourer", Gender::Male), ("laborer", Gender::Male),
+    ("workman", Gender::Male), ("postman", Gender::Male), ("coachman", Gender::Male), ("groom", Gender::Male),
+    ("footman", Gender::Male), ("butler", Gender::Male), ("housekeeper", Gender::Female), ("cook", Gender::Unknown),
+    ("governess", Gender::Female), ("schoolmaster", Gender::Male), ("schoolmistress", Gender::Female),
+    ("widow", Gender::Female), ("sergeant", Gender::Male), ("corporal", Gender::Male), ("lieutenant", Gender::Male),
+    ("admiral", Gender::Male), ("prince", Gender::Male), ("princess", Gender::Female),
+    ("merchant", Gender::Male), ("peasant", Gender::Unknown), ("beggar", Gender::Unknown), ("prisoner", Gender::Unknown),
+    ("hunter", Gender::Male), ("fisherman", Gender::Male), ("miller", Gender::Male), ("blacksmith", Gender::Male),
+    ("carpenter", Gender::Male), ("gardener", Gender::Male), ("shepherd", Gender::Male), ("physician", Gender::Male),
+    ("surgeon", Gender::Male), ("professor", Gender::Male), ("student", Gender::Unknown), ("baby", Gender::Unknown),
+    ("steward", Gender::Male), ("boatswain", Gender::Male), ("skipper", Gender::Male), ("innkeeper", Gender::Male),
+    ("shopkeeper", Gender::Unknown), ("bartender", Gender::Male), ("auctioneer", Gender::Male), ("conductor", Gender::Male),
+    ("cowboy", Gender::Male), ("trader", Gender::Male), ("trapper", Gender::Male),
+    ("gentlewoman", Gender::Female), ("housemaid", Gender::Female), ("washerwoman", Gender::Female), ("sheriff", Gender::Male),
 ];
 
 pub(crate) fn noun_gender(noun: &str) -> Option<Gender> {
@@ -602,6 +618,16 @@ mod tests {
         let q = find_quotes(&b);
         let c = find_characters(&b, &q);
         assert!(c.find("my father").is_none(), "{:?}", c.list);
+    }
+
+    #[test]
+    fn a_clergyman_is_a_person_and_the_general_opinion_is_not() {
+        let t = "“Good night,” said the clergyman. The general opinion was that he was mad. The general opinion \
+                 was wrong.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("the clergyman").and_then(|id| c.get(id)).map(|c| c.gender), Some(Gender::Male));
+        assert!(c.find("the general").is_none(), "{:?}", c.list);
     }
 
     #[test]
