@@ -334,7 +334,7 @@ fn classify(book: &Book, quotes: &mut [Quote]) {
             for q in &mut quotes[i..=j] {
                 q.role = QuoteRole::Letter;
             }
-        } else if i == j && is_scare_quote(text, &quotes[i]) {
+        } else if i == j && (is_scare_quote(text, &quotes[i]) || quoted_fragment(book, &quotes[i])) {
             quotes[i].role = QuoteRole::ScareQuote;
         }
         i = j + 1;
@@ -353,6 +353,34 @@ fn is_salutation(t: &str) -> bool {
 /// A lowercase word that cannot start a speech tag (not a pronoun, not a speech verb).
 fn lexicon_free(w: &str) -> bool {
     !crate::lexicon::is_speech_verb(w) && crate::lexicon::pronoun_gender(w).is_none() && !matches!(w, "i" | "they" | "we" | "you" | "it" | "and" | "but" | "then" | "cried" | "said")
+}
+
+/// Words quoted inside narration: “look out for “the seafaring man with one leg.””, “with an army
+/// “numerous as the leaves on the trees,” its truth”. Speech opens with a capital; the lowercase
+/// second half of an interrupted speech has its first half and its tag earlier in the paragraph.
+/// So: lowercase, with no quotation mark before it in its paragraph, no speech verb in its
+/// sentence and none in the words right after it.
+fn quoted_fragment(book: &Book, q: &Quote) -> bool {
+    let text = &book.text;
+    let inner = &text[q.inner.start..q.inner.end];
+    if q.continued || q.unclosed || !inner.starts_with(char::is_lowercase) || inner.trim_end().ends_with(['!', '?', '—', '-', '…']) {
+        return false;
+    }
+    let Some(para) = book.paragraphs.get(q.paragraph) else { return false };
+    let before = text[para.span.start.min(q.span.start)..q.span.start].trim_end_matches([' ', '\t']);
+    if before.is_empty() || before.ends_with(['\n', '.', '!', '?', ':', ';']) || before.contains(['“', '”', '"', '«', '»', '‘']) {
+        return false;
+    }
+    // The sentence so far: a full stop after a title ("said Mrs. Bennet, “that…”") or a "!"
+    // inside brackets ("who often (bless her!) speaks") does not end it.
+    let ends_sentence = |i: usize| {
+        let word = before[..i].rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+        !before[i + 1..].trim_start().starts_with(')') && !crate::lexicon::is_title(word)
+    };
+    let start = before.rmatch_indices(['.', '!', '?']).map(|(i, _)| i).find(|&i| ends_sentence(i)).map_or(0, |i| i + 1);
+    let speechless = |t: &str| !t.split(|c: char| !c.is_alphabetic()).any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()));
+    let after: String = text[q.span.end..].split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    speechless(&before[start..]) && speechless(&after)
 }
 
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
@@ -457,6 +485,20 @@ mod tests {
         assert!(q[0].unclosed && !q[0].continued);
         assert!(q[1].continued && !q[1].unclosed);
         assert_eq!(b.slice(q[0].inner), "It began in May.");
+    }
+
+    #[test]
+    fn words_quoted_inside_narration_are_not_speech() {
+        let t = "He paid me to look out for “the seafaring man with one leg.” How that haunted my dreams!\n\n\
+                 “Dining out,” said Mrs. Bennet, “that is very unlucky.”\n\n\
+                 “The difference,” said my sister-in-law, who often (bless her!) speaks on a platform, “is that \
+                 he sees his duties.”\n\n\
+                 Montcalm was moving south with an army “numerous as the leaves on the trees,” its truth was \
+                 admitted.";
+        let b = import_text(t.to_owned());
+        let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
+        use QuoteRole::{ScareQuote as Words, Speech};
+        assert_eq!(roles, [Words, Speech, Speech, Speech, Speech, Words]);
     }
 
     #[test]
