@@ -101,7 +101,7 @@ impl Form {
             s.push(' ');
         }
         s.push_str(&self.names.join(" "));
-        s
+        s.trim_end().to_owned()
     }
 }
 
@@ -523,7 +523,7 @@ const FAMILY_NOUNS: &[&str] = &[
 
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
 fn nameless(f: &Form) -> bool {
-    matches!(f.title.as_deref(), Some("the" | "my" | "our"))
+    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another"))
 }
 
 /// "the [adjective] NOUN" or "my/our FAMILY-NOUN" at token `i`: the determiner ("the", "my" or
@@ -542,9 +542,41 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
         let owner = if det.eq_ignore_ascii_case("my") { "my" } else { "our" };
         return FAMILY_NOUNS.contains(&noun).then(|| (owner, noun.to_owned(), i + 1, tagged_at(i + 1)));
     }
-    if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An") {
+    if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An" | "another") {
         return None;
     }
+    person_noun(text, tokens, i, &tagged_at).or_else(|| inverted_tag_phrase(text, tokens, i))
+}
+
+/// The speaker of an inverted tag right after a quotation, whatever noun names them: “Wake up
+/// there,” said a rough voice. / “It is a lie,” said another private loudly. The words after the
+/// article up to punctuation, a preposition or an adverb (three at most).
+fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
+    let det = word(text, &tokens[i]);
+    let verb = tokens.get(i.checked_sub(1)?).filter(|t| t.word).map(|t| word(text, t))?;
+    let quote = tokens.get(i.checked_sub(2)?).filter(|t| !t.word).map(|t| word(text, t))?;
+    if !lexicon::is_speech_verb(verb) || !verb.chars().all(|c| c.is_lowercase()) || !quote.ends_with(['”', '"', '’', '\'', '»']) {
+        return None;
+    }
+    let mut words = Vec::new();
+    let mut j = i + 1;
+    while let Some(t) = tokens.get(j).filter(|t| t.word) {
+        let w = word(text, t);
+        if words.len() == 3 || !w.chars().all(|c| c.is_lowercase() || c == '-') || lexicon::is_preposition(w) || w.ends_with("ly") || matches!(w, "and" | "who" | "that" | "with") {
+            break;
+        }
+        words.push(w);
+        j += 1;
+    }
+    // It must end the clause: "said a rough voice." / "said another," — not "said a great deal about".
+    let closes = tokens.get(j).is_none_or(|t| !t.word) || tokens.get(j).is_some_and(|t| word(text, t).ends_with("ly") || lexicon::is_preposition(word(text, t)));
+    if !closes || words.is_empty() && det != "another" {
+        return None;
+    }
+    Some((if det == "another" { "another" } else { "the" }, words.join(" "), j.saturating_sub(1).max(i), true))
+}
+
+fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize) -> bool) -> Option<(&'static str, String, usize, bool)> {
     let mut j = i + 1;
     for _ in 0..2 {
         let t = tokens.get(j).filter(|t| t.word)?;
@@ -618,6 +650,21 @@ mod tests {
         let q = find_quotes(&b);
         let c = find_characters(&b, &q);
         assert!(c.find("my father").is_none(), "{:?}", c.list);
+    }
+
+    #[test]
+    fn whoever_an_inverted_tag_names_speaks() {
+        let t = "“Wake up there, youngster,” said a rough voice.\n\n\
+                 “Nonsense,” said another, “he is awake.”\n\n\
+                 “It is a lie,” said another private loudly.\n\n\
+                 Dick said a great deal about it afterwards, and he said a prayer.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        let names: Vec<&str> = c.list.iter().map(|c| c.name.as_str()).collect();
+        for n in ["the rough voice", "another", "another private"] {
+            assert!(names.contains(&n), "{n}: {names:?}");
+        }
+        assert!(!names.iter().any(|n| n.contains("deal") || n.contains("prayer")), "{names:?}");
     }
 
     #[test]
