@@ -553,10 +553,12 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
 /// article up to punctuation, a preposition or an adverb (three at most).
 fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
     let det = word(text, &tokens[i]);
-    let verb = tokens.get(i.checked_sub(1)?).filter(|t| t.word).map(|t| word(text, t))?;
-    let quote = tokens.get(i.checked_sub(2)?).filter(|t| !t.word).map(|t| word(text, t))?;
-    if !lexicon::is_speech_verb(verb) || !verb.chars().all(|c| c.is_lowercase()) || !quote.ends_with(['”', '"', '’', '\'', '»']) {
-        return None;
+    let closing = |t: &Token| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']);
+    let verb = i.checked_sub(1).and_then(|k| tokens.get(k)).filter(|t| t.word).map(|t| word(text, t));
+    let inverted = verb.is_some_and(|v| lexicon::is_speech_verb(v) && v.chars().all(|c| c.is_lowercase()))
+        && i.checked_sub(2).and_then(|k| tokens.get(k)).is_some_and(closing);
+    if !inverted {
+        return plain_tag_phrase(text, tokens, i, &closing);
     }
     let mut words = Vec::new();
     let mut j = i + 1;
@@ -574,6 +576,31 @@ fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'stat
         return None;
     }
     Some((if det == "another" { "another" } else { "the" }, words.join(" "), j.saturating_sub(1).max(i), true))
+}
+
+/// “How much did the other mug get?” the saloon-keeper demanded. — after a closing quotation
+/// mark, the article and up to three lower-case words right before a speech verb that ends the
+/// clause.
+fn plain_tag_phrase(text: &str, tokens: &[Token], i: usize, closing: &dyn Fn(&Token) -> bool) -> Option<(&'static str, String, usize, bool)> {
+    let det = word(text, &tokens[i]);
+    if det == "another" || !i.checked_sub(1).and_then(|k| tokens.get(k)).is_some_and(|t| closing(t)) {
+        return None;
+    }
+    let mut j = i + 1;
+    while j < tokens.len() && j <= i + 3 && tokens[j].word && word(text, &tokens[j]).chars().all(|c| c.is_lowercase() || c == '-') {
+        let w = word(text, &tokens[j]);
+        if lexicon::is_speech_verb(w) {
+            break;
+        }
+        j += 1;
+    }
+    let verb = tokens.get(j).filter(|t| t.word).map(|t| word(text, t))?;
+    let ends = tokens.get(j + 1).is_none_or(|t| !t.word || word(text, t).ends_with("ly"));
+    if j == i + 1 || !lexicon::is_speech_verb(verb) || lexicon::is_gesture(verb) || !ends {
+        return None;
+    }
+    let words: Vec<&str> = (i + 1..j).map(|k| word(text, &tokens[k])).collect();
+    Some(("the", words.join(" "), j - 1, true))
 }
 
 fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize) -> bool) -> Option<(&'static str, String, usize, bool)> {
@@ -653,15 +680,16 @@ mod tests {
     }
 
     #[test]
-    fn whoever_an_inverted_tag_names_speaks() {
+    fn whoever_a_tag_names_speaks() {
         let t = "“Wake up there, youngster,” said a rough voice.\n\n\
                  “Nonsense,” said another, “he is awake.”\n\n\
                  “It is a lie,” said another private loudly.\n\n\
+                 “How much did the other mug get?” the saloon-keeper demanded.\n\n\
                  Dick said a great deal about it afterwards, and he said a prayer.";
         let b = import_text(t.to_owned());
         let c = find_characters(&b, &find_quotes(&b));
         let names: Vec<&str> = c.list.iter().map(|c| c.name.as_str()).collect();
-        for n in ["the rough voice", "another", "another private"] {
+        for n in ["the rough voice", "another", "another private", "the saloon-keeper"] {
             assert!(names.contains(&n), "{n}: {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains("deal") || n.contains("prayer")), "{names:?}");
