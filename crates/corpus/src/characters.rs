@@ -523,7 +523,7 @@ const FAMILY_NOUNS: &[&str] = &[
 
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
 fn nameless(f: &Form) -> bool {
-    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another"))
+    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another" | "one"))
 }
 
 /// "the [adjective] NOUN" or "my/our FAMILY-NOUN" at token `i`: the determiner ("the", "my" or
@@ -541,6 +541,10 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
         let noun = word(text, t);
         let owner = if det.eq_ignore_ascii_case("my") { "my" } else { "our" };
         return FAMILY_NOUNS.contains(&noun).then(|| (owner, noun.to_owned(), i + 1, tagged_at(i + 1)));
+    }
+    if det == "one" {
+        // "cried one of the women": inverted tags only.
+        return one_of_them(text, tokens, i);
     }
     if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An" | "another") {
         return None;
@@ -576,6 +580,19 @@ fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'stat
         return None;
     }
     Some((if det == "another" { "another" } else { "the" }, words.join(" "), j.saturating_sub(1).max(i), true))
+}
+
+/// “Oh, how delicious!” cried one of the women. — "one of the" and a lower-case noun after an
+/// inverted tag.
+fn one_of_them(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
+    let w = |k: usize| tokens.get(k).filter(|t| t.word).map(|t| word(text, t));
+    let verb = w(i.checked_sub(1)?)?;
+    let quote = tokens.get(i.checked_sub(2)?).filter(|t| !t.word).map(|t| word(text, t))?;
+    if !lexicon::is_speech_verb(verb) || !quote.ends_with(['”', '"', '’', '\'', '»']) || w(i + 1)? != "of" || w(i + 2)? != "the" {
+        return None;
+    }
+    let noun = w(i + 3).filter(|n| n.chars().all(|c| c.is_lowercase() || c == '-'))?;
+    Some(("one", format!("of the {noun}"), i + 3, true))
 }
 
 /// “How much did the other mug get?” the saloon-keeper demanded. — after a closing quotation
@@ -685,11 +702,12 @@ mod tests {
                  “Nonsense,” said another, “he is awake.”\n\n\
                  “It is a lie,” said another private loudly.\n\n\
                  “How much did the other mug get?” the saloon-keeper demanded.\n\n\
+                 “Oh, how delicious!” cried one of the women.\n\n\
                  Dick said a great deal about it afterwards, and he said a prayer.";
         let b = import_text(t.to_owned());
         let c = find_characters(&b, &find_quotes(&b));
         let names: Vec<&str> = c.list.iter().map(|c| c.name.as_str()).collect();
-        for n in ["the rough voice", "another", "another private", "the saloon-keeper"] {
+        for n in ["the rough voice", "another", "another private", "the saloon-keeper", "one of the women"] {
             assert!(names.contains(&n), "{n}: {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains("deal") || n.contains("prayer")), "{names:?}");
