@@ -479,7 +479,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             // paragraph ("Weary paid generous tribute. | “Only I will say ...”").
             if found.is_none() && sentence_lines && !has_quote {
                 let toks = clause(text, pp.span, true);
-                if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(&ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..))) {
+                if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(&ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..) | Subject::Pronoun(..))) {
                     found = Some((s, LINE_BEFORE.to_owned(), false));
                 }
             }
@@ -1115,6 +1115,11 @@ mod tests {
         assert_eq!(r[4].1.as_deref(), Some("Ann Smith"));
         let a = attributions(SENTENCE_LINES);
         assert!(a[4].reason.starts_with(LINE_BEFORE) && a[4].confidence < 0.7, "{:?}", a[4]);
+        // A pronoun opening the line works the same way.
+        let pronoun = SENTENCE_LINES.replace("Ann Smith turned away", "She turned away");
+        let a = attributions(&pronoun);
+        assert_eq!(run(&pronoun)[4].1.as_deref(), Some("Ann Smith"));
+        assert!(a[4].reason.contains(LINE_BEFORE) && a[4].confidence <= 0.5, "{:?}", a[4]);
         // With paragraphs kept, the same lines are separate paragraphs: no such beat.
         let paragraphs = SENTENCE_LINES.replace(" .\n", " .\n\n").replace("” \n", "”\n\n");
         let a = attributions(&paragraphs);
