@@ -366,7 +366,12 @@ fn quoted_fragment(book: &Book, q: &Quote) -> bool {
     if q.continued || q.unclosed || !inner.starts_with(char::is_lowercase) || inner.trim_end().ends_with(['!', '?', '—', '-', '…']) {
         return false;
     }
-    let Some(para) = book.paragraphs.get(q.paragraph) else { return false };
+    // One sentence per line: a line opening in lower case goes on with the sentence above it.
+    let mut p = q.paragraph;
+    while book.line_paragraphs && p > 0 && book.paragraphs.get(p).is_some_and(|x| book.slice(x.span).starts_with(char::is_lowercase)) {
+        p -= 1;
+    }
+    let Some(para) = book.paragraphs.get(p) else { return false };
     let before = text[para.span.start.min(q.span.start)..q.span.start].trim_end_matches([' ', '\t']);
     if before.is_empty() || before.ends_with(['\n', '.', '!', '?', ':', ';']) || before.contains(['“', '”', '"', '«', '»', '‘']) {
         return false;
@@ -499,6 +504,14 @@ mod tests {
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
         use QuoteRole::{ScareQuote as Words, Speech};
         assert_eq!(roles, [Words, Speech, Speech, Speech, Speech, Words]);
+        // One sentence per line, the tag's sentence broken after "!".
+        let lines = "“ The difference , ” said my sister-in-law , who often ( bless her ! )\n\
+                     speaks on a platform , “ is that he sees his duties . ”\n\
+                     He ordered me to look out for “ the seafaring man with one leg . ”\n\
+                     How that haunted my dreams .\n";
+        let b = import_text(lines.to_owned());
+        let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
+        assert_eq!(roles, [Speech, Speech, Words]);
     }
 
     #[test]
