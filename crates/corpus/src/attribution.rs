@@ -589,10 +589,14 @@ fn sentence_per_line(book: &Book, quotes: &[Quote]) -> bool {
 fn continues_after_tag(book: &Book, a: &Quote, b: &Quote) -> bool {
     let text = &book.text;
     let (Some(pa), Some(pb)) = (book.paragraphs.get(b.paragraph.wrapping_sub(1)), book.paragraphs.get(b.paragraph)) else { return false };
-    if b.span.start != pb.span.start || !(pa.span.start..pa.span.end).contains(&a.span.end.saturating_sub(1)) {
+    // The tag may have a line of its own after a speech ending in "!" or "?" (“Much of that!” |
+    // said he, glancing about him. | “I wish I was a frog.”).
+    let tag_line = book.slice(pa.span).starts_with(char::is_lowercase)
+        && book.paragraphs.get(b.paragraph.wrapping_sub(2)).is_some_and(|p0| (p0.span.start..p0.span.end).contains(&a.span.end.saturating_sub(1)));
+    if b.span.start != pb.span.start || !tag_line && !(pa.span.start..pa.span.end).contains(&a.span.end.saturating_sub(1)) {
         return false;
     }
-    let tail = text[a.span.end..pa.span.end].trim();
+    let tail = text[a.span.end.max(pa.span.start)..pa.span.end].trim();
     let inner = text[a.inner.start..a.inner.end].trim_end();
     // B stands alone: nothing after it on its line, and no tag on the next line ("cried he.").
     let bi = book.paragraphs.partition_point(|p| p.span.end < b.span.end);
@@ -1107,6 +1111,10 @@ mod tests {
         // “Home,” said Tom. | “It is late.”: the same paragraph, the same speaker.
         assert_eq!(who[2].as_deref(), Some("Tom Jones"));
         assert_eq!(who[3].as_deref(), Some("Ann Smith"));
+        // After "!" the tag has a line of its own: “Home!” | said Tom. | “It is late.”
+        let bang = SENTENCE_LINES.replace("“ Home , ” said Tom .", "“ Home ! ”\nsaid Tom , looking away .");
+        let who = speakers(&bang);
+        assert_eq!(who[1..4].iter().map(|w| w.as_deref()).collect::<Vec<_>>(), [Some("Tom Jones"), Some("Tom Jones"), Some("Ann Smith")]);
     }
 
     #[test]
