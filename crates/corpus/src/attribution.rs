@@ -581,7 +581,23 @@ fn sentence_per_line(book: &Book, quotes: &[Quote]) -> bool {
         n += 1;
         spanning += usize::from(!q.unclosed && book.slice(q.span).contains('\n'));
     }
-    spanning >= 2 && spanning * 20 >= n
+    if spanning >= 2 && spanning * 20 >= n {
+        return true;
+    }
+    // Or few lines hold a sentence end before their last words (“... the gate . He went in”): a
+    // line that is a paragraph mostly holds several sentences.
+    let (mut lines, mut inner_ends) = (0usize, 0usize);
+    for p in &book.paragraphs {
+        let t = book.slice(p.span).trim_end();
+        lines += 1;
+        let ends = t.match_indices(['.', '!', '?']).filter(|&(i, _)| {
+            let after = t[i + 1..].trim_start_matches([' ', '”', '"', '’', '\'']).trim_start();
+            let word = t[..i].rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+            after.starts_with(char::is_uppercase) && !crate::lexicon::is_title(word) && word.len() > 1
+        });
+        inner_ends += usize::from(ends.count() > 0);
+    }
+    lines >= 20 && inner_ends * 10 < lines
 }
 
 /// In one-sentence-per-line text, `“Yes,” she said.` followed by a line that is a quotation
@@ -1102,6 +1118,17 @@ mod tests {
         Ann Smith turned away .\n\
         “ I will stay here .\n\
         I like the dark . ”\n";
+
+    #[test]
+    fn one_sentence_per_line_is_told_from_one_paragraph_per_line() {
+        // Short speeches never run over a line, but no line holds two sentences.
+        let sentences = "Tom Jones met Ann Smith at the gate .\n“ Where are you going ? ”\nsaid Ann .\n".repeat(8);
+        let b = import_text(sentences);
+        assert!(sentence_per_line(&b, &find_quotes(&b)));
+        let paragraphs = "Tom Jones met Ann Smith at the gate. It was late. “Where are you going?” said Ann.\n".repeat(24);
+        let b = import_text(paragraphs);
+        assert!(b.line_paragraphs && !sentence_per_line(&b, &find_quotes(&b)));
+    }
 
     #[test]
     fn sentence_lines_speech_after_a_tag_goes_on() {
