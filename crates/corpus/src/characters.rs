@@ -506,7 +506,9 @@ const PERSON_NOUNS: &[(&str, Gender)] = &[
     ("steward", Gender::Male), ("boatswain", Gender::Male), ("skipper", Gender::Male), ("innkeeper", Gender::Male),
     ("shopkeeper", Gender::Unknown), ("bartender", Gender::Male), ("auctioneer", Gender::Male), ("conductor", Gender::Male),
     ("cowboy", Gender::Male), ("trader", Gender::Male), ("trapper", Gender::Male),
-    ("gentlewoman", Gender::Female), ("housemaid", Gender::Female), ("washerwoman", Gender::Female), ("sheriff", Gender::Male),
+    ("sister-in-law", Gender::Female), ("brother-in-law", Gender::Male), ("mother-in-law", Gender::Female),
+    ("father-in-law", Gender::Male), ("grandson", Gender::Male), ("granddaughter", Gender::Female), ("nephew", Gender::Male),
+    ("niece", Gender::Female), ("cousin", Gender::Unknown), ("gentlewoman", Gender::Female), ("housemaid", Gender::Female), ("washerwoman", Gender::Female), ("sheriff", Gender::Male),
 ];
 
 pub(crate) fn noun_gender(noun: &str) -> Option<Gender> {
@@ -518,7 +520,8 @@ pub(crate) fn noun_gender(noun: &str) -> Option<Gender> {
 /// first-person story ("my mother", "our master").
 const FAMILY_NOUNS: &[&str] = &[
     "mother", "father", "uncle", "aunt", "brother", "sister", "wife", "husband", "grandmother", "grandfather",
-    "master", "mistress", "guardian",
+    "master", "mistress", "guardian", "cousin", "son", "daughter", "sister-in-law", "brother-in-law",
+    "mother-in-law", "father-in-law", "grandson", "granddaughter", "nephew", "niece",
 ];
 
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
@@ -687,6 +690,10 @@ mod tests {
         let mother = c.find("my mother").map(|id| c.get(id).unwrap());
         assert_eq!(mother.map(|m| m.gender), Some(Gender::Female), "{:?}", c.list);
         assert_eq!(c.find("our master").and_then(|id| c.get(id)).map(|m| m.gender), Some(Gender::Male));
+        let t = format!("{first}\n\n“The difference,” said my sister-in-law, “is plain.”");
+        let b = import_text(t);
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("my sister-in-law").and_then(|id| c.get(id)).map(|m| m.gender), Some(Gender::Female), "{:?}", c.list);
         // A letter in a story told in the third person says "my father", and names no one.
         let story = "Elizabeth read the letter again while Jane sewed by the window and the fire burned low. ";
         let third = format!("{}\n\nMy father loved him. My father paid for his schooling. I owed him nothing.", story.repeat(8));
