@@ -415,7 +415,10 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
                     }
                 }
             let toks = clause(text, window, true);
-            if let Some((s, v)) = find_tag(&ctx, &toks, true) {
+            // “I am not long for this world,” and I had thought his words idle: a clause that
+            // opens with a conjunction goes on with the narration, it is no tag.
+            let conjunction = toks.iter().find(|t| t.word).is_some_and(|t| matches!(word(text, t), "and" | "but" | "or" | "for" | "then" | "so"));
+            if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|_| !conjunction) {
                 found = Some((s, v, true));
                 break;
             }
@@ -1019,6 +1022,13 @@ mod tests {
                  daytime. I ran with the colts and I had great fun. My mother came back in the evening.\n\n\
                  “I wish you to pay attention,” she said. “You have been well-bred.”";
         assert_eq!(speakers(t), vec![Some("my mother".to_owned()); 2]);
+    }
+
+    #[test]
+    fn and_i_had_thought_after_a_speech_is_no_tag() {
+        let t = "I said to Father Flynn that I was tired, and I said it twice. Father Flynn smiled at me.\n\n\
+                 He had often said to me: “I am not long for this world,” and I had thought his words idle.";
+        assert_eq!(speakers(t), [Some("Father Flynn".to_owned())]);
     }
 
     #[test]
