@@ -435,7 +435,18 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
         aliases.sort();
         aliases.dedup();
         let (m, f) = votes[k];
-        let gender = if m > f * 2 && m >= 2 { Gender::Male } else if f > m * 2 && f >= 2 { Gender::Female } else { Gender::Unknown };
+        // "the woman" is a woman whatever the pronouns near her say.
+        let nouns: Vec<Option<Gender>> = c.forms.iter().filter(|(f, _)| nameless(f)).map(|(f, _)| noun_gender(&f.names[0]).filter(|g| *g != Gender::Unknown)).collect();
+        let by_noun = (!nouns.is_empty() && nouns.len() == c.forms.len() && nouns.iter().all(|g| g.is_some() && *g == nouns[0])).then(|| nouns[0]).flatten();
+        let gender = if let Some(g) = by_noun {
+            g
+        } else if m > f * 2 && m >= 2 {
+            Gender::Male
+        } else if f > m * 2 && f >= 2 {
+            Gender::Female
+        } else {
+            Gender::Unknown
+        };
         list.push(Character { id: CharacterId(k as u32), name, aliases, gender, mentions: mentions_n, quotes: 0 });
     }
     // A first-person narrator who speaks ("said I", "I replied") is a character too.
@@ -701,6 +712,16 @@ mod tests {
         let q = find_quotes(&b);
         let c = find_characters(&b, &q);
         assert!(c.find("my father").is_none(), "{:?}", c.list);
+    }
+
+    #[test]
+    fn the_woman_is_a_woman() {
+        // The pronouns after her are the doctor's.
+        let t = "The woman looked at the doctor and he nodded. The woman waited while he wrote. The woman sat \
+                 down and he left. The woman wept when he had gone. “Wake up, Philip,” said the woman.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("the woman").and_then(|id| c.get(id)).map(|c| c.gender), Some(Gender::Female), "{:?}", c.list);
     }
 
     #[test]
