@@ -153,7 +153,12 @@ describe("the Grimoire window", { timeout: 240_000 }, () => {
     await reply.waitForDisplayed({ timeout: 120_000 });
     assert.ok((await reply.getText()).trim().length > 0);
     assert.match(await (await byTestId("chat-stats")).getText(), /tokens/);
-    assert.match(await (await byTestId("conversations")).getText(), /Good morning/);
+    // The conversation is saved after the reply ends, and the list read again after that.
+    const conversations = await byTestId("conversations");
+    await browser.waitUntil(async () => /Good morning/.test(await conversations.getText()), {
+      timeout: 15_000,
+      timeoutMsg: "the saved conversation did not show in the list",
+    });
     await shot("chat");
   });
 });
