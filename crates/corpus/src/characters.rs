@@ -537,7 +537,7 @@ const FAMILY_NOUNS: &[&str] = &[
 
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
 fn nameless(f: &Form) -> bool {
-    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another" | "one"))
+    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another" | "one" | "somebody" | "someone" | "everybody" | "everyone"))
 }
 
 /// "the [adjective] NOUN" or "my/our FAMILY-NOUN" at token `i`: the determiner ("the", "my" or
@@ -559,6 +559,12 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
     if det == "one" {
         // "cried one of the women": inverted tags only.
         return one_of_them(text, tokens, i);
+    }
+    if let Some(who) = ["somebody", "someone", "everybody", "everyone"].into_iter().find(|w| det.eq_ignore_ascii_case(w)) {
+        // “We say, of course,” somebody exclaimed: right after a quotation, next to a speech verb.
+        let after_quote = i.checked_sub(1).and_then(|k| tokens.get(k)).is_some_and(|t| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']))
+            || i.checked_sub(2).and_then(|k| tokens.get(k)).is_some_and(|t| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']));
+        return (after_quote && tagged_at(i)).then(|| (who, String::new(), i, true));
     }
     if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An" | "another") {
         return None;
@@ -731,11 +737,12 @@ mod tests {
                  “It is a lie,” said another private loudly.\n\n\
                  “How much did the other mug get?” the saloon-keeper demanded.\n\n\
                  “Oh, how delicious!” cried one of the women.\n\n\
+                 “We say, of course,” somebody exclaimed.\n\n\
                  Dick said a great deal about it afterwards, and he said a prayer.";
         let b = import_text(t.to_owned());
         let c = find_characters(&b, &find_quotes(&b));
         let names: Vec<&str> = c.list.iter().map(|c| c.name.as_str()).collect();
-        for n in ["the rough voice", "another", "another private", "the saloon-keeper", "one of the women"] {
+        for n in ["the rough voice", "another", "another private", "the saloon-keeper", "one of the women", "somebody"] {
             assert!(names.contains(&n), "{n}: {names:?}");
         }
         assert!(!names.iter().any(|n| n.contains("deal") || n.contains("prayer")), "{names:?}");
