@@ -251,8 +251,37 @@ fn push(out: &mut Vec<Quote>, text: &str, o: Open, end: usize, unclosed: bool) {
 
 fn dash_quotes(book: &Book) -> Vec<Quote> {
     let mut out = Vec::new();
+    // One sentence per line: lines that go on with the speech after its tag.
+    let mut goes_on = false;
+    let mut run_of: Option<usize> = None;
     for (pi, para) in book.paragraphs.iter().enumerate() {
         let whole = book.slice(para.span);
+        if book.line_paragraphs {
+            let first = whole.split_whitespace().next().unwrap_or("");
+            let tag_line = first.starts_with(char::is_lowercase) && whole.split_whitespace().take(3).any(crate::lexicon::is_speech_verb);
+            if dash_start(whole).is_none() {
+                if tag_line {
+                    goes_on = out.last().is_some_and(|q: &Quote| q.paragraph + 1 == pi);
+                    continue;
+                }
+                if goes_on && speech_goes_on(whole) {
+                    let end = para.span.start + whole.trim_end().len();
+                    // Lines of one speech are one quotation, as a paragraph would have been.
+                    match out.last_mut().filter(|_| run_of.is_some_and(|r| r + 1 == pi)) {
+                        Some(q) => {
+                            q.span.end = end;
+                            q.inner.end = end;
+                        }
+                        None => push(&mut out, &book.text, Open { start: para.span.start, paragraph: pi, continued: false }, end, false),
+                    }
+                    run_of = Some(pi);
+                    continue;
+                }
+                goes_on = false;
+                continue;
+            }
+            goes_on = false;
+        }
         let Some(d) = dash_start(whole) else { continue };
         let p = &whole[d..];
         let para_start = para.span.start + d;
@@ -284,6 +313,10 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
         push(&mut out, &book.text, o, para_start + end, false);
         // "— The mockery of it! he said gaily. Your absurd name, an ancient Greek!": after the
         // tag the paragraph goes on speaking, unless a pronoun opens narration ("He turned.").
+        if book.line_paragraphs && end < p.len() && resume.is_none() {
+            // "— The aunt thinks you killed your mother, he said." | "That's why she won't …"
+            goes_on = true;
+        }
         if let Some(r) = resume {
             let after = &p[r..];
             let first = after.split_whitespace().next().unwrap_or("").to_lowercase();
@@ -306,6 +339,19 @@ fn tag_end(rest: &str) -> Option<usize> {
     })?.0;
     let after = &rest[i + 1..];
     (!after.trim().is_empty()).then_some(i + 1)
+}
+
+/// After a dash speech and its tag, one sentence per line: whether this line is more of the
+/// speech. Narration opens with a pronoun or a name, or tells of speaking.
+fn speech_goes_on(line: &str) -> bool {
+    let t = line.trim();
+    let words: Vec<&str> = t.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '’').filter(|w| !w.is_empty()).collect();
+    let Some(first) = words.first() else { return false };
+    let lower = first.to_lowercase();
+    let narration_start = crate::lexicon::pronoun_gender(&lower).is_some()
+        || matches!(lower.as_str(), "they" | "then" | "and" | "his" | "her" | "their")
+        || words.get(1).is_some_and(|w| w.starts_with(char::is_uppercase) && first.starts_with(char::is_uppercase));
+    !narration_start && first.starts_with(char::is_uppercase) && !words.iter().any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()))
 }
 
 /// Where a dash-introduced speech starts in a paragraph: at its start, or after "said:".
@@ -557,6 +603,31 @@ mod tests {
                 "Tell me, Mulligan,",
                 "Yes,",
                 "Yes, my love?",
+            ]
+        );
+        // The same, one sentence per line: the speech goes on over the lines after its tag, as
+        // one quotation, until narration opens a line.
+        let lines = "Stately , plump Buck Mulligan came from the stairhead .\n\
+                     — Thanks , old chap , he cried briskly .\n\
+                     That will do nicely .\n\
+                     Switch off the current , will you ?\n\
+                     He skipped off the gunrest .\n\
+                     — The mockery of it !\n\
+                     he said gaily .\n\
+                     Your absurd name , an ancient Greek !\n\
+                     He pointed his finger in friendly jest .\n\
+                     — Come up , Kinch !\n\
+                     — Yes , my love ?\n\
+                     Buck Mulligan laughed .\n";
+        assert_eq!(
+            quotes(lines),
+            [
+                "Thanks , old chap ,",
+                "That will do nicely .\nSwitch off the current , will you ?",
+                "The mockery of it !",
+                "Your absurd name , an ancient Greek !",
+                "Come up , Kinch !",
+                "Yes , my love ?",
             ]
         );
     }
