@@ -952,6 +952,46 @@ fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
             return Some(m.character);
         }
     }
+    kin_vocative(ctx, q)
+}
+
+/// “I don't know, aunt.” — a kinship word set off like a name calls the one character the book
+/// names with it ("Aunt Polly", "Uncle John"; "my mother" for "mother" or "ma").
+fn kin_vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
+    let text = &ctx.book.text;
+    let inner = &text[q.inner.start..q.inner.end];
+    // Each word with its offset in `inner` (the pieces are slices of it).
+    let words: Vec<(usize, &str)> = inner.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(|w| (w.as_ptr() as usize - inner.as_ptr() as usize, w)).collect();
+    if words.len() < 3 {
+        return None;
+    }
+    for &(at, w) in &words {
+        let lower = w.to_lowercase();
+        let (titles, nouns): (&[&str], &[&str]) = match lower.as_str() {
+            "aunt" | "auntie" => (&["Aunt "], &["my aunt", "the aunt"]),
+            "uncle" => (&["Uncle "], &["my uncle", "the uncle"]),
+            "mother" | "ma" | "mamma" | "mama" | "mammy" => (&[], &["my mother", "the mother"]),
+            "father" | "pa" | "papa" | "pappy" => (&[], &["my father", "the father"]),
+            _ => continue,
+        };
+        let before = inner[..at].trim_end();
+        let after = inner[at + w.len()..].trim_start();
+        let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.']) || before.ends_with("dear");
+        let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';']);
+        if !(edge_before && edge_after) {
+            continue;
+        }
+        let found: Vec<CharacterId> = ctx
+            .chars
+            .list
+            .iter()
+            .filter(|c| titles.iter().any(|t| c.name.starts_with(t) || c.aliases.iter().any(|a| a.starts_with(t))) || nouns.contains(&c.name.as_str()))
+            .map(|c| c.id)
+            .collect();
+        if found.len() == 1 {
+            return Some(found[0]);
+        }
+    }
     None
 }
 
@@ -1046,6 +1086,17 @@ mod tests {
         let a = attributions(t);
         assert_eq!(speakers(t)[0].as_deref(), Some("Harry Potter"), "{a:?}");
         assert!(a[0].reason.starts_with("alternation counted back") && a[0].confidence <= 0.5, "{:?}", a[0]);
+    }
+
+    #[test]
+    fn aunt_set_off_like_a_name_calls_aunt_polly() {
+        let t = "Tom Sawyer and Aunt Polly stood in the kitchen. Aunt Polly frowned at Tom Sawyer.\n\n\
+                 “What is that truck on your hands?”\n\n\
+                 “I don't know, aunt.”";
+        let a = attributions(t);
+        let polly = find_characters(&import_text(t.to_owned()), &find_quotes(&import_text(t.to_owned()))).find("Aunt Polly");
+        assert_eq!(a[1].addressee, polly, "{a:?}");
+        assert_eq!(speakers(t)[0].as_deref(), Some("Aunt Polly"), "{a:?}");
     }
 
     #[test]
