@@ -546,7 +546,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
             // The narration's subject only opens a scene: after a speech it is a guess against it.
-            let max_gap = if book.line_paragraphs { 5 } else { 2 };
+            let max_gap = max_scene_gap(book);
             let opens = prev.last().is_none_or(|l| gap(book, l.last_para, first.paragraph) > max_gap);
             att = conversation(&ctx, &prev, first, addressee).or_else(|| opens.then(|| narration_subject(&ctx, quotes, first, addressee)).flatten()).unwrap_or(att);
             if att.speaker.is_some() && att.speaker == addressee {
@@ -667,7 +667,7 @@ fn continued_backwards(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]
 /// distance to the nearest anchor.
 fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
     let n = turns.len();
-    let max_gap = if book.line_paragraphs { 5 } else { 2 };
+    let max_gap = max_scene_gap(book);
     let mut start = 0;
     while start < n {
         let mut end = start + 1;
@@ -782,7 +782,7 @@ fn nearest_in_phase<'a>(
     // The break: before a turn whose speaker an action beat names (often the same speaker going
     // on after a pause), or at the widest narration gap between two turns; on a tie, the one
     // nearest the middle.
-    let mid = (a.0 + b.0 + 1) / 2;
+    let mid = (a.0 + b.0).div_ceil(2);
     let cut = (b.0 + 1..=a.0).max_by_key(|&j| {
         let beat = usize::from(j < a.0 && beats[j]);
         (beat + gap(book, turns[j - 1].last_para, turns[j].first_para), std::cmp::Reverse(j.abs_diff(mid)))
@@ -794,7 +794,7 @@ fn nearest_in_phase<'a>(
 /// after a guessed turn than one came before it, count the parity back from that one instead.
 fn recount_from_later_anchors(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
     let n = turns.len();
-    let max_gap = if book.line_paragraphs { 5 } else { 2 };
+    let max_gap = max_scene_gap(book);
     let mut scene = vec![0usize; n];
     for i in 1..n {
         scene[i] = scene[i - 1] + usize::from(gap(book, turns[i - 1].last_para, turns[i].first_para) > max_gap);
@@ -876,6 +876,12 @@ struct TurnInfo {
     last_para: usize,
 }
 
+/// The most narration paragraphs between two turns of one scene (more lines of one-line
+/// paragraphs, whose lines are often sentences).
+fn max_scene_gap(book: &Book) -> usize {
+    if book.line_paragraphs { 5 } else { 2 }
+}
+
 /// Narration paragraphs between two turns (in one-line-per-paragraph text, lines that continue a
 /// sentence do not count); `usize::MAX` across a chapter break.
 fn gap(book: &Book, a_last: usize, b_first: usize) -> usize {
@@ -895,7 +901,7 @@ fn gap(book: &Book, a_last: usize, b_first: usize) -> usize {
 /// other party of a two-party exchange.
 fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<CharacterId>) -> Option<Attribution> {
     let book = ctx.book;
-    let max_gap = if book.line_paragraphs { 5 } else { 2 };
+    let max_gap = max_scene_gap(book);
     let last = prev.last()?;
     let g = gap(book, last.last_para, q.paragraph);
     if q.continued {
@@ -1094,7 +1100,8 @@ mod tests {
                  “What is that truck on your hands?”\n\n\
                  “I don't know, aunt.”";
         let a = attributions(t);
-        let polly = find_characters(&import_text(t.to_owned()), &find_quotes(&import_text(t.to_owned()))).find("Aunt Polly");
+        let b = import_text(t.to_owned());
+        let polly = find_characters(&b, &find_quotes(&b)).find("Aunt Polly");
         assert_eq!(a[1].addressee, polly, "{a:?}");
         assert_eq!(speakers(t)[0].as_deref(), Some("Aunt Polly"), "{a:?}");
     }

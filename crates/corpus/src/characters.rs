@@ -535,6 +535,11 @@ const FAMILY_NOUNS: &[&str] = &[
     "mother-in-law", "father-in-law", "grandson", "granddaughter", "nephew", "niece",
 ];
 
+/// Whether token `k` is punctuation that closes a quotation (the tag after a speech starts next).
+fn closes_quote(text: &str, tokens: &[Token], k: Option<usize>) -> bool {
+    k.and_then(|k| tokens.get(k)).is_some_and(|t| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']))
+}
+
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
 fn nameless(f: &Form) -> bool {
     matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another" | "one" | "somebody" | "someone" | "everybody" | "everyone"))
@@ -562,8 +567,7 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
     }
     if let Some(who) = ["somebody", "someone", "everybody", "everyone"].into_iter().find(|w| det.eq_ignore_ascii_case(w)) {
         // “We say, of course,” somebody exclaimed: right after a quotation, next to a speech verb.
-        let after_quote = i.checked_sub(1).and_then(|k| tokens.get(k)).is_some_and(|t| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']))
-            || i.checked_sub(2).and_then(|k| tokens.get(k)).is_some_and(|t| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']));
+        let after_quote = closes_quote(text, tokens, i.checked_sub(1)) || closes_quote(text, tokens, i.checked_sub(2));
         return (after_quote && tagged_at(i)).then(|| (who, String::new(), i, true));
     }
     if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An" | "another") {
@@ -577,12 +581,10 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
 /// article up to punctuation, a preposition or an adverb (three at most).
 fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
     let det = word(text, &tokens[i]);
-    let closing = |t: &Token| !t.word && word(text, t).ends_with(['”', '"', '’', '\'', '»']);
     let verb = i.checked_sub(1).and_then(|k| tokens.get(k)).filter(|t| t.word).map(|t| word(text, t));
-    let inverted = verb.is_some_and(|v| lexicon::is_speech_verb(v) && v.chars().all(|c| c.is_lowercase()))
-        && i.checked_sub(2).and_then(|k| tokens.get(k)).is_some_and(closing);
+    let inverted = verb.is_some_and(|v| lexicon::is_speech_verb(v) && v.chars().all(|c| c.is_lowercase())) && closes_quote(text, tokens, i.checked_sub(2));
     if !inverted {
-        return plain_tag_phrase(text, tokens, i, &closing);
+        return plain_tag_phrase(text, tokens, i);
     }
     let mut words = Vec::new();
     let mut j = i + 1;
@@ -607,8 +609,7 @@ fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'stat
 fn one_of_them(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
     let w = |k: usize| tokens.get(k).filter(|t| t.word).map(|t| word(text, t));
     let verb = w(i.checked_sub(1)?)?;
-    let quote = tokens.get(i.checked_sub(2)?).filter(|t| !t.word).map(|t| word(text, t))?;
-    if !lexicon::is_speech_verb(verb) || !quote.ends_with(['”', '"', '’', '\'', '»']) || w(i + 1)? != "of" || w(i + 2)? != "the" {
+    if !lexicon::is_speech_verb(verb) || !closes_quote(text, tokens, i.checked_sub(2)) || w(i + 1)? != "of" || w(i + 2)? != "the" {
         return None;
     }
     let noun = w(i + 3).filter(|n| n.chars().all(|c| c.is_lowercase() || c == '-'))?;
@@ -618,9 +619,9 @@ fn one_of_them(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, 
 /// “How much did the other mug get?” the saloon-keeper demanded. — after a closing quotation
 /// mark, the article and up to three lower-case words right before a speech verb that ends the
 /// clause.
-fn plain_tag_phrase(text: &str, tokens: &[Token], i: usize, closing: &dyn Fn(&Token) -> bool) -> Option<(&'static str, String, usize, bool)> {
+fn plain_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
     let det = word(text, &tokens[i]);
-    if det == "another" || !i.checked_sub(1).and_then(|k| tokens.get(k)).is_some_and(|t| closing(t)) {
+    if det == "another" || !closes_quote(text, tokens, i.checked_sub(1)) {
         return None;
     }
     let mut j = i + 1;
@@ -704,7 +705,7 @@ mod tests {
         let b = import_text(first.to_owned());
         let q = find_quotes(&b);
         let c = find_characters(&b, &q);
-        let mother = c.find("my mother").map(|id| c.get(id).unwrap());
+        let mother = c.find("my mother").and_then(|id| c.get(id));
         assert_eq!(mother.map(|m| m.gender), Some(Gender::Female), "{:?}", c.list);
         assert_eq!(c.find("our master").and_then(|id| c.get(id)).map(|m| m.gender), Some(Gender::Male));
         let t = format!("{first}\n\n“The difference,” said my sister-in-law, “is plain.”");

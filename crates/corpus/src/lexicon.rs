@@ -193,6 +193,17 @@ pub fn is_non_name(word: &str) -> bool {
     W.contains(&word)
 }
 
+/// Prepositions: a name right after one is seldom the subject of its sentence ("offered the chair
+/// to Temple").
+pub fn is_preposition(word: &str) -> bool {
+    matches!(
+        word,
+        "to" | "by" | "with" | "at" | "for" | "from" | "of" | "on" | "upon" | "in" | "into" | "towards" | "toward"
+            | "about" | "after" | "behind" | "beside" | "like" | "than" | "against" | "among" | "between" | "near"
+            | "onto" | "over" | "under" | "without" | "beyond" | "round" | "around"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,15 +218,4 @@ mod tests {
         assert!(is_non_name("The"));
         assert!(!is_non_name("Elizabeth"));
     }
-}
-
-/// Prepositions: a name right after one is seldom the subject of its sentence ("offered the chair
-/// to Temple").
-pub fn is_preposition(word: &str) -> bool {
-    matches!(
-        word,
-        "to" | "by" | "with" | "at" | "for" | "from" | "of" | "on" | "upon" | "in" | "into" | "towards" | "toward"
-            | "about" | "after" | "behind" | "beside" | "like" | "than" | "against" | "among" | "between" | "near"
-            | "onto" | "over" | "under" | "without" | "beyond" | "round" | "around"
-    )
 }
