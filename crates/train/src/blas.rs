@@ -112,6 +112,58 @@ pub(crate) fn bmm_slices(
     }
 }
 
+/// `op(a) · op(b)` on contiguous row-major slices into `c` (m, n): overwritten, or added to when
+/// `accumulate`. `a` holds (m, k), or (k, m) when `ta`; `b` holds (k, n), or (n, k) when `tb`.
+/// Summing products into one buffer this way saves a pass and an allocation per term.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into(
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    (m, n, k): (usize, usize, usize),
+    c: &mut [f32],
+    accumulate: bool,
+) -> candle_core::Result<()> {
+    if a.len() != m * k || b.len() != k * n || c.len() != m * n {
+        candle_core::bail!("gemm: {} and {} values into {} for ({m}, {k}) · ({k}, {n})", a.len(), b.len(), c.len())
+    }
+    #[cfg(feature = "openblas")]
+    {
+        let a = Operand { data: a, transposed: ta, ld: if ta { m } else { k } };
+        let b = Operand { data: b, transposed: tb, ld: if tb { k } else { n } };
+        openblas::product_into(&a, &b, (m, n, k), c, if accumulate { 1.0 } else { 0.0 });
+        Ok(())
+    }
+    #[cfg(not(feature = "openblas"))]
+    {
+        let p = bmm_slices(a, b, 1, (m, n, k), ta, tb)?;
+        if accumulate {
+            for (c, p) in c.iter_mut().zip(&p) {
+                *c += p;
+            }
+        } else {
+            c.copy_from_slice(&p);
+        }
+        Ok(())
+    }
+}
+
+/// [`gemm_into`] into a new vector.
+pub(crate) fn gemm(a: &[f32], ta: bool, b: &[f32], tb: bool, (m, n, k): (usize, usize, usize)) -> candle_core::Result<Vec<f32>> {
+    #[cfg(feature = "openblas")]
+    {
+        if a.len() != m * k || b.len() != k * n {
+            candle_core::bail!("gemm: {} and {} values for ({m}, {k}) · ({k}, {n})", a.len(), b.len())
+        }
+        let a = Operand { data: a, transposed: ta, ld: if ta { m } else { k } };
+        let b = Operand { data: b, transposed: tb, ld: if tb { k } else { n } };
+        Ok(openblas::product(&a, &b, (m, n, k)))
+    }
+    #[cfg(not(feature = "openblas"))]
+    bmm_slices(a, b, 1, (m, n, k), ta, tb)
+}
+
 /// One side of a product as sgemm takes it: the data from its first element, whether it is stored
 /// transposed, and its leading dimension.
 #[cfg_attr(not(feature = "openblas"), allow(dead_code))]
@@ -189,7 +241,22 @@ mod openblas {
         if m == 0 || n == 0 || k == 0 {
             return vec![0f32; m * n];
         }
-        uninit(m * n, |c| sgemm_split(a, b, c, (m, n, k)))
+        uninit(m * n, |c| sgemm_split(a, b, c, (m, n, k), 0.0))
+    }
+
+    /// `c = a · b` (`beta` 0) or `c += a · b` (`beta` 1) into an existing row-major (m, n) slice.
+    pub(super) fn product_into(a: &Operand, b: &Operand, (m, n, k): (usize, usize, usize), c: &mut [f32], beta: f32) {
+        assert_eq!(c.len(), m * n, "sgemm output size");
+        if m == 0 || n == 0 {
+            return;
+        }
+        if k == 0 {
+            if beta == 0.0 {
+                c.fill(0.0);
+            }
+            return;
+        }
+        sgemm_split(a, b, Out { ptr: c.as_mut_ptr(), len: c.len() }, (m, n, k), beta);
     }
 
     /// `batches` products of (m, k) · (k, n) blocks laid end to end, one sgemm each, over rayon.
@@ -210,7 +277,7 @@ mod openblas {
                 let a = Operand { data: &a[i * m * k..(i + 1) * m * k], transposed: ta, ld: if ta { m } else { k } };
                 let b = Operand { data: &b[i * k * n..(i + 1) * k * n], transposed: tb, ld: if tb { k } else { n } };
                 // Batch i's block of the output: rows i·m.. of the (batches·m, n) whole.
-                sgemm(&a, &b, c, (0, m), (0, n), n, k, i * m * n);
+                sgemm(&a, &b, c, (0, m), (0, n), n, k, i * m * n, 0.0);
             })
         })
     }
@@ -242,12 +309,12 @@ mod openblas {
     }
 
     /// `c (m, n) = a · b`, split over rayon's threads along the longer side of `c`.
-    fn sgemm_split(a: &Operand, b: &Operand, c: Out, (m, n, k): (usize, usize, usize)) {
+    fn sgemm_split(a: &Operand, b: &Operand, c: Out, (m, n, k): (usize, usize, usize), beta: f32) {
         let threads = rayon::current_num_threads().max(1);
         // Below ~2 MFLOP a block, splitting costs more than it saves.
         let parts = threads.min((2 * m * n * k / (2 << 20)).max(1));
         if parts == 1 {
-            sgemm(a, b, c, (0, m), (0, n), n, k, 0);
+            sgemm(a, b, c, (0, m), (0, n), n, k, 0, beta);
             return;
         }
         let by_rows = m >= n;
@@ -259,9 +326,9 @@ mod openblas {
                 // Each task its own rows, or its own columns of every row.
                 s.spawn(move |_| {
                     if by_rows {
-                        sgemm(a, b, c, (start, end), (0, n), n, k, 0);
+                        sgemm(a, b, c, (start, end), (0, n), n, k, 0, beta);
                     } else {
-                        sgemm(a, b, c, (0, m), (start, end), n, k, 0);
+                        sgemm(a, b, c, (0, m), (start, end), n, k, 0, beta);
                     }
                 });
             }
@@ -269,9 +336,9 @@ mod openblas {
     }
 
     /// The block `rows × cols` of the (·, `ldc`) row-major matrix that starts `base` floats into
-    /// `c`.
+    /// `c`, overwritten (`beta` 0) or added to (`beta` 1).
     #[allow(clippy::too_many_arguments)]
-    fn sgemm(a: &Operand, b: &Operand, c: Out, rows: (usize, usize), cols: (usize, usize), ldc: usize, k: usize, base: usize) {
+    fn sgemm(a: &Operand, b: &Operand, c: Out, rows: (usize, usize), cols: (usize, usize), ldc: usize, k: usize, base: usize, beta: f32) {
         // SAFETY: a plain setter of OpenBLAS's thread count, run once before the first product.
         SINGLE.call_once(|| unsafe { openblas_set_num_threads(1) });
         let (m, n) = (rows.1 - rows.0, cols.1 - cols.0);
@@ -295,7 +362,7 @@ mod openblas {
                 a.ld as i32,
                 b.data.as_ptr().add(b_at),
                 b.ld as i32,
-                0.0,
+                beta,
                 c.ptr.add(c_at),
                 ldc as i32,
             );

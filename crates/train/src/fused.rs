@@ -28,16 +28,7 @@ impl CustomOp1 for RmsNorm {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = input(s, l)?;
-        let d = self.w.len();
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
-            let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
-            let r = 1.0 / (ms + self.eps).sqrt();
-            for ((y, x), w) in y.iter_mut().zip(x).zip(&self.w) {
-                *y = x * r * w;
-            }
-        });
+        let y = rms_norm_rows(input(s, l)?, &self.w, self.eps);
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -49,28 +40,48 @@ impl CustomOp1 for RmsNorm {
     ) -> candle_core::Result<Option<Tensor>> {
         let x = host(arg)?;
         let g = host(grad)?;
-        let d = self.w.len();
         let mut dx = vec![0f32; x.len()];
-        dx.par_chunks_mut(d)
-            .zip(x.par_chunks(d).zip(g.par_chunks(d)))
-            .for_each(|(dx, (x, g))| {
-                let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
-                let r = 1.0 / (ms + self.eps).sqrt();
-                // dx = r·(g∘w) − x·r³·mean((g∘w)·x)
-                let dot = g
-                    .iter()
-                    .zip(&self.w)
-                    .zip(x)
-                    .map(|((g, w), x)| g * w * x)
-                    .sum::<f32>()
-                    / d as f32;
-                let r3 = r * r * r;
-                for i in 0..d {
-                    dx[i] = r * g[i] * self.w[i] - x[i] * r3 * dot;
-                }
-            });
+        rms_norm_rows_bwd(&x, &self.w, self.eps, &g, &mut dx, false);
         Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
+}
+
+/// RMSNorm of each `w.len()`-wide row of `x`, scaled by `w`.
+pub(crate) fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let d = w.len();
+    let mut y = vec![0f32; x.len()];
+    y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
+        let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+        let r = 1.0 / (ms + eps).sqrt();
+        for ((y, x), w) in y.iter_mut().zip(x).zip(w) {
+            *y = x * r * w;
+        }
+    });
+    y
+}
+
+/// The input gradient of [`rms_norm_rows`] for the output gradient `g`, written into `dx`, or
+/// added to it when `accumulate`.
+pub(crate) fn rms_norm_rows_bwd(x: &[f32], w: &[f32], eps: f32, g: &[f32], dx: &mut [f32], accumulate: bool) {
+    let d = w.len();
+    dx.par_chunks_mut(d)
+        .zip(x.par_chunks(d).zip(g.par_chunks(d)))
+        .for_each(|(dx, (x, g))| {
+            let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+            let r = 1.0 / (ms + eps).sqrt();
+            // dx = r·(g∘w) − x·r³·mean((g∘w)·x)
+            let dot = g.iter().zip(w).zip(x).map(|((g, w), x)| g * w * x).sum::<f32>() / d as f32;
+            let r3 = r * r * r;
+            if accumulate {
+                for i in 0..d {
+                    dx[i] += r * g[i] * w[i] - x[i] * r3 * dot;
+                }
+            } else {
+                for i in 0..d {
+                    dx[i] = r * g[i] * w[i] - x[i] * r3 * dot;
+                }
+            }
+        });
 }
 
 /// RMSNorm over the last dimension with a frozen weight; gradients flow to `x`.
@@ -154,7 +165,7 @@ pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tenso
     x.contiguous()?.apply_op1(op)
 }
 
-struct RopeHeads {
+pub(crate) struct RopeHeads {
     cos: Vec<f32>,
     sin: Vec<f32>,
     b: usize,
@@ -164,8 +175,21 @@ struct RopeHeads {
 }
 
 impl RopeHeads {
+    /// For rows of `b` sequences of length `l` holding `n` heads of width `d`, with the
+    /// runtime's (positions, d/2) tables.
+    pub(crate) fn new(cos: &Tensor, sin: &Tensor, b: usize, l: usize, n: usize, d: usize) -> candle_core::Result<Self> {
+        Ok(RopeHeads {
+            cos: host(&cos.narrow(0, 0, l)?)?,
+            sin: host(&sin.narrow(0, 0, l)?)?,
+            b,
+            l,
+            n,
+            half: d / 2,
+        })
+    }
+
     /// (b·l, n·d) rows → (b, n, l, d) heads rotated by +θ.
-    fn forward(&self, x: &[f32]) -> Vec<f32> {
+    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
         let (l, n, half) = (self.l, self.n, self.half);
         let d = 2 * half;
         let mut y = vec![0f32; x.len()];
@@ -186,7 +210,7 @@ impl RopeHeads {
     }
 
     /// (b, n, l, d) gradient → (b·l, n·d) rows rotated by −θ.
-    fn backward(&self, g: &[f32]) -> Vec<f32> {
+    pub(crate) fn backward(&self, g: &[f32]) -> Vec<f32> {
         let (l, n, half) = (self.l, self.n, self.half);
         let d = 2 * half;
         let mut dx = vec![0f32; g.len()];
@@ -279,15 +303,7 @@ impl CustomOp2 for SwiGlu {
         if g.len() != u.len() {
             candle_core::bail!("swiglu: gate and up differ in size")
         }
-        let mut y = vec![0f32; g.len()];
-        y.par_chunks_mut(4096)
-            .zip(g.par_chunks(4096).zip(u.par_chunks(4096)))
-            .for_each(|(y, (g, u))| {
-                for ((y, g), u) in y.iter_mut().zip(g).zip(u) {
-                    *y = g / (1.0 + (-g).exp()) * u;
-                }
-            });
-        Ok((CpuStorage::F32(y), l1.shape().clone()))
+        Ok((CpuStorage::F32(swiglu_rows(g, u)), l1.shape().clone()))
     }
 
     fn bwd(
@@ -298,28 +314,41 @@ impl CustomOp2 for SwiGlu {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (g, u, dy) = (host(gate)?, host(up)?, host(grad)?);
-        let mut dg = vec![0f32; g.len()];
-        let mut du = vec![0f32; g.len()];
-        dg.par_chunks_mut(4096)
-            .zip(du.par_chunks_mut(4096))
-            .zip(
-                g.par_chunks(4096)
-                    .zip(u.par_chunks(4096))
-                    .zip(dy.par_chunks(4096)),
-            )
-            .for_each(|((dg, du), ((g, u), dy))| {
-                for i in 0..g.len() {
-                    let sig = 1.0 / (1.0 + (-g[i]).exp());
-                    let silu = g[i] * sig;
-                    du[i] = dy[i] * silu;
-                    dg[i] = dy[i] * u[i] * sig * (1.0 + g[i] * (1.0 - sig));
-                }
-            });
+        let (dg, du) = swiglu_rows_bwd(&g, &u, &dy);
         Ok((
             Some(Tensor::from_vec(dg, gate.shape(), gate.device())?),
             Some(Tensor::from_vec(du, up.shape(), up.device())?),
         ))
     }
+}
+
+/// `silu(g) · u` element by element.
+pub(crate) fn swiglu_rows(g: &[f32], u: &[f32]) -> Vec<f32> {
+    let mut y = vec![0f32; g.len()];
+    y.par_chunks_mut(4096).zip(g.par_chunks(4096).zip(u.par_chunks(4096))).for_each(|(y, (g, u))| {
+        for ((y, g), u) in y.iter_mut().zip(g).zip(u) {
+            *y = g / (1.0 + (-g).exp()) * u;
+        }
+    });
+    y
+}
+
+/// The gradients of [`swiglu_rows`] with respect to `g` and `u` for the output gradient `dy`.
+pub(crate) fn swiglu_rows_bwd(g: &[f32], u: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let mut dg = vec![0f32; g.len()];
+    let mut du = vec![0f32; g.len()];
+    dg.par_chunks_mut(4096)
+        .zip(du.par_chunks_mut(4096))
+        .zip(g.par_chunks(4096).zip(u.par_chunks(4096)).zip(dy.par_chunks(4096)))
+        .for_each(|((dg, du), ((g, u), dy))| {
+            for i in 0..g.len() {
+                let sig = 1.0 / (1.0 + (-g[i]).exp());
+                let silu = g[i] * sig;
+                du[i] = dy[i] * silu;
+                dg[i] = dy[i] * u[i] * sig * (1.0 + g[i] * (1.0 - sig));
+            }
+        });
+    (dg, du)
 }
 
 /// `silu(gate) · up` in one pass each way; gradients flow to both.
@@ -330,13 +359,49 @@ pub fn swiglu(gate: &Tensor, up: &Tensor) -> candle_core::Result<Tensor> {
     gate.contiguous()?.apply_op2(&up.contiguous()?, SwiGlu)
 }
 
-struct CausalSoftmax {
-    scale: f32,
-    l: usize,
-    window: Option<usize>,
+pub(crate) struct CausalSoftmax {
+    pub(crate) scale: f32,
+    pub(crate) l: usize,
+    pub(crate) window: Option<usize>,
 }
 
 impl CausalSoftmax {
+    /// Scores (…, l) rows into probabilities, in place (masked entries zero).
+    pub(crate) fn forward_in_place(&self, x: &mut [f32]) {
+        let n = self.l;
+        x.par_chunks_mut(n).enumerate().for_each(|(r, x)| {
+            let (lo, hi) = self.span(r);
+            let max = x[lo..hi].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) * self.scale;
+            let mut sum = 0f32;
+            for v in &mut x[lo..hi] {
+                let e = (*v * self.scale - max).exp();
+                *v = e;
+                sum += e;
+            }
+            let inv = 1.0 / sum;
+            for v in &mut x[lo..hi] {
+                *v *= inv;
+            }
+            x[..lo].fill(0.0);
+            x[hi..].fill(0.0);
+        });
+    }
+
+    /// The gradient of the scores, from the probabilities `y` and their gradient `g` (replaced
+    /// by the result).
+    pub(crate) fn backward_in_place(&self, y: &[f32], g: &mut [f32]) {
+        let n = self.l;
+        g.par_chunks_mut(n).zip(y.par_chunks(n)).enumerate().for_each(|(r, (g, y))| {
+            let (lo, hi) = self.span(r);
+            let dot: f32 = (lo..hi).map(|j| y[j] * g[j]).sum();
+            for j in lo..hi {
+                g[j] = self.scale * y[j] * (g[j] - dot);
+            }
+            g[..lo].fill(0.0);
+            g[hi..].fill(0.0);
+        });
+    }
+
     /// Columns row `r` may attend to: `lo..=t` where t is its query position.
     fn span(&self, r: usize) -> (usize, usize) {
         let t = r % self.l;

@@ -31,6 +31,7 @@ pub mod ops;
 pub mod optim;
 pub mod peft;
 mod rng;
+mod tape;
 mod trainer;
 
 pub use config::{BaseFormat, LoraConfig, PRESETS, Schedule, Target, TrainConfig};

@@ -51,17 +51,6 @@ struct LoraLinear {
 }
 
 impl LoraLinear {
-    /// `x` with this op's dropout applied: from the forward's mask when it has been kept.
-    fn drop(&self, x: &[f32]) -> Vec<f32> {
-        match (&self.dropout, self.mask.lock().ok().as_deref()) {
-            (Some(d), Some(Some(bits))) => d.apply_bits(x, bits),
-            (Some(d), _) => d.apply(x),
-            (None, _) => x.to_vec(),
-        }
-    }
-}
-
-impl LoraLinear {
     fn dims(&self, lx: &Layout, la: &Layout) -> candle_core::Result<(usize, usize, usize)> {
         let (r, k) = la.shape().dims2()?;
         let rows = lx.shape().elem_count() / k.max(1);
@@ -85,10 +74,7 @@ impl CustomOp3 for LoraLinear {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, k, r) = self.dims(lx, la)?;
         let out = self.out_dim;
-        let Some((start, _)) = lx.contiguous_offsets() else {
-            candle_core::bail!("lora-linear input must be contiguous")
-        };
-        let xl = Layout::contiguous_with_offset((n, k), start);
+        let x = crate::ops::cpu_slice(sx, lx)?;
         let mut y = match &self.y {
             Some(y) => with_cpu(y, |s, l| {
                 let data = s.as_slice::<f32>()?;
@@ -99,31 +85,14 @@ impl CustomOp3 for LoraLinear {
             })?,
             None => {
                 let w = self.w.dense(&Device::Cpu)?;
-                let wt = w.t()?;
-                with_cpu(&wt, |ws, wl| crate::blas::matmul(sx, &xl, ws, wl, (n, out, k)))?
+                with_cpu(&w, |ws, wl| crate::blas::gemm(x, false, crate::ops::cpu_slice(ws, wl)?, true, (n, out, k)))?
             }
         };
-        let at = la.transpose(0, 1)?;
-        let u = match &self.dropout {
-            Some(d) => {
-                let xs = &sx.as_slice::<f32>()?[start..start + n * k];
-                let (xd, bits) = d.apply_keeping_mask(xs);
-                if let Ok(mut slot) = self.mask.lock() {
-                    *slot = Some(bits);
-                }
-                let xd = owned(xd);
-                crate::blas::matmul(&xd, &Layout::contiguous((n, k)), sa, &at, (n, r, k))?
-            }
-            None => crate::blas::matmul(sx, &xl, sa, &at, (n, r, k))?,
-        };
-        let delta = crate::blas::matmul(
-            &owned(u),
-            &Layout::contiguous((n, r)),
-            sb,
-            &lb.transpose(0, 1)?,
-            (n, out, r),
-        )?;
-        add_scaled(&mut y, &delta, self.scale);
+        let pair = Pair { a: crate::ops::cpu_slice(sa, la)?, b: crate::ops::cpu_slice(sb, lb)?, r, scale: self.scale };
+        let bits = add_lora_rows(x, k, &mut y, out, &pair, self.dropout.as_ref())?;
+        if let (Some(bits), Ok(mut slot)) = (bits, self.mask.lock()) {
+            *slot = Some(bits);
+        }
         let mut shape = lx.dims().to_vec();
         if let Some(last) = shape.last_mut() {
             *last = out;
@@ -141,56 +110,120 @@ impl CustomOp3 for LoraLinear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let out = self.out_dim;
         let (r, k) = a.dims2()?;
-        let n = x.elem_count() / k;
-        let g = grad.contiguous()?;
-        let x = x.contiguous()?;
-        let (g_guard, g_layout) = g.storage_and_layout();
-        let Storage::Cpu(gs) = &*g_guard else {
-            candle_core::bail!("lora-linear: expected a CPU gradient")
-        };
-        let gl = Layout::contiguous_with_offset((n, out), g_layout.start_offset());
-        // drop(x), from the forward's mask.
-        let xd: Vec<f32> = with_cpu(&x, |s, l| {
-            let Some((lo, hi)) = l.contiguous_offsets() else {
-                candle_core::bail!("lora-linear input must be contiguous")
-            };
-            Ok(self.drop(&s.as_slice::<f32>()?[lo..hi]))
-        })?;
-        let xd = owned(xd);
-        let xdl = Layout::contiguous((n, k));
-        // u = drop(x) Aᵀ (rows, r), recomputed (a thin matmul) rather than held.
-        let u = with_cpu(a, |sa, la| {
-            crate::blas::matmul(&xd, &xdl, sa, &la.transpose(0, 1)?, (n, r, k))
-        })?;
-        // v = g B (rows, r).
-        let v = with_cpu(b, |sb, lb| crate::blas::matmul(gs, &gl, sb, lb, (n, r, out)))?;
-        let (u, v) = (owned(u), owned(v));
-        let ul = Layout::contiguous((n, r));
-        // ∂B = s · gᵀ u (out, r); ∂A = s · vᵀ drop(x) (r, in).
-        let mut gb = crate::blas::matmul(gs, &gl.transpose(0, 1)?, &u, &ul, (out, r, n))?;
-        let mut ga = crate::blas::matmul(&v, &ul.transpose(0, 1)?, &xd, &xdl, (r, k, n))?;
-        for t in gb.iter_mut().chain(ga.iter_mut()) {
-            *t *= self.scale;
-        }
-        // ∂x = g W + s · drop(v A), when x needs one.
-        let gx = if x.track_op() {
-            let w = self.w.dense(&Device::Cpu)?;
-            let mut gx = with_cpu(&w, |ws, wl| crate::blas::matmul(gs, &gl, ws, wl, (n, k, out)))?;
-            let va = with_cpu(a, |sa, la| crate::blas::matmul(&v, &ul, sa, la, (n, k, r)))?;
-            let va = match &self.dropout {
-                Some(_) => self.drop(&va),
-                None => va,
-            };
-            add_scaled(&mut gx, &va, self.scale);
-            Some(Tensor::from_vec(gx, x.shape(), x.device())?)
+        let host = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let (g, xs, av, bv) = (host(grad)?, host(x)?, host(a)?, host(b)?);
+        let bits = self.mask.lock().ok().and_then(|m| m.clone());
+        let pair = Pair { a: &av, b: &bv, r, scale: self.scale };
+        let back = LoraBack { x: &xs, k, bits: bits.as_deref(), dropout: self.dropout.as_ref() };
+        let (ga, gb, gx) = if x.track_op() {
+            let w = host(&self.w.dense(&Device::Cpu)?)?;
+            let mut gx = vec![0f32; xs.len()];
+            let (ga, gb) = back.run(&g, out, &pair, Some((&w, &mut gx, false)))?;
+            (ga, gb, Some(Tensor::from_vec(gx, x.shape(), x.device())?))
         } else {
-            None
+            let (ga, gb) = back.run(&g, out, &pair, None)?;
+            (ga, gb, None)
         };
-        Ok((
-            gx,
-            Some(Tensor::from_vec(ga, (r, k), a.device())?),
-            Some(Tensor::from_vec(gb, (out, r), b.device())?),
-        ))
+        Ok((gx, Some(Tensor::from_vec(ga, (r, k), a.device())?), Some(Tensor::from_vec(gb, (out, r), b.device())?)))
+    }
+}
+
+/// A LoRA pair on the CPU: A (r, in) and B (out, r), row-major, and the branch's scale.
+pub(crate) struct Pair<'a> {
+    pub(crate) a: &'a [f32],
+    pub(crate) b: &'a [f32],
+    pub(crate) r: usize,
+    pub(crate) scale: f32,
+}
+
+/// Adds the LoRA branch `s · (drop(x) Aᵀ) Bᵀ` of rows `x` (n, k) to their frozen product `y`
+/// (n, out); returns the dropout mask drawn, as bits, when there is dropout.
+pub(crate) fn add_lora_rows(
+    x: &[f32],
+    k: usize,
+    y: &mut [f32],
+    out: usize,
+    pair: &Pair<'_>,
+    dropout: Option<&Dropout>,
+) -> candle_core::Result<Option<Vec<u64>>> {
+    let n = x.len() / k.max(1);
+    let r = pair.r;
+    let (mut u, bits) = match dropout {
+        Some(d) => {
+            let (xd, bits) = d.apply_keeping_mask(x);
+            (crate::blas::gemm(&xd, false, pair.a, true, (n, r, k))?, Some(bits))
+        }
+        None => (crate::blas::gemm(x, false, pair.a, true, (n, r, k))?, None),
+    };
+    for v in &mut u {
+        *v *= pair.scale;
+    }
+    crate::blas::gemm_into(&u, false, pair.b, true, (n, out, r), y, true)?;
+    Ok(bits)
+}
+
+/// What the backward of an adapted projection needs from its forward: the rows it read (n, k)
+/// and the dropout mask it drew.
+pub(crate) struct LoraBack<'a> {
+    pub(crate) x: &'a [f32],
+    pub(crate) k: usize,
+    pub(crate) bits: Option<&'a [u64]>,
+    pub(crate) dropout: Option<&'a Dropout>,
+}
+
+impl LoraBack<'_> {
+    /// The gradients of A and B for the output gradient `g` (n, out). With `gx = Some((W, buf,
+    /// accumulate))` also the input gradient `g W + s · drop(g B A)`, written into `buf` or added
+    /// to it.
+    pub(crate) fn run(
+        &self,
+        g: &[f32],
+        out: usize,
+        pair: &Pair<'_>,
+        gx: Option<(&[f32], &mut [f32], bool)>,
+    ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+        let (k, r) = (self.k, pair.r);
+        let n = self.x.len() / k.max(1);
+        // drop(x), from the forward's mask (drawn again when it was not kept).
+        let dropped;
+        let xd: &[f32] = match (self.dropout, self.bits) {
+            (Some(d), Some(bits)) => {
+                dropped = d.apply_bits(self.x, bits);
+                &dropped
+            }
+            (Some(d), None) => {
+                dropped = d.apply(self.x);
+                &dropped
+            }
+            (None, _) => self.x,
+        };
+        // u = drop(x) Aᵀ (n, r), recomputed (a thin matmul) rather than held; v = g B (n, r).
+        let u = crate::blas::gemm(xd, false, pair.a, true, (n, r, k))?;
+        let mut v = crate::blas::gemm(g, false, pair.b, false, (n, r, out))?;
+        // ∂B = s · gᵀ u (out, r); ∂A = s · vᵀ drop(x) (r, in).
+        let mut gb = crate::blas::gemm(g, true, &u, false, (out, r, n))?;
+        let mut ga = crate::blas::gemm(&v, true, xd, false, (r, k, n))?;
+        for t in gb.iter_mut().chain(ga.iter_mut()) {
+            *t *= pair.scale;
+        }
+        if let Some((w, buf, accumulate)) = gx {
+            crate::blas::gemm_into(g, false, w, false, (n, k, out), buf, accumulate)?;
+            for t in &mut v {
+                *t *= pair.scale;
+            }
+            match (self.dropout, self.bits) {
+                (None, _) => crate::blas::gemm_into(&v, false, pair.a, false, (n, k, r), buf, true)?,
+                (Some(d), bits) => {
+                    let va = crate::blas::gemm(&v, false, pair.a, false, (n, k, r))?;
+                    let va = match bits {
+                        Some(bits) => d.apply_bits(&va, bits),
+                        None => d.apply(&va),
+                    };
+                    add_scaled(buf, &va, 1.0);
+                }
+            }
+        }
+        Ok((ga, gb))
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::lora_linear::lora_linear;
 use crate::ops::{Dropout, Frozen, cross_entropy_rows, frozen_linear, frozen_linear_replay};
 use crate::rng::Rng;
+use crate::tape::{LayerParams, Products, Shape as TapeShape};
 
 /// Frozen weights are widened to f32 once, at [`Net::new`], when that takes at most this many
 /// bytes (SmolLM2-135M: 0.42 GB); larger bases keep their blocks and widen per layer and use.
@@ -412,6 +413,25 @@ impl Net {
         dropout: Option<DropoutKey>,
         checkpointing: bool,
     ) -> Result<(f64, Vec<Tensor>)> {
+        if batch.rows.is_empty() {
+            return Ok((0.0, zeros_like(&lora.vars(), vec![None; lora.vars().len()])?));
+        }
+        if self.device().is_cpu() {
+            return self.loss_and_grads_cpu(lora, batch, norm, dropout, checkpointing);
+        }
+        self.loss_and_grads_graph(lora, batch, norm, dropout, checkpointing)
+    }
+
+    /// [`loss_and_grads`](Self::loss_and_grads) through candle's autograd graph, on any device
+    /// (the CPU takes the faster tape path; this one checks it).
+    pub fn loss_and_grads_graph(
+        &self,
+        lora: &Lora,
+        batch: &Batch,
+        norm: f64,
+        dropout: Option<DropoutKey>,
+        checkpointing: bool,
+    ) -> Result<(f64, Vec<Tensor>)> {
         let vars = lora.vars();
         let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
         if batch.rows.is_empty() {
@@ -482,6 +502,124 @@ impl Net {
                     })?;
                 }
             }
+        }
+        Ok((loss_sum, zeros_like(&vars, grads)?))
+    }
+}
+
+impl Net {
+    /// Layer `i`'s weights as the CPU pass reads them, for a batch of `b` sequences of `l`.
+    fn layer_params(&self, i: usize, lora: &Lora, dropout: Option<DropoutKey>, (b, l): (usize, usize)) -> Result<LayerParams> {
+        let cfg = &self.cfg;
+        let layer = &self.layers[i];
+        let mut w: Vec<Tensor> = Vec::with_capacity(7);
+        for f in &layer.w {
+            w.push(f.dense(self.device())?);
+        }
+        let w: [Tensor; 7] = w.try_into().map_err(|_| crate::Error::Config("seven projections expected".into()))?;
+        let mut pairs: [Option<(Vec<f32>, Vec<f32>)>; 7] = Default::default();
+        let mut drops: [Option<Dropout>; 7] = Default::default();
+        let mut r = 0;
+        for (j, pair) in lora.pairs[i].iter().enumerate() {
+            if let Some((a, bm)) = pair {
+                r = a.as_tensor().dim(0)?;
+                pairs[j] = Some((a.as_tensor().flatten_all()?.to_vec1()?, bm.as_tensor().flatten_all()?.to_vec1()?));
+                drops[j] = dropout.filter(|_| lora.dropout > 0.0).map(|key| Dropout {
+                    p: lora.dropout,
+                    seed: key.seed,
+                    stream: vec![3, key.step, key.micro, i as u64, j as u64],
+                });
+            }
+        }
+        let norm = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?) };
+        Ok(LayerParams {
+            attn_norm: norm(&layer.attn_norm)?,
+            ffn_norm: norm(&layer.ffn_norm)?,
+            w,
+            lora: pairs,
+            dropout: drops,
+            r,
+            scale: lora.scale as f32,
+            shape: TapeShape {
+                b,
+                l,
+                d: cfg.hidden_size,
+                heads: cfg.num_attention_heads,
+                kv_heads: cfg.n_kv_heads(),
+                head_dim: cfg.head_dim(),
+                eps: cfg.rms_norm_eps as f32,
+                window: cfg.sliding_window,
+            },
+        })
+    }
+
+    /// [`loss_and_grads`](Self::loss_and_grads) on the CPU: each layer's forward keeps a tape
+    /// (or, checkpointing, only its input and frozen products, the tape recomputed in the
+    /// backward) and the backward runs without candle's graph (see [`crate::tape`]); the head
+    /// and the loss keep theirs.
+    fn loss_and_grads_cpu(
+        &self,
+        lora: &Lora,
+        batch: &Batch,
+        norm: f64,
+        dropout: Option<DropoutKey>,
+        checkpointing: bool,
+    ) -> Result<(f64, Vec<Tensor>)> {
+        let vars = lora.vars();
+        let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+        let (b, l) = (batch.b, batch.l);
+        let (cos, sin) = self.llama.rope_tables();
+        let rope = (cos, sin);
+        let n_layers = self.layers.len();
+        let x0 = self.embed(batch)?.to_dtype(DType::F32)?;
+        let d = x0.dim(2)?;
+        let mut x: Vec<f32> = x0.flatten_all()?.to_vec1()?;
+        // Non-checkpointed: every layer's tape. Checkpointed: its input and frozen products.
+        let mut tapes = Vec::new();
+        let mut kept: Vec<(Vec<f32>, Vec<Vec<f32>>)> = Vec::new();
+        for i in 0..n_layers {
+            let params = self.layer_params(i, lora, dropout, (b, l))?;
+            if checkpointing {
+                let mut products = Products::Record(Vec::with_capacity(7));
+                let input = x.clone();
+                let (y, _) = params.forward(x, rope, &mut products)?;
+                if let Products::Record(p) = products {
+                    kept.push((input, p));
+                }
+                x = y;
+            } else {
+                let (y, tape) = params.forward(x, rope, &mut Products::Compute)?;
+                tapes.push(tape);
+                x = y;
+            }
+        }
+        let top = Var::from_tensor(&Tensor::from_vec(x, (b, l, d), self.device())?)?;
+        let ce = self.head_loss(top.as_tensor(), batch, true)?;
+        let loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        let store = (ce.sum_all()? / norm)?.backward()?;
+        let mut g: Vec<f32> = store
+            .get(top.as_tensor())
+            .ok_or_else(|| crate::Error::Config("no gradient reached the last layer".into()))?
+            .flatten_all()?
+            .to_vec1()?;
+        drop(store);
+        for i in (0..n_layers).rev() {
+            let params = self.layer_params(i, lora, dropout, (b, l))?;
+            let tape = if checkpointing {
+                let (input, products) = kept.pop().ok_or_else(|| crate::Error::Config("no checkpoint".into()))?;
+                params.forward(input, rope, &mut Products::Replay(products.into_iter()))?.1
+            } else {
+                tapes.pop().ok_or_else(|| crate::Error::Config("no tape".into()))?
+            };
+            let (gx, layer_grads) = params.backward(tape, g, rope, i > 0)?;
+            let mut k = lora.layer_offset(i);
+            for (j, pair) in layer_grads.into_iter().enumerate() {
+                let (Some((ga, gb)), Some((a, bm))) = (pair, &lora.pairs[i][j]) else { continue };
+                grads[k] = Some(Tensor::from_vec(ga, a.as_tensor().shape(), self.device())?);
+                grads[k + 1] = Some(Tensor::from_vec(gb, bm.as_tensor().shape(), self.device())?);
+                k += 2;
+            }
+            g = gx.unwrap_or_default();
         }
         Ok((loss_sum, zeros_like(&vars, grads)?))
     }

@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use grimoire_llm::model::llama::{Weight, WeightKey, WeightSource};
 use grimoire_llm::{Llama, LlamaConfig, Message};
 use grimoire_train::data::{encode_messages, make_batch};
-use grimoire_train::model::{Lora, Net};
+use grimoire_train::model::{DropoutKey, Lora, Net};
 use grimoire_train::{LoraConfig, Target};
 
 use crate::common;
@@ -248,4 +248,48 @@ fn lora_gradients_match_finite_differences_through_dense_layers() {
 #[test]
 fn lora_gradients_match_finite_differences_through_4bit_layers() {
     gradient_check(true);
+}
+
+/// The CPU's tape path (no autograd graph) gives the graph path's loss and every LoRA gradient,
+/// with dropout on, with and without checkpointing, through dense and 4-bit layers.
+#[test]
+fn the_tape_path_equals_the_graph_path_with_dropout() {
+    for quantized in [false, true] {
+        let llama = tiny(quantized);
+        let net = Net::new(&llama).expect("net");
+        let cfg = LoraConfig { r: 4, alpha: 8.0, dropout: 0.3, use_rslora: false, targets: Target::ALL.to_vec() };
+        let lora = Lora::init(llama.config(), &cfg, 5, &Device::Cpu).expect("lora");
+        let mut fill = Random { cfg: llama.config().clone(), quantized: false, seed: 13 };
+        for row in &lora.pairs {
+            for (_, b) in row.iter().flatten() {
+                let dims = b.dims().to_vec();
+                b.set(&fill.tensor(&dims, 0.2)).expect("set");
+            }
+        }
+        let enc = grimoire_train::data::Encoded {
+            ids: vec![3, 17, 9, 41, 5, 22, 8, 30, 11, 2, 7, 7],
+            trained: vec![false, false, false, true, true, true, true, true, true, true, false, true],
+            truncated: false,
+        };
+        let short = grimoire_train::data::Encoded { ids: vec![4, 6, 19, 1, 7], trained: vec![false, false, true, true, true], truncated: false };
+        let batch = make_batch(&[&enc, &short], 0);
+        let key = Some(DropoutKey { seed: 21, step: 3, micro: 1 });
+        for checkpointing in [false, true] {
+            let (loss_g, graph) = net.loss_and_grads_graph(&lora, &batch, 7.0, key, checkpointing).expect("graph");
+            let (loss_t, tape) = net.loss_and_grads(&lora, &batch, 7.0, key, checkpointing).expect("tape");
+            assert!((loss_g - loss_t).abs() < 1e-5 * loss_g.abs().max(1.0), "loss {loss_t} vs {loss_g}");
+            assert_eq!(graph.len(), tape.len());
+            let mut nonzero = 0;
+            for (k, (g, t)) in graph.iter().zip(&tape).enumerate() {
+                assert_eq!(g.dims(), t.dims());
+                let g: Vec<f32> = g.flatten_all().expect("flat").to_vec1().expect("vec");
+                let t: Vec<f32> = t.flatten_all().expect("flat").to_vec1().expect("vec");
+                for (a, b) in g.iter().zip(&t) {
+                    assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "var {k}: tape {b} vs graph {a}");
+                }
+                nonzero += usize::from(g.iter().any(|v| *v != 0.0));
+            }
+            assert_eq!(nonzero, graph.len(), "every LoRA tensor gets a gradient");
+        }
+    }
 }

@@ -1,0 +1,282 @@
+//! The CPU training pass without candle's autograd. A decoder layer's forward keeps what its
+//! backward needs (a tape), and the backward calls each operation's gradient directly, summing
+//! the contributions to one input in one buffer (sgemm with β = 1 where it can). candle's graph
+//! adds every contribution to a zero-filled tensor of its own, copies at each reshape and
+//! transpose, and sums the q, k and v input gradients with separate passes: about a third of a
+//! step's time went there.
+//!
+//! The same operations as the graph path ([`crate::fused`], [`crate::lora_linear`]), so both give
+//! the same losses and gradients; the graph path stays for other devices and evaluation.
+
+use candle_core::Tensor;
+use grimoire_llm::Proj;
+
+use crate::fused::{CausalSoftmax, RopeHeads, rms_norm_rows, rms_norm_rows_bwd, swiglu_rows, swiglu_rows_bwd};
+use crate::lora_linear::{LoraBack, Pair, add_lora_rows};
+use crate::ops::Dropout;
+
+/// The frozen products of a layer's forward: computed, computed and kept (the checkpointed
+/// forward), or taken from such a recording (its recomputation).
+pub(crate) enum Products {
+    Compute,
+    Record(Vec<Vec<f32>>),
+    Replay(std::vec::IntoIter<Vec<f32>>),
+}
+
+/// One layer's weights as the CPU pass reads them: the norms, the seven frozen projections
+/// (dense f32, (out, in)), the LoRA pairs and their dropouts.
+pub(crate) struct LayerParams {
+    pub(crate) attn_norm: Vec<f32>,
+    pub(crate) ffn_norm: Vec<f32>,
+    /// Dense (out, in) weights in [`Proj::ALL`] order.
+    pub(crate) w: [Tensor; 7],
+    /// (A, B) in [`Proj::ALL`] order.
+    pub(crate) lora: [Option<(Vec<f32>, Vec<f32>)>; 7],
+    pub(crate) dropout: [Option<Dropout>; 7],
+    pub(crate) r: usize,
+    pub(crate) scale: f32,
+    pub(crate) shape: Shape,
+}
+
+/// Sizes of a layer's pass.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) b: usize,
+    pub(crate) l: usize,
+    pub(crate) d: usize,
+    pub(crate) heads: usize,
+    pub(crate) kv_heads: usize,
+    pub(crate) head_dim: usize,
+    pub(crate) eps: f32,
+    pub(crate) window: Option<usize>,
+}
+
+impl Shape {
+    fn rows(&self) -> usize {
+        self.b * self.l
+    }
+}
+
+/// What a layer's backward reads from its forward.
+pub(crate) struct Tape {
+    x: Vec<f32>,
+    h1: Vec<f32>,
+    qh: Vec<f32>,
+    kh: Vec<f32>,
+    vh: Vec<f32>,
+    probs: Vec<f32>,
+    att: Vec<f32>,
+    x2: Vec<f32>,
+    h2: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
+    masks: [Option<Vec<u64>>; 7],
+}
+
+/// A contiguous f32 tensor's values, borrowed for `f`.
+fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> candle_core::Result<R>) -> candle_core::Result<R> {
+    let (s, l) = t.storage_and_layout();
+    let candle_core::Storage::Cpu(s) = &*s else {
+        candle_core::bail!("tape: expected a CPU tensor")
+    };
+    f(crate::ops::cpu_slice(s, l)?)
+}
+
+/// Rows (b·l, n·hd) → heads (b, n, l, hd).
+fn to_heads(x: &[f32], l: usize, n: usize, hd: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let mut y = vec![0f32; x.len()];
+    y.par_chunks_mut(l * hd).enumerate().for_each(|(bh, y)| {
+        let (bi, h) = (bh / n, bh % n);
+        for t in 0..l {
+            y[t * hd..(t + 1) * hd].copy_from_slice(&x[(bi * l + t) * n * hd + h * hd..][..hd]);
+        }
+    });
+    y
+}
+
+/// Heads (b, n, l, hd) → rows (b·l, n·hd).
+fn from_heads(x: &[f32], l: usize, n: usize, hd: usize) -> Vec<f32> {
+    use rayon::prelude::*;
+    let mut y = vec![0f32; x.len()];
+    y.par_chunks_mut(n * hd).enumerate().for_each(|(row, y)| {
+        let (bi, t) = (row / l, row % l);
+        for h in 0..n {
+            y[h * hd..(h + 1) * hd].copy_from_slice(&x[((bi * n + h) * l + t) * hd..][..hd]);
+        }
+    });
+    y
+}
+
+impl LayerParams {
+    fn dims(&self, p: usize) -> candle_core::Result<(usize, usize)> {
+        self.w[p].dims2()
+    }
+
+    fn softmax(&self) -> CausalSoftmax {
+        let s = &self.shape;
+        CausalSoftmax { scale: 1.0 / (s.head_dim as f32).sqrt(), l: s.l, window: s.window }
+    }
+
+    fn pair(&self, p: usize) -> Option<Pair<'_>> {
+        self.lora[p].as_ref().map(|(a, b)| Pair { a, b, r: self.r, scale: self.scale })
+    }
+
+    /// Projection `p` of rows `x`: the frozen product (computed, kept or replayed) plus the LoRA
+    /// branch; also the dropout mask drawn.
+    fn proj(&self, p: Proj, x: &[f32], products: &mut Products) -> candle_core::Result<(Vec<f32>, Option<Vec<u64>>)> {
+        let i = proj_index(p);
+        let (out, k) = self.dims(i)?;
+        let n = x.len() / k;
+        let mut y = match products {
+            Products::Replay(kept) => kept.next().ok_or_else(|| candle_core::Error::Msg("the recomputation ran more matmuls".into()))?,
+            _ => with_slice(&self.w[i], |w| crate::blas::gemm(x, false, w, true, (n, out, k)))?,
+        };
+        if let Products::Record(kept) = products {
+            kept.push(y.clone());
+        }
+        let bits = match self.pair(i) {
+            Some(pair) => add_lora_rows(x, k, &mut y, out, &pair, self.dropout[i].as_ref())?,
+            None => None,
+        };
+        Ok((y, bits))
+    }
+
+    /// The layer on rows `x` (b·l, d): its output and its tape.
+    pub(crate) fn forward(&self, x: Vec<f32>, rope: (&Tensor, &Tensor), products: &mut Products) -> candle_core::Result<(Vec<f32>, Tape)> {
+        let s = self.shape;
+        let (b, l, hd) = (s.b, s.l, s.head_dim);
+        let mut masks: [Option<Vec<u64>>; 7] = Default::default();
+        let h1 = rms_norm_rows(&x, &self.attn_norm, s.eps);
+        let (q, m) = self.proj(Proj::Q, &h1, products)?;
+        masks[0] = m;
+        let (k, m) = self.proj(Proj::K, &h1, products)?;
+        masks[1] = m;
+        let (v, m) = self.proj(Proj::V, &h1, products)?;
+        masks[2] = m;
+        let qh = RopeHeads::new(rope.0, rope.1, b, l, s.heads, hd)?.forward(&q);
+        let kh = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.forward(&k);
+        let vh = to_heads(&v, l, s.kv_heads, hd);
+        drop((q, k, v));
+        // Each kv head serves `rep` query heads: (b, kv, rep·l, hd) against (b, kv, l, hd).
+        let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
+        let mut probs = crate::blas::bmm_slices(&qh, &kh, batches, (rows, l, hd), false, true)?;
+        self.softmax().forward_in_place(&mut probs);
+        let atth = crate::blas::bmm_slices(&probs, &vh, batches, (rows, hd, l), false, false)?;
+        let att = from_heads(&atth, l, s.heads, hd);
+        drop(atth);
+        let (o, m) = self.proj(Proj::O, &att, products)?;
+        masks[3] = m;
+        let mut x2 = o;
+        for (y, x) in x2.iter_mut().zip(&x) {
+            *y += x;
+        }
+        let h2 = rms_norm_rows(&x2, &self.ffn_norm, s.eps);
+        let (gate, m) = self.proj(Proj::Gate, &h2, products)?;
+        masks[4] = m;
+        let (up, m) = self.proj(Proj::Up, &h2, products)?;
+        masks[5] = m;
+        let act = swiglu_rows(&gate, &up);
+        let (mut y, m) = self.proj(Proj::Down, &act, products)?;
+        masks[6] = m;
+        for (y, x) in y.iter_mut().zip(&x2) {
+            *y += x;
+        }
+        Ok((y, Tape { x, h1, qh, kh, vh, probs, att, x2, h2, gate, up, masks }))
+    }
+
+    /// The backward of projection `p` whose input was `x`: its LoRA gradients (when it has a
+    /// pair), and its input gradient written into `gx` (or added to it) when `gx` is given.
+    fn proj_back(
+        &self,
+        p: Proj,
+        x: &[f32],
+        g: &[f32],
+        mask: Option<&[u64]>,
+        gx: Option<(&mut [f32], bool)>,
+    ) -> candle_core::Result<Option<(Vec<f32>, Vec<f32>)>> {
+        let i = proj_index(p);
+        let (out, k) = self.dims(i)?;
+        let n = x.len() / k;
+        with_slice(&self.w[i], |w| match self.pair(i) {
+            Some(pair) => {
+                let back = LoraBack { x, k, bits: mask, dropout: self.dropout[i].as_ref() };
+                Ok(Some(back.run(g, out, &pair, gx.map(|(buf, acc)| (w, buf, acc)))?))
+            }
+            None => {
+                if let Some((buf, acc)) = gx {
+                    crate::blas::gemm_into(g, false, w, false, (n, k, out), buf, acc)?;
+                }
+                Ok(None)
+            }
+        })
+    }
+
+    /// The backward of [`forward`](Self::forward) for the output gradient `gy`: the LoRA
+    /// gradients in [`Proj::ALL`] order and, when `want_gx`, the input gradient.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn backward(
+        &self,
+        tape: Tape,
+        gy: Vec<f32>,
+        rope: (&Tensor, &Tensor),
+        want_gx: bool,
+    ) -> candle_core::Result<(Option<Vec<f32>>, [Option<(Vec<f32>, Vec<f32>)>; 7])> {
+        let s = self.shape;
+        let (b, l, hd, n) = (s.b, s.l, s.head_dim, s.rows());
+        let mut grads: [Option<(Vec<f32>, Vec<f32>)>; 7] = Default::default();
+        let t = tape;
+        let inter = t.gate.len() / n;
+
+        // MLP: y = x2 + down(swiglu(gate(h2), up(h2))).
+        let act = swiglu_rows(&t.gate, &t.up);
+        let mut g_act = vec![0f32; n * inter];
+        grads[6] = self.proj_back(Proj::Down, &act, &gy, t.masks[6].as_deref(), Some((&mut g_act, false)))?;
+        drop(act);
+        let (g_gate, g_up) = swiglu_rows_bwd(&t.gate, &t.up, &g_act);
+        drop(g_act);
+        let mut g_h2 = vec![0f32; n * s.d];
+        grads[4] = self.proj_back(Proj::Gate, &t.h2, &g_gate, t.masks[4].as_deref(), Some((&mut g_h2, false)))?;
+        grads[5] = self.proj_back(Proj::Up, &t.h2, &g_up, t.masks[5].as_deref(), Some((&mut g_h2, true)))?;
+        drop((g_gate, g_up));
+        let mut g_x2 = gy;
+        rms_norm_rows_bwd(&t.x2, &self.ffn_norm, s.eps, &g_h2, &mut g_x2, true);
+        drop(g_h2);
+
+        // Attention: x2 = x + o(attention(q(h1), k(h1), v(h1))).
+        let mut g_att = vec![0f32; n * s.heads * hd];
+        grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, t.masks[3].as_deref(), Some((&mut g_att, false)))?;
+        let g_atth = to_heads(&g_att, l, s.heads, hd);
+        drop(g_att);
+        let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
+        let mut g_scores = crate::blas::bmm_slices(&g_atth, &t.vh, batches, (rows, l, hd), false, true)?;
+        let g_vh = crate::blas::bmm_slices(&t.probs, &g_atth, batches, (l, hd, rows), true, false)?;
+        drop(g_atth);
+        self.softmax().backward_in_place(&t.probs, &mut g_scores);
+        let g_qh = crate::blas::bmm_slices(&g_scores, &t.kh, batches, (rows, hd, l), false, false)?;
+        let g_kh = crate::blas::bmm_slices(&g_scores, &t.qh, batches, (l, hd, rows), true, false)?;
+        drop(g_scores);
+        let g_q = RopeHeads::new(rope.0, rope.1, b, l, s.heads, hd)?.backward(&g_qh);
+        let g_k = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.backward(&g_kh);
+        let g_v = from_heads(&g_vh, l, s.kv_heads, hd);
+        drop((g_qh, g_kh, g_vh));
+        let mut g_h1 = if want_gx { vec![0f32; n * s.d] } else { Vec::new() };
+        let mut first = true;
+        for (p, g) in [(Proj::Q, &g_q), (Proj::K, &g_k), (Proj::V, &g_v)] {
+            let i = proj_index(p);
+            let into = want_gx.then_some((g_h1.as_mut_slice(), !first));
+            grads[i] = self.proj_back(p, &t.h1, g, t.masks[i].as_deref(), into)?;
+            first = false;
+        }
+        if !want_gx {
+            return Ok((None, grads));
+        }
+        let mut g_x = g_x2;
+        rms_norm_rows_bwd(&t.x, &self.attn_norm, s.eps, &g_h1, &mut g_x, true);
+        Ok((Some(g_x), grads))
+    }
+}
+
+fn proj_index(p: Proj) -> usize {
+    Proj::ALL.iter().position(|q| *q == p).unwrap_or(0)
+}
