@@ -24,6 +24,7 @@ pub mod estimate;
 mod files;
 pub mod fused;
 pub mod gguf;
+mod heap;
 pub mod lora_linear;
 pub mod metrics;
 pub mod model;

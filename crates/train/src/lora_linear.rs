@@ -117,8 +117,8 @@ impl CustomOp3 for LoraLinear {
         let back = LoraBack { x: &xs, k, bits: bits.as_deref(), dropout: self.dropout.as_ref() };
         let (ga, gb, gx) = if x.track_op() {
             let w = host(&self.w.dense(&Device::Cpu)?)?;
-            let mut gx = vec![0f32; xs.len()];
-            let (ga, gb) = back.run(&g, out, &pair, Some((&w, &mut gx, false)))?;
+            let mut gx = Vec::new();
+            let (ga, gb) = back.run(&g, out, &pair, Some((&w, &mut gx)))?;
             (ga, gb, Some(Tensor::from_vec(gx, x.shape(), x.device())?))
         } else {
             let (ga, gb) = back.run(&g, out, &pair, None)?;
@@ -162,6 +162,17 @@ pub(crate) fn add_lora_rows(
     Ok(bits)
 }
 
+/// `g W` for g (n, out) and a frozen W (out, k): into `buf` (n, k) when it is empty, added to it
+/// otherwise.
+pub(crate) fn frozen_input_grad(g: &[f32], w: &[f32], (n, k, out): (usize, usize, usize), buf: &mut Vec<f32>) -> candle_core::Result<()> {
+    if buf.is_empty() {
+        *buf = crate::blas::gemm(g, false, w, false, (n, k, out))?;
+        Ok(())
+    } else {
+        crate::blas::gemm_into(g, false, w, false, (n, k, out), buf, true)
+    }
+}
+
 /// What the backward of an adapted projection needs from its forward: the rows it read (n, k)
 /// and the dropout mask it drew.
 pub(crate) struct LoraBack<'a> {
@@ -172,15 +183,15 @@ pub(crate) struct LoraBack<'a> {
 }
 
 impl LoraBack<'_> {
-    /// The gradients of A and B for the output gradient `g` (n, out). With `gx = Some((W, buf,
-    /// accumulate))` also the input gradient `g W + s · drop(g B A)`, written into `buf` or added
-    /// to it.
+    /// The gradients of A and B for the output gradient `g` (n, out). With `gx = Some((W, buf))`
+    /// also the input gradient `g W + s · drop(g B A)`: into `buf` when it is empty, added to it
+    /// otherwise.
     pub(crate) fn run(
         &self,
         g: &[f32],
         out: usize,
         pair: &Pair<'_>,
-        gx: Option<(&[f32], &mut [f32], bool)>,
+        gx: Option<(&[f32], &mut Vec<f32>)>,
     ) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
         let (k, r) = (self.k, pair.r);
         let n = self.x.len() / k.max(1);
@@ -206,8 +217,8 @@ impl LoraBack<'_> {
         for t in gb.iter_mut().chain(ga.iter_mut()) {
             *t *= pair.scale;
         }
-        if let Some((w, buf, accumulate)) = gx {
-            crate::blas::gemm_into(g, false, w, false, (n, k, out), buf, accumulate)?;
+        if let Some((w, buf)) = gx {
+            frozen_input_grad(g, w, (n, k, out), buf)?;
             for t in &mut v {
                 *t *= pair.scale;
             }

@@ -543,7 +543,6 @@ impl Net {
             shape: TapeShape {
                 b,
                 l,
-                d: cfg.hidden_size,
                 heads: cfg.num_attention_heads,
                 kv_heads: cfg.n_kv_heads(),
                 head_dim: cfg.head_dim(),

@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use grimoire_llm::Proj;
 
 use crate::fused::{CausalSoftmax, RopeHeads, rms_norm_rows, rms_norm_rows_bwd, swiglu_rows, swiglu_rows_bwd};
-use crate::lora_linear::{LoraBack, Pair, add_lora_rows};
+use crate::lora_linear::{LoraBack, Pair, add_lora_rows, frozen_input_grad};
 use crate::ops::Dropout;
 
 /// The frozen products of a layer's forward: computed, computed and kept (the checkpointed
@@ -43,18 +43,11 @@ pub(crate) struct LayerParams {
 pub(crate) struct Shape {
     pub(crate) b: usize,
     pub(crate) l: usize,
-    pub(crate) d: usize,
     pub(crate) heads: usize,
     pub(crate) kv_heads: usize,
     pub(crate) head_dim: usize,
     pub(crate) eps: f32,
     pub(crate) window: Option<usize>,
-}
-
-impl Shape {
-    fn rows(&self) -> usize {
-        self.b * self.l
-    }
 }
 
 /// What a layer's backward reads from its forward.
@@ -186,14 +179,15 @@ impl LayerParams {
     }
 
     /// The backward of projection `p` whose input was `x`: its LoRA gradients (when it has a
-    /// pair), and its input gradient written into `gx` (or added to it) when `gx` is given.
+    /// pair), and when `gx` is given its input gradient, into `gx` when that is empty and added
+    /// to it otherwise.
     fn proj_back(
         &self,
         p: Proj,
         x: &[f32],
         g: &[f32],
         mask: Option<&[u64]>,
-        gx: Option<(&mut [f32], bool)>,
+        gx: Option<&mut Vec<f32>>,
     ) -> candle_core::Result<Option<(Vec<f32>, Vec<f32>)>> {
         let i = proj_index(p);
         let (out, k) = self.dims(i)?;
@@ -201,11 +195,11 @@ impl LayerParams {
         with_slice(&self.w[i], |w| match self.pair(i) {
             Some(pair) => {
                 let back = LoraBack { x, k, bits: mask, dropout: self.dropout[i].as_ref() };
-                Ok(Some(back.run(g, out, &pair, gx.map(|(buf, acc)| (w, buf, acc)))?))
+                Ok(Some(back.run(g, out, &pair, gx.map(|buf| (w, buf)))?))
             }
             None => {
-                if let Some((buf, acc)) = gx {
-                    crate::blas::gemm_into(g, false, w, false, (n, k, out), buf, acc)?;
+                if let Some(buf) = gx {
+                    frozen_input_grad(g, w, (n, k, out), buf)?;
                 }
                 Ok(None)
             }
@@ -223,29 +217,28 @@ impl LayerParams {
         want_gx: bool,
     ) -> candle_core::Result<(Option<Vec<f32>>, [Option<(Vec<f32>, Vec<f32>)>; 7])> {
         let s = self.shape;
-        let (b, l, hd, n) = (s.b, s.l, s.head_dim, s.rows());
+        let (b, l, hd) = (s.b, s.l, s.head_dim);
         let mut grads: [Option<(Vec<f32>, Vec<f32>)>; 7] = Default::default();
         let t = tape;
-        let inter = t.gate.len() / n;
 
         // MLP: y = x2 + down(swiglu(gate(h2), up(h2))).
         let act = swiglu_rows(&t.gate, &t.up);
-        let mut g_act = vec![0f32; n * inter];
-        grads[6] = self.proj_back(Proj::Down, &act, &gy, t.masks[6].as_deref(), Some((&mut g_act, false)))?;
+        let mut g_act = Vec::new();
+        grads[6] = self.proj_back(Proj::Down, &act, &gy, t.masks[6].as_deref(), Some(&mut g_act))?;
         drop(act);
         let (g_gate, g_up) = swiglu_rows_bwd(&t.gate, &t.up, &g_act);
         drop(g_act);
-        let mut g_h2 = vec![0f32; n * s.d];
-        grads[4] = self.proj_back(Proj::Gate, &t.h2, &g_gate, t.masks[4].as_deref(), Some((&mut g_h2, false)))?;
-        grads[5] = self.proj_back(Proj::Up, &t.h2, &g_up, t.masks[5].as_deref(), Some((&mut g_h2, true)))?;
+        let mut g_h2 = Vec::new();
+        grads[4] = self.proj_back(Proj::Gate, &t.h2, &g_gate, t.masks[4].as_deref(), Some(&mut g_h2))?;
+        grads[5] = self.proj_back(Proj::Up, &t.h2, &g_up, t.masks[5].as_deref(), Some(&mut g_h2))?;
         drop((g_gate, g_up));
         let mut g_x2 = gy;
         rms_norm_rows_bwd(&t.x2, &self.ffn_norm, s.eps, &g_h2, &mut g_x2, true);
         drop(g_h2);
 
         // Attention: x2 = x + o(attention(q(h1), k(h1), v(h1))).
-        let mut g_att = vec![0f32; n * s.heads * hd];
-        grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, t.masks[3].as_deref(), Some((&mut g_att, false)))?;
+        let mut g_att = Vec::new();
+        grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, t.masks[3].as_deref(), Some(&mut g_att))?;
         let g_atth = to_heads(&g_att, l, s.heads, hd);
         drop(g_att);
         let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
@@ -260,13 +253,11 @@ impl LayerParams {
         let g_k = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.backward(&g_kh);
         let g_v = from_heads(&g_vh, l, s.kv_heads, hd);
         drop((g_qh, g_kh, g_vh));
-        let mut g_h1 = if want_gx { vec![0f32; n * s.d] } else { Vec::new() };
-        let mut first = true;
+        let mut g_h1 = Vec::new();
         for (p, g) in [(Proj::Q, &g_q), (Proj::K, &g_k), (Proj::V, &g_v)] {
             let i = proj_index(p);
-            let into = want_gx.then_some((g_h1.as_mut_slice(), !first));
+            let into = want_gx.then_some(&mut g_h1);
             grads[i] = self.proj_back(p, &t.h1, g, t.masks[i].as_deref(), into)?;
-            first = false;
         }
         if !want_gx {
             return Ok((None, grads));

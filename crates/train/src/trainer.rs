@@ -301,6 +301,7 @@ impl Trainer {
     ) -> Result<RunSummary> {
         let run_dir = self.run_dir.clone();
         std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
+        let _heap = crate::heap::KeepFreed::new();
         let total = self.total_steps();
         let cfg = self.config.clone();
         let lora = Lora::init(
