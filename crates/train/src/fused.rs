@@ -327,7 +327,7 @@ pub(crate) fn swiglu_rows(g: &[f32], u: &[f32]) -> Vec<f32> {
     let mut y = vec![0f32; g.len()];
     y.par_chunks_mut(4096).zip(g.par_chunks(4096).zip(u.par_chunks(4096))).for_each(|(y, (g, u))| {
         for ((y, g), u) in y.iter_mut().zip(g).zip(u) {
-            *y = g / (1.0 + (-g).exp()) * u;
+            *y = g / (1.0 + crate::math::exp(-g)) * u;
         }
     });
     y
@@ -342,7 +342,7 @@ pub(crate) fn swiglu_rows_bwd(g: &[f32], u: &[f32], dy: &[f32]) -> (Vec<f32>, Ve
         .zip(g.par_chunks(4096).zip(u.par_chunks(4096)).zip(dy.par_chunks(4096)))
         .for_each(|((dg, du), ((g, u), dy))| {
             for i in 0..g.len() {
-                let sig = 1.0 / (1.0 + (-g[i]).exp());
+                let sig = 1.0 / (1.0 + crate::math::exp(-g[i]));
                 let silu = g[i] * sig;
                 du[i] = dy[i] * silu;
                 dg[i] = dy[i] * u[i] * sig * (1.0 + g[i] * (1.0 - sig));
@@ -374,7 +374,7 @@ impl CausalSoftmax {
             let max = x[lo..hi].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) * self.scale;
             let mut sum = 0f32;
             for v in &mut x[lo..hi] {
-                let e = (*v * self.scale - max).exp();
+                let e = crate::math::exp(*v * self.scale - max);
                 *v = e;
                 sum += e;
             }
@@ -416,26 +416,8 @@ impl CustomOp1 for CausalSoftmax {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = input(s, l)?;
-        let n = self.l;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(n)
-            .zip(x.par_chunks(n))
-            .enumerate()
-            .for_each(|(r, (y, x))| {
-                let (lo, hi) = self.span(r);
-                let max = x[lo..hi].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) * self.scale;
-                let mut sum = 0f32;
-                for j in lo..hi {
-                    let e = (x[j] * self.scale - max).exp();
-                    y[j] = e;
-                    sum += e;
-                }
-                let inv = 1.0 / sum;
-                for v in &mut y[lo..hi] {
-                    *v *= inv;
-                }
-            });
+        let mut y = input(s, l)?.to_vec();
+        self.forward_in_place(&mut y);
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
@@ -446,20 +428,9 @@ impl CustomOp1 for CausalSoftmax {
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
         let y = host(res)?;
-        let g = host(grad)?;
-        let n = self.l;
-        let mut dx = vec![0f32; y.len()];
-        dx.par_chunks_mut(n)
-            .zip(y.par_chunks(n).zip(g.par_chunks(n)))
-            .enumerate()
-            .for_each(|(r, (dx, (y, g)))| {
-                let (lo, hi) = self.span(r);
-                let dot: f32 = (lo..hi).map(|j| y[j] * g[j]).sum();
-                for j in lo..hi {
-                    dx[j] = self.scale * y[j] * (g[j] - dot);
-                }
-            });
-        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+        let mut g = host(grad)?;
+        self.backward_in_place(&y, &mut g);
+        Ok(Some(Tensor::from_vec(g, arg.shape(), arg.device())?))
     }
 }
 

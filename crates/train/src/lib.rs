@@ -25,6 +25,7 @@ mod files;
 pub mod fused;
 pub mod gguf;
 mod heap;
+mod math;
 pub mod lora_linear;
 pub mod metrics;
 pub mod model;

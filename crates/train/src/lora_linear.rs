@@ -89,7 +89,7 @@ impl CustomOp3 for LoraLinear {
             }
         };
         let pair = Pair { a: crate::ops::cpu_slice(sa, la)?, b: crate::ops::cpu_slice(sb, lb)?, r, scale: self.scale };
-        let bits = add_lora_rows(x, k, &mut y, out, &pair, self.dropout.as_ref())?;
+        let (bits, _) = add_lora_rows(x, k, &mut y, out, &pair, self.dropout.as_ref())?;
         if let (Some(bits), Ok(mut slot)) = (bits, self.mask.lock()) {
             *slot = Some(bits);
         }
@@ -114,7 +114,7 @@ impl CustomOp3 for LoraLinear {
         let (g, xs, av, bv) = (host(grad)?, host(x)?, host(a)?, host(b)?);
         let bits = self.mask.lock().ok().and_then(|m| m.clone());
         let pair = Pair { a: &av, b: &bv, r, scale: self.scale };
-        let back = LoraBack { x: &xs, k, bits: bits.as_deref(), dropout: self.dropout.as_ref() };
+        let back = LoraBack { x: &xs, k, bits: bits.as_deref(), dropout: self.dropout.as_ref(), u: None };
         let (ga, gb, gx) = if x.track_op() {
             let w = host(&self.w.dense(&Device::Cpu)?)?;
             let mut gx = Vec::new();
@@ -137,7 +137,8 @@ pub(crate) struct Pair<'a> {
 }
 
 /// Adds the LoRA branch `s · (drop(x) Aᵀ) Bᵀ` of rows `x` (n, k) to their frozen product `y`
-/// (n, out); returns the dropout mask drawn, as bits, when there is dropout.
+/// (n, out); returns the dropout mask drawn, as bits, when there is dropout, and `s · drop(x) Aᵀ`
+/// (n, r), which the backward can use again.
 pub(crate) fn add_lora_rows(
     x: &[f32],
     k: usize,
@@ -145,7 +146,7 @@ pub(crate) fn add_lora_rows(
     out: usize,
     pair: &Pair<'_>,
     dropout: Option<&Dropout>,
-) -> candle_core::Result<Option<Vec<u64>>> {
+) -> candle_core::Result<(Option<Vec<u64>>, Vec<f32>)> {
     let n = x.len() / k.max(1);
     let r = pair.r;
     let (mut u, bits) = match dropout {
@@ -159,7 +160,7 @@ pub(crate) fn add_lora_rows(
         *v *= pair.scale;
     }
     crate::blas::gemm_into(&u, false, pair.b, true, (n, out, r), y, true)?;
-    Ok(bits)
+    Ok((bits, u))
 }
 
 /// `g W` for g (n, out) and a frozen W (out, k): into `buf` (n, k) when it is empty, added to it
@@ -180,6 +181,8 @@ pub(crate) struct LoraBack<'a> {
     pub(crate) k: usize,
     pub(crate) bits: Option<&'a [u64]>,
     pub(crate) dropout: Option<&'a Dropout>,
+    /// The forward's `s · drop(x) Aᵀ` (n, r), when it was kept.
+    pub(crate) u: Option<&'a [f32]>,
 }
 
 impl LoraBack<'_> {
@@ -208,13 +211,24 @@ impl LoraBack<'_> {
             }
             (None, _) => self.x,
         };
-        // u = drop(x) Aᵀ (n, r), recomputed (a thin matmul) rather than held; v = g B (n, r).
-        let u = crate::blas::gemm(xd, false, pair.a, true, (n, r, k))?;
+        // su = s · drop(x) Aᵀ (n, r), the forward's or recomputed; v = g B (n, r).
+        let recomputed;
+        let su: &[f32] = match self.u {
+            Some(u) => u,
+            None => {
+                let mut u = crate::blas::gemm(xd, false, pair.a, true, (n, r, k))?;
+                for t in &mut u {
+                    *t *= pair.scale;
+                }
+                recomputed = u;
+                &recomputed
+            }
+        };
         let mut v = crate::blas::gemm(g, false, pair.b, false, (n, r, out))?;
-        // ∂B = s · gᵀ u (out, r); ∂A = s · vᵀ drop(x) (r, in).
-        let mut gb = crate::blas::gemm(g, true, &u, false, (out, r, n))?;
+        // ∂B = gᵀ su (out, r); ∂A = s · vᵀ drop(x) (r, in).
+        let gb = crate::blas::gemm(g, true, su, false, (out, r, n))?;
         let mut ga = crate::blas::gemm(&v, true, xd, false, (r, k, n))?;
-        for t in gb.iter_mut().chain(ga.iter_mut()) {
+        for t in &mut ga {
             *t *= pair.scale;
         }
         if let Some((w, buf)) = gx {

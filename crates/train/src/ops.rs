@@ -397,7 +397,7 @@ impl CustomOp1 for CrossEntropy {
                     for part in row.chunks_mut(64) {
                         let mut s = 0f32;
                         for v in part.iter_mut() {
-                            *v = (*v - max).exp();
+                            *v = crate::math::exp(*v - max);
                             s += *v;
                         }
                         sum += s as f64;

@@ -50,6 +50,10 @@ pub(crate) struct Shape {
     pub(crate) window: Option<usize>,
 }
 
+/// What a LoRA branch's forward leaves for its backward: the dropout mask as bits (with dropout)
+/// and `s · drop(x) Aᵀ` (empty without a pair).
+type Branch = (Option<Vec<u64>>, Vec<f32>);
+
 /// What a layer's backward reads from its forward.
 pub(crate) struct Tape {
     x: Vec<f32>,
@@ -63,7 +67,9 @@ pub(crate) struct Tape {
     h2: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    masks: [Option<Vec<u64>>; 7],
+    act: Vec<f32>,
+    /// Per projection, in [`Proj::ALL`] order.
+    lora: [Branch; 7],
 }
 
 /// A contiguous f32 tensor's values, borrowed for `f`.
@@ -116,8 +122,8 @@ impl LayerParams {
     }
 
     /// Projection `p` of rows `x`: the frozen product (computed, kept or replayed) plus the LoRA
-    /// branch; also the dropout mask drawn.
-    fn proj(&self, p: Proj, x: &[f32], products: &mut Products) -> candle_core::Result<(Vec<f32>, Option<Vec<u64>>)> {
+    /// branch; also what the branch's backward reuses (see [`Branch`]).
+    fn proj(&self, p: Proj, x: &[f32], products: &mut Products) -> candle_core::Result<(Vec<f32>, Branch)> {
         let i = proj_index(p);
         let (out, k) = self.dims(i)?;
         let n = x.len() / k;
@@ -128,25 +134,25 @@ impl LayerParams {
         if let Products::Record(kept) = products {
             kept.push(y.clone());
         }
-        let bits = match self.pair(i) {
+        let kept = match self.pair(i) {
             Some(pair) => add_lora_rows(x, k, &mut y, out, &pair, self.dropout[i].as_ref())?,
-            None => None,
+            None => (None, Vec::new()),
         };
-        Ok((y, bits))
+        Ok((y, kept))
     }
 
     /// The layer on rows `x` (b·l, d): its output and its tape.
     pub(crate) fn forward(&self, x: Vec<f32>, rope: (&Tensor, &Tensor), products: &mut Products) -> candle_core::Result<(Vec<f32>, Tape)> {
         let s = self.shape;
         let (b, l, hd) = (s.b, s.l, s.head_dim);
-        let mut masks: [Option<Vec<u64>>; 7] = Default::default();
+        let mut kept: [Branch; 7] = Default::default();
         let h1 = rms_norm_rows(&x, &self.attn_norm, s.eps);
         let (q, m) = self.proj(Proj::Q, &h1, products)?;
-        masks[0] = m;
+        kept[0] = m;
         let (k, m) = self.proj(Proj::K, &h1, products)?;
-        masks[1] = m;
+        kept[1] = m;
         let (v, m) = self.proj(Proj::V, &h1, products)?;
-        masks[2] = m;
+        kept[2] = m;
         let qh = RopeHeads::new(rope.0, rope.1, b, l, s.heads, hd)?.forward(&q);
         let kh = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.forward(&k);
         let vh = to_heads(&v, l, s.kv_heads, hd);
@@ -159,23 +165,23 @@ impl LayerParams {
         let att = from_heads(&atth, l, s.heads, hd);
         drop(atth);
         let (o, m) = self.proj(Proj::O, &att, products)?;
-        masks[3] = m;
+        kept[3] = m;
         let mut x2 = o;
         for (y, x) in x2.iter_mut().zip(&x) {
             *y += x;
         }
         let h2 = rms_norm_rows(&x2, &self.ffn_norm, s.eps);
         let (gate, m) = self.proj(Proj::Gate, &h2, products)?;
-        masks[4] = m;
+        kept[4] = m;
         let (up, m) = self.proj(Proj::Up, &h2, products)?;
-        masks[5] = m;
+        kept[5] = m;
         let act = swiglu_rows(&gate, &up);
         let (mut y, m) = self.proj(Proj::Down, &act, products)?;
-        masks[6] = m;
+        kept[6] = m;
         for (y, x) in y.iter_mut().zip(&x2) {
             *y += x;
         }
-        Ok((y, Tape { x, h1, qh, kh, vh, probs, att, x2, h2, gate, up, masks }))
+        Ok((y, Tape { x, h1, qh, kh, vh, probs, att, x2, h2, gate, up, act, lora: kept }))
     }
 
     /// The backward of projection `p` whose input was `x`: its LoRA gradients (when it has a
@@ -186,7 +192,7 @@ impl LayerParams {
         p: Proj,
         x: &[f32],
         g: &[f32],
-        mask: Option<&[u64]>,
+        kept: &Branch,
         gx: Option<&mut Vec<f32>>,
     ) -> candle_core::Result<Option<(Vec<f32>, Vec<f32>)>> {
         let i = proj_index(p);
@@ -194,7 +200,7 @@ impl LayerParams {
         let n = x.len() / k;
         with_slice(&self.w[i], |w| match self.pair(i) {
             Some(pair) => {
-                let back = LoraBack { x, k, bits: mask, dropout: self.dropout[i].as_ref() };
+                let back = LoraBack { x, k, bits: kept.0.as_deref(), dropout: self.dropout[i].as_ref(), u: Some(&kept.1) };
                 Ok(Some(back.run(g, out, &pair, gx.map(|buf| (w, buf)))?))
             }
             None => {
@@ -222,15 +228,13 @@ impl LayerParams {
         let t = tape;
 
         // MLP: y = x2 + down(swiglu(gate(h2), up(h2))).
-        let act = swiglu_rows(&t.gate, &t.up);
         let mut g_act = Vec::new();
-        grads[6] = self.proj_back(Proj::Down, &act, &gy, t.masks[6].as_deref(), Some(&mut g_act))?;
-        drop(act);
+        grads[6] = self.proj_back(Proj::Down, &t.act, &gy, &t.lora[6], Some(&mut g_act))?;
         let (g_gate, g_up) = swiglu_rows_bwd(&t.gate, &t.up, &g_act);
         drop(g_act);
         let mut g_h2 = Vec::new();
-        grads[4] = self.proj_back(Proj::Gate, &t.h2, &g_gate, t.masks[4].as_deref(), Some(&mut g_h2))?;
-        grads[5] = self.proj_back(Proj::Up, &t.h2, &g_up, t.masks[5].as_deref(), Some(&mut g_h2))?;
+        grads[4] = self.proj_back(Proj::Gate, &t.h2, &g_gate, &t.lora[4], Some(&mut g_h2))?;
+        grads[5] = self.proj_back(Proj::Up, &t.h2, &g_up, &t.lora[5], Some(&mut g_h2))?;
         drop((g_gate, g_up));
         let mut g_x2 = gy;
         rms_norm_rows_bwd(&t.x2, &self.ffn_norm, s.eps, &g_h2, &mut g_x2, true);
@@ -238,7 +242,7 @@ impl LayerParams {
 
         // Attention: x2 = x + o(attention(q(h1), k(h1), v(h1))).
         let mut g_att = Vec::new();
-        grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, t.masks[3].as_deref(), Some(&mut g_att))?;
+        grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, &t.lora[3], Some(&mut g_att))?;
         let g_atth = to_heads(&g_att, l, s.heads, hd);
         drop(g_att);
         let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
@@ -257,7 +261,7 @@ impl LayerParams {
         for (p, g) in [(Proj::Q, &g_q), (Proj::K, &g_k), (Proj::V, &g_v)] {
             let i = proj_index(p);
             let into = want_gx.then_some(&mut g_h1);
-            grads[i] = self.proj_back(p, &t.h1, g, t.masks[i].as_deref(), into)?;
+            grads[i] = self.proj_back(p, &t.h1, g, &t.lora[i], into)?;
         }
         if !want_gx {
             return Ok((None, grads));
