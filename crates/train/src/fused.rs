@@ -51,7 +51,7 @@ pub(crate) fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let d = w.len();
     let mut y = vec![0f32; x.len()];
     y.par_chunks_mut(d).zip(x.par_chunks(d)).for_each(|(y, x)| {
-        let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+        let ms = crate::math::dot(x, x) / d as f32;
         let r = 1.0 / (ms + eps).sqrt();
         for ((y, x), w) in y.iter_mut().zip(x).zip(w) {
             *y = x * r * w;
@@ -67,10 +67,16 @@ pub(crate) fn rms_norm_rows_bwd(x: &[f32], w: &[f32], eps: f32, g: &[f32], dx: &
     dx.par_chunks_mut(d)
         .zip(x.par_chunks(d).zip(g.par_chunks(d)))
         .for_each(|(dx, (x, g))| {
-            let ms = x.iter().map(|v| v * v).sum::<f32>() / d as f32;
+            let ms = crate::math::dot(x, x) / d as f32;
             let r = 1.0 / (ms + eps).sqrt();
             // dx = r·(g∘w) − x·r³·mean((g∘w)·x)
-            let dot = g.iter().zip(w).zip(x).map(|((g, w), x)| g * w * x).sum::<f32>() / d as f32;
+            let mut acc = [0f32; 8];
+            for ((g, w), x) in g.chunks(8).zip(w.chunks(8)).zip(x.chunks(8)) {
+                for j in 0..g.len() {
+                    acc[j] += g[j] * w[j] * x[j];
+                }
+            }
+            let dot = acc.iter().sum::<f32>() / d as f32;
             let r3 = r * r * r;
             if accumulate {
                 for i in 0..d {
@@ -372,13 +378,10 @@ impl CausalSoftmax {
         x.par_chunks_mut(n).enumerate().for_each(|(r, x)| {
             let (lo, hi) = self.span(r);
             let max = x[lo..hi].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v)) * self.scale;
-            let mut sum = 0f32;
             for v in &mut x[lo..hi] {
-                let e = crate::math::exp(*v * self.scale - max);
-                *v = e;
-                sum += e;
+                *v = crate::math::exp(*v * self.scale - max);
             }
-            let inv = 1.0 / sum;
+            let inv = 1.0 / crate::math::sum(&x[lo..hi]);
             for v in &mut x[lo..hi] {
                 *v *= inv;
             }
@@ -393,7 +396,7 @@ impl CausalSoftmax {
         let n = self.l;
         g.par_chunks_mut(n).zip(y.par_chunks(n)).enumerate().for_each(|(r, (g, y))| {
             let (lo, hi) = self.span(r);
-            let dot: f32 = (lo..hi).map(|j| y[j] * g[j]).sum();
+            let dot = crate::math::dot(&y[lo..hi], &g[lo..hi]);
             for j in lo..hi {
                 g[j] = self.scale * y[j] * (g[j] - dot);
             }

@@ -240,11 +240,10 @@ impl LoraBack<'_> {
                 (None, _) => crate::blas::gemm_into(&v, false, pair.a, false, (n, k, r), buf, true)?,
                 (Some(d), bits) => {
                     let va = crate::blas::gemm(&v, false, pair.a, false, (n, k, r))?;
-                    let va = match bits {
-                        Some(bits) => d.apply_bits(&va, bits),
-                        None => d.apply(&va),
-                    };
-                    add_scaled(buf, &va, 1.0);
+                    match bits {
+                        Some(bits) => d.add_bits(&va, bits, buf),
+                        None => add_scaled(buf, &d.apply(&va), 1.0),
+                    }
                 }
             }
         }

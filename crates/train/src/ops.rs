@@ -227,10 +227,10 @@ pub fn frozen_linear_replay(
     })
 }
 
-/// Inverted dropout whose mask is a pure function of a seed stream: element `i` of chunk
-/// `c = i / DROPOUT_CHUNK` is dropped when the `i mod DROPOUT_CHUNK`-th draw of
-/// `Rng::new(seed, stream ++ [c])` is below `p`. The mask is never stored: the backward draws it
-/// again.
+/// Inverted dropout whose mask is a pure function of a seed stream: in chunk
+/// `c = i / DROPOUT_CHUNK`, elements 2j and 2j + 1 are dropped when the high or the low 24-bit
+/// half of the j-th draw of `Rng::new(seed, stream ++ [c])`, over 2²⁴, is below `p` (see
+/// [`Dropout::kept_pairs`]). The mask is drawn again where it is not kept.
 #[derive(Debug, Clone)]
 pub struct Dropout {
     /// Probability of dropping an element.
@@ -255,13 +255,9 @@ impl Dropout {
             .zip(x.par_chunks(DROPOUT_CHUNK))
             .enumerate()
             .for_each(|(c, (y, x))| {
-                let mut stream = self.stream.clone();
-                stream.push(c as u64);
-                let mut rng = crate::rng::Rng::new(self.seed, &stream);
-                for (y, x) in y.iter_mut().zip(x) {
-                    let m = if rng.next_f32() < self.p { 0.0 } else { keep };
-                    y.write(x * m);
-                }
+                self.kept_pairs(c, x.len(), |i, kept| {
+                    y[i].write(x[i] * if kept { keep } else { 0.0 });
+                });
             });
         // SAFETY: every element of the first `x.len()` was written above.
         unsafe { y.set_len(x.len()) };
@@ -279,40 +275,68 @@ impl Dropout {
             .zip(bits.par_chunks_mut(DROPOUT_CHUNK / 64))
             .enumerate()
             .for_each(|(c, ((y, x), bits))| {
-                let mut stream = self.stream.clone();
-                stream.push(c as u64);
-                let mut rng = crate::rng::Rng::new(self.seed, &stream);
-                for (i, (y, x)) in y.iter_mut().zip(x).enumerate() {
-                    if rng.next_f32() < self.p {
-                        *y = x * 0.0;
-                    } else {
-                        *y = x * keep;
-                        bits[i / 64] |= 1 << (i % 64);
-                    }
-                }
+                self.kept_pairs(c, x.len(), |i, kept| {
+                    y[i] = x[i] * if kept { keep } else { 0.0 };
+                    bits[i / 64] |= u64::from(kept) << (i % 64);
+                });
             });
         (y, bits)
+    }
+
+    /// Calls `f(i, kept)` for the first `len` elements of chunk `c`, in order: two elements
+    /// per draw, one from each 24-bit half.
+    #[inline(always)]
+    fn kept_pairs(&self, c: usize, len: usize, mut f: impl FnMut(usize, bool)) {
+        let mut stream = self.stream.clone();
+        stream.push(c as u64);
+        let mut rng = crate::rng::Rng::new(self.seed, &stream);
+        // A 24-bit draw d is below p exactly when d as f32 is below p · 2²⁴ (both exact).
+        let below = self.p * (1u32 << 24) as f32;
+        for i in (0..len).step_by(2) {
+            let u = rng.next_u64();
+            f(i, ((u >> 40) as f32) >= below);
+            if i + 1 < len {
+                f(i + 1, (((u >> 8) & 0xFF_FFFF) as f32) >= below);
+            }
+        }
     }
 
     /// `x` with a mask from [`apply_keeping_mask`](Self::apply_keeping_mask) applied: the same
     /// values [`apply`](Self::apply) gives, without drawing.
     pub fn apply_bits(&self, x: &[f32], bits: &[u64]) -> Vec<f32> {
-        let keep = 1.0 / (1.0 - self.p);
         let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(DROPOUT_CHUNK)
+        self.masked(x, bits, |y, v| *y = v, &mut y);
+        y
+    }
+
+    /// `out += drop(x)` with a mask from [`apply_keeping_mask`](Self::apply_keeping_mask).
+    pub fn add_bits(&self, x: &[f32], bits: &[u64], out: &mut [f32]) {
+        self.masked(x, bits, |y, v| *y += v, out);
+    }
+
+    /// `f(out[i], x[i] · mask[i] / (1 − p))` for every element, eight at a time: each byte of
+    /// the mask picks its eight multipliers from a table, so the loop vectorises.
+    fn masked(&self, x: &[f32], bits: &[u64], f: impl Fn(&mut f32, f32) + Sync, out: &mut [f32]) {
+        let keep = 1.0 / (1.0 - self.p);
+        let mut table = [[0f32; 8]; 256];
+        for (byte, row) in table.iter_mut().enumerate() {
+            for (j, m) in row.iter_mut().enumerate() {
+                *m = if byte >> j & 1 == 1 { keep } else { 0.0 };
+            }
+        }
+        out.par_chunks_mut(DROPOUT_CHUNK)
             .zip(x.par_chunks(DROPOUT_CHUNK))
             .zip(bits.par_chunks(DROPOUT_CHUNK / 64))
-            .for_each(|((y, x), bits)| {
-                for (i, (y, x)) in y.iter_mut().zip(x).enumerate() {
-                    let m = if bits[i / 64] >> (i % 64) & 1 == 1 {
-                        keep
-                    } else {
-                        0.0
-                    };
-                    *y = x * m;
+            .for_each(|((out, x), bits)| {
+                for (w, (out, x)) in bits.iter().zip(out.chunks_mut(64).zip(x.chunks(64))) {
+                    for (byte, (out, x)) in w.to_le_bytes().iter().zip(out.chunks_mut(8).zip(x.chunks(8))) {
+                        let m = &table[*byte as usize];
+                        for ((o, x), m) in out.iter_mut().zip(x).zip(m) {
+                            f(o, x * m);
+                        }
+                    }
                 }
             });
-        y
     }
 }
 
@@ -394,13 +418,11 @@ impl CustomOp1 for CrossEntropy {
                     let picked = row[target as usize];
                     // One pass of exponentials, kept in the row for the gradient.
                     let mut sum = 0f64;
-                    for part in row.chunks_mut(64) {
-                        let mut s = 0f32;
+                    for part in row.chunks_mut(256) {
                         for v in part.iter_mut() {
                             *v = crate::math::exp(*v - max);
-                            s += *v;
                         }
-                        sum += s as f64;
+                        sum += crate::math::sum(part) as f64;
                     }
                     let lse = max as f64 + sum.ln();
                     *loss = (lse - picked as f64) as f32;
@@ -480,5 +502,31 @@ pub fn cross_entropy_rows(
         h.apply_op1(op)
     } else {
         h.apply_op1_no_bwd(&op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drawing, drawing and keeping the mask, and replaying it give the same values, over
+    /// lengths that are not whole words, bytes or chunks; `add_bits` adds those values.
+    #[test]
+    fn dropout_masks_drawn_kept_and_replayed_agree() {
+        let d = Dropout { p: 0.3, seed: 5, stream: vec![7, 1] };
+        for len in [1, 7, 63, 64, 65, 4095, 4096, 9001] {
+            let x: Vec<f32> = (0..len).map(|i| 1.0 + i as f32 * 0.01).collect();
+            let drawn = d.apply(&x);
+            let (kept, bits) = d.apply_keeping_mask(&x);
+            assert_eq!(drawn, kept, "len {len}");
+            assert_eq!(d.apply_bits(&x, &bits), drawn, "len {len}");
+            let mut out = vec![2.0f32; len];
+            d.add_bits(&x, &bits, &mut out);
+            assert!(out.iter().zip(&drawn).all(|(o, v)| *o == 2.0 + v), "len {len}");
+            let dropped = drawn.iter().filter(|v| **v == 0.0).count() as f64 / len as f64;
+            if len > 4000 {
+                assert!((dropped - 0.3).abs() < 0.03, "dropped {dropped}");
+            }
+        }
     }
 }
