@@ -164,6 +164,51 @@ pub(crate) fn gemm(a: &[f32], ta: bool, b: &[f32], tb: bool, (m, n, k): (usize, 
     bmm_slices(a, b, 1, (m, n, k), ta, tb)
 }
 
+/// One product on strided row-major blocks, on the calling thread: `c` (m rows of `ldc`) is
+/// overwritten with `op(a) · op(b)`, or has it added when `accumulate`. `a` holds (m, k) rows of
+/// `lda`, or (k, m) when `ta`; `b` holds (k, n) rows of `ldb`, or (n, k) when `tb`. For callers
+/// that spread many small products over the threads themselves.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_block(
+    (a, ta, lda): (&[f32], bool, usize),
+    (b, tb, ldb): (&[f32], bool, usize),
+    (m, n, k): (usize, usize, usize),
+    (c, ldc): (&mut [f32], usize),
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    let extent = |rows: usize, cols: usize, ld: usize| if rows == 0 { 0 } else { (rows - 1) * ld + cols };
+    let (ar, ac) = if ta { (k, m) } else { (m, k) };
+    let (br, bc) = if tb { (n, k) } else { (k, n) };
+    assert!(a.len() >= extent(ar, ac, lda) && ac <= lda, "gemm_block: a too short");
+    assert!(b.len() >= extent(br, bc, ldb) && bc <= ldb, "gemm_block: b too short");
+    assert!(c.len() >= extent(m, n, ldc) && n <= ldc, "gemm_block: c too short");
+    #[cfg(feature = "openblas")]
+    openblas::block(
+        &Operand { data: a, transposed: ta, ld: lda },
+        &Operand { data: b, transposed: tb, ld: ldb },
+        (m, n, k),
+        c,
+        ldc,
+        if accumulate { 1.0 } else { 0.0 },
+    );
+    #[cfg(not(feature = "openblas"))]
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0f32;
+            for t in 0..k {
+                let x = if ta { a[t * lda + i] } else { a[i * lda + t] };
+                let y = if tb { b[j * ldb + t] } else { b[t * ldb + j] };
+                s += x * y;
+            }
+            let o = &mut c[i * ldc + j];
+            *o = if accumulate { *o + s } else { s };
+        }
+    }
+}
+
 /// One side of a product as sgemm takes it: the data from its first element, whether it is stored
 /// transposed, and its leading dimension.
 #[cfg_attr(not(feature = "openblas"), allow(dead_code))]
@@ -257,6 +302,19 @@ mod openblas {
             return;
         }
         sgemm_split(a, b, Out { ptr: c.as_mut_ptr(), len: c.len() }, (m, n, k), beta);
+    }
+
+    /// One sgemm into `c` (m rows of `ldc`) on the calling thread; the caller checked the extents.
+    pub(super) fn block(a: &Operand, b: &Operand, (m, n, k): (usize, usize, usize), c: &mut [f32], ldc: usize, beta: f32) {
+        if k == 0 {
+            if beta == 0.0 {
+                for row in c.chunks_mut(ldc).take(m) {
+                    row[..n].fill(0.0);
+                }
+            }
+            return;
+        }
+        sgemm(a, b, Out { ptr: c.as_mut_ptr(), len: c.len() }, (0, m), (0, n), ldc, k, 0, beta);
     }
 
     /// `batches` products of (m, k) · (k, n) blocks laid end to end, one sgemm each, over rayon.

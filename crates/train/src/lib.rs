@@ -15,6 +15,7 @@
 //!   persona as one GGUF file for llama.cpp and Ollama.
 #![warn(missing_docs)]
 
+mod attention;
 mod blas;
 mod checkpoint;
 pub mod config;

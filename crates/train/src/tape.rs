@@ -11,6 +11,7 @@
 use candle_core::Tensor;
 use grimoire_llm::Proj;
 
+use crate::attention::Causal;
 use crate::fused::{CausalSoftmax, RopeHeads, rms_norm_rows, rms_norm_rows_bwd, swiglu_rows, swiglu_rows_bwd};
 use crate::lora_linear::{LoraBack, Pair, add_lora_rows, frozen_input_grad};
 use crate::ops::Dropout;
@@ -117,6 +118,13 @@ impl LayerParams {
         CausalSoftmax { scale: 1.0 / (s.head_dim as f32).sqrt(), l: s.l, window: s.window }
     }
 
+    /// Each kv head serves `heads / kv_heads` query heads: (b, kv, rep·l, hd) against (b, kv,
+    /// l, hd).
+    fn causal(&self) -> Causal {
+        let s = &self.shape;
+        Causal { batches: s.b * s.kv_heads, groups: s.heads / s.kv_heads, l: s.l, hd: s.head_dim }
+    }
+
     fn pair(&self, p: usize) -> Option<Pair<'_>> {
         self.lora[p].as_ref().map(|(a, b)| Pair { a, b, r: self.r, scale: self.scale })
     }
@@ -157,11 +165,10 @@ impl LayerParams {
         let kh = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.forward(&k);
         let vh = to_heads(&v, l, s.kv_heads, hd);
         drop((q, k, v));
-        // Each kv head serves `rep` query heads: (b, kv, rep·l, hd) against (b, kv, l, hd).
-        let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
-        let mut probs = crate::blas::bmm_slices(&qh, &kh, batches, (rows, l, hd), false, true)?;
+        let causal = self.causal();
+        let mut probs = causal.scores(&qh, &kh);
         self.softmax().forward_in_place(&mut probs);
-        let atth = crate::blas::bmm_slices(&probs, &vh, batches, (rows, hd, l), false, false)?;
+        let atth = causal.mix(&probs, &vh);
         let att = from_heads(&atth, l, s.heads, hd);
         drop(atth);
         let (o, m) = self.proj(Proj::O, &att, products)?;
@@ -245,13 +252,11 @@ impl LayerParams {
         grads[3] = self.proj_back(Proj::O, &t.att, &g_x2, &t.lora[3], Some(&mut g_att))?;
         let g_atth = to_heads(&g_att, l, s.heads, hd);
         drop(g_att);
-        let (batches, rows) = (b * s.kv_heads, s.heads / s.kv_heads * l);
-        let mut g_scores = crate::blas::bmm_slices(&g_atth, &t.vh, batches, (rows, l, hd), false, true)?;
-        let g_vh = crate::blas::bmm_slices(&t.probs, &g_atth, batches, (l, hd, rows), true, false)?;
+        let causal = self.causal();
+        let (mut g_scores, g_vh) = causal.mix_bwd(&t.probs, &t.vh, &g_atth);
         drop(g_atth);
         self.softmax().backward_in_place(&t.probs, &mut g_scores);
-        let g_qh = crate::blas::bmm_slices(&g_scores, &t.kh, batches, (rows, hd, l), false, false)?;
-        let g_kh = crate::blas::bmm_slices(&g_scores, &t.qh, batches, (l, hd, rows), true, false)?;
+        let (g_qh, g_kh) = causal.scores_bwd(&g_scores, &t.qh, &t.kh);
         drop(g_scores);
         let g_q = RopeHeads::new(rope.0, rope.1, b, l, s.heads, hd)?.backward(&g_qh);
         let g_k = RopeHeads::new(rope.0, rope.1, b, l, s.kv_heads, hd)?.backward(&g_kh);
