@@ -14,9 +14,13 @@ use crate::data::DataStats;
 use crate::error::{Error, Result, io};
 
 /// Sustained f32 FLOP/s per CPU thread of this implementation, measured by the bench on a
-/// 2-core AVX2 machine with OpenBLAS's sgemm, idle (frozen matmuls dominate; see the README):
-/// 11.2 s a step with recomputation against 11.3 estimated, 9.3 without against 10.9.
-const CPU_FLOPS_PER_THREAD: f64 = 26e9;
+/// 2-core AVX2 machine with OpenBLAS's sgemm (frozen matmuls dominate; see the README): 5.4 to
+/// 7.0 s a step without recomputation (6.0 estimated), 7.9 with it (7.9 estimated).
+const CPU_FLOPS_PER_THREAD: f64 = 46e9;
+/// The recomputation's element-wise passes and copies, which the FLOP count leaves out.
+const RECOMPUTE_OVERHEAD: f64 = 1.25;
+/// Query positions per tile of the causal attention products (`attention.rs`).
+const ATTENTION_TILE: f64 = 64.0;
 /// Sustained FLOP/s on a CUDA GPU: a conservative guess, not yet measured.
 const GPU_FLOPS: f64 = 20e12;
 /// Resident memory of the process besides weights and activations (runtime, tokenizer, code).
@@ -125,16 +129,16 @@ pub fn estimate(
     let seq = data.mean_tokens().clamp(1.0, config.max_seq_len as f64);
     let trained_frac = data.trained_tokens as f64 / data.train_tokens.max(1) as f64;
     // Per token: frozen matmuls forward and input-gradient backward (the checkpointed
-    // recomputation replays the kept products); attention, recomputed with checkpointing; LoRA
-    // (three passes); the output projection at trained positions (forward and gradient).
-    let passes = if config.activation_checkpointing {
-        3.0
-    } else {
-        2.0
-    };
-    let per_token = layers * (2.0 * lin * 2.0 + 4.0 * seq * d * (passes + 1.0))
-        + 6.0 * lora_params
-        + 4.0 * vocab * d * trained_frac.max(0.05);
+    // recomputation replays the kept products); attention (two products forward, four backward,
+    // over the causal tiles: (n + 1) / 2n of the full matrix for n tiles), its forward again
+    // with checkpointing; LoRA (three passes, four with checkpointing); the output projection at
+    // trained positions (forward and gradient).
+    let tiles = (seq / ATTENTION_TILE).ceil().max(1.0);
+    let causal = (tiles + 1.0) / (2.0 * tiles);
+    let attention = 4.0 * seq * d * causal;
+    let (passes, recompute) = if config.activation_checkpointing { (4.0, RECOMPUTE_OVERHEAD) } else { (3.0, 1.0) };
+    let per_token = recompute
+        * (layers * (2.0 * lin * 2.0 + attention * passes) + 2.0 * passes * lora_params + 4.0 * vocab * d * trained_frac.max(0.05));
     let flops = if gpu {
         GPU_FLOPS
     } else {
@@ -156,22 +160,26 @@ pub fn estimate(
     let evals = total_steps.checked_div(config.eval_every).unwrap_or(0) + 1;
     let val_tokens = data.validation_examples as f64 * seq;
     let seconds = seconds_per_step * total_steps as f64
-        + evals as f64 * val_tokens * per_token / passes / 2.0 / flops;
+        + evals as f64 * val_tokens * per_token / recompute / passes / flops;
 
     // Memory: frozen weights, the dense output projection, one dense layer weight in flight,
     // LoRA (weights, gradients, two moments), activations, one chunk of logits.
     let bt = config.batch_size as f64 * seq;
     let heads = cfg.num_attention_heads as f64;
-    // A layer's graph: a dozen d-wide and four ffn-wide tensors per token, and the attention
-    // probabilities (the fused ops hold no masks, scores or composite intermediates).
-    let layer_act =
-        4.0 * bt * (12.0 * d + 4.0 * ffn) + 4.0 * config.batch_size as f64 * heads * seq * seq;
+    // A layer's tape (`tape.rs`): six d-wide tensors per token (input, two norms, attention
+    // output, residual, rotated queries), the rotated keys and the values, three ffn-wide (gate,
+    // up, their product), and the attention probabilities; its backward holds about four d-wide
+    // and three ffn-wide gradients and the probabilities' gradient at once.
+    let kv = cfg.proj_dims(Proj::K).0 as f64;
+    let probs = 4.0 * config.batch_size as f64 * heads * seq * seq;
+    let layer_act = 4.0 * bt * (6.0 * d + 2.0 * kv + 3.0 * ffn) + probs;
+    let backward = 4.0 * bt * (4.0 * d + 3.0 * ffn) + probs;
     // With checkpointing: each layer's input and its frozen matmul products.
     let outs: f64 = Proj::ALL.iter().map(|p| cfg.proj_dims(*p).0 as f64).sum();
     let activations = if config.activation_checkpointing {
-        layers * 4.0 * bt * (d + outs) + layer_act
+        layers * 4.0 * bt * (d + outs) + layer_act + backward
     } else {
-        layers * layer_act
+        layers * layer_act + backward
     };
     // A base small enough is held widened to f32 for the whole run.
     let dense = 4.0 * layers * lin;
