@@ -54,34 +54,54 @@ fn strip_title(s: &str) -> &str {
 }
 
 fn map_characters(a: &Analysis, gold: &HashMap<String, GoldChar>) -> HashMap<String, String> {
+    // Each predicted character's name-match score with each gold entity.
+    let scores: Vec<(&String, Vec<(u32, &String)>)> = a
+        .characters
+        .list
+        .iter()
+        .map(|c| {
+            let names: Vec<String> = std::iter::once(&c.name).chain(&c.aliases).map(|n| norm_words(n)).collect();
+            let matches = gold
+                .keys()
+                .filter_map(|id| {
+                    let g = &gold[id];
+                    let gnames: Vec<String> = g.aliases.iter().map(|n| norm(n)).chain(std::iter::once(norm_words(id.rsplit_once('-').map_or(id.as_str(), |x| x.0)))).collect();
+                    let mut score = 0;
+                    for p in &names {
+                        for q in &gnames {
+                            let (ps, qs) = (strip_title(p), strip_title(q));
+                            let s = if p == q {
+                                4
+                            } else if ps == qs {
+                                3
+                            } else if ps.len() >= 3 && qs.len() >= 3 && (qs.ends_with(ps) || qs.starts_with(ps) || ps.ends_with(qs) || ps.starts_with(qs)) {
+                                1
+                            } else {
+                                0
+                            };
+                            score = score.max(s);
+                        }
+                    }
+                    (score > 0).then_some((score, id))
+                })
+                .collect();
+            (&c.name, matches)
+        })
+        .collect();
+    // An entity some character matches by its full name is that character's; a character that
+    // matches several entities only in part ("Miss Pinkerton": Barbara and Jemima Pinkerton) takes
+    // one not already named so, then the one with more quotes.
+    let claimed: std::collections::HashSet<&String> = scores.iter().flat_map(|(_, m)| m.iter().filter(|(s, _)| *s >= 3).map(|(_, id)| *id)).collect();
     let mut out = HashMap::new();
-    for c in &a.characters.list {
-        let names: Vec<String> = std::iter::once(&c.name).chain(&c.aliases).map(|n| norm_words(n)).collect();
-        let mut best: Option<(u32, usize, &String)> = None;
-        for (id, g) in gold {
-            let gnames: Vec<String> = g.aliases.iter().map(|n| norm(n)).chain(std::iter::once(norm_words(id.rsplit_once('-').map_or(id.as_str(), |x| x.0)))).collect();
-            let mut score = 0;
-            for p in &names {
-                for q in &gnames {
-                    let (ps, qs) = (strip_title(p), strip_title(q));
-                    let s = if p == q {
-                        4
-                    } else if ps == qs {
-                        3
-                    } else if ps.len() >= 3 && qs.len() >= 3 && (qs.ends_with(ps) || qs.starts_with(ps) || ps.ends_with(qs) || ps.starts_with(qs)) {
-                        1
-                    } else {
-                        0
-                    };
-                    score = score.max(s);
-                }
-            }
-            if score > 0 && best.is_none_or(|b| (score, g.n_quotes) > (b.0, b.1)) {
-                best = Some((score, g.n_quotes, id));
-            }
-        }
-        if let Some((_, _, id)) = best {
-            out.insert(c.name.clone(), id.clone());
+    for (name, matches) in &scores {
+        let Some(top) = matches.iter().map(|(s, _)| *s).max() else { continue };
+        let best = matches
+            .iter()
+            .filter(|(s, _)| *s == top)
+            .max_by_key(|(_, id)| (top >= 3 || !claimed.contains(id), gold[*id].n_quotes, std::cmp::Reverse(*id)))
+            .map(|(_, id)| *id);
+        if let Some(id) = best {
+            out.insert((*name).clone(), id.clone());
         }
     }
     out
