@@ -396,6 +396,15 @@ fn is_salutation(t: &str) -> bool {
         && first_line.split_whitespace().count() <= 5
 }
 
+/// Whether one of the two words before a quotation tells of speaking: "he said “no”", "she went
+/// on, “and then”" (but "went “twosing”" is going, not speaking).
+fn speech_verb_before(before: &str) -> bool {
+    let mut words = before.rsplit(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_lowercase);
+    let (last, prev) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    let speaks = |w: &str, next: &str| crate::lexicon::is_speech_verb(w) && (w != "went" || next == "on");
+    speaks(&last, "") || speaks(&prev, &last)
+}
+
 /// A lowercase word that cannot start a speech tag (not a pronoun, not a speech verb).
 fn lexicon_free(w: &str) -> bool {
     !crate::lexicon::is_speech_verb(w) && crate::lexicon::pronoun_gender(w).is_none() && !matches!(w, "i" | "they" | "we" | "you" | "it" | "and" | "but" | "then" | "cried" | "said")
@@ -463,11 +472,7 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
         && !before.is_empty()
         && !before.ends_with(['\n', '.', '!', '?', ':'])
         && !closed_speech_before
-        && !before
-            .rsplit(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-            .take(2)
-            .any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()))
+        && !speech_verb_before(before)
     {
         let next_word: String = after.trim_start_matches([',', ';']).trim_start().chars().take_while(|c| c.is_alphabetic()).collect();
         let next_word = next_word.to_lowercase();
@@ -562,6 +567,10 @@ mod tests {
 
     #[test]
     fn scare_quotes_and_letters_are_marked() {
+        let went = "She played tennis, went “twosing,” and joined societies.\n\nShe went on, “and so,” and stopped.";
+        let b = import_text(went.to_owned());
+        let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
+        assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Speech], "going is not speaking; going on is");
         let t = "He called it his “castle” and laughed.\n\n“Dear Sir,\n\n“I write to you.\n\n“Yours, W.”\n\n“Go,” she said.";
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
