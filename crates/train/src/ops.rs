@@ -228,9 +228,9 @@ pub fn frozen_linear_replay(
 }
 
 /// Inverted dropout whose mask is a pure function of a seed stream: in chunk
-/// `c = i / DROPOUT_CHUNK`, elements 2j and 2j + 1 are dropped when the high or the low 24-bit
-/// half of the j-th draw of `Rng::new(seed, stream ++ [c])`, over 2²⁴, is below `p` (see
-/// [`Dropout::kept_pairs`]). The mask is drawn again where it is not kept.
+/// `c = i / DROPOUT_CHUNK`, elements 4j to 4j + 3 are dropped when the four 16-bit quarters
+/// (lowest first) of the j-th draw of `Rng::new(seed, stream ++ [c])`, over 2¹⁶, are below `p`
+/// (see [`Dropout::mask_words`]). The mask is drawn again where it is not kept.
 #[derive(Debug, Clone)]
 pub struct Dropout {
     /// Probability of dropping an element.
@@ -247,57 +247,39 @@ pub const DROPOUT_CHUNK: usize = 4096;
 impl Dropout {
     /// `x` with the mask applied (dropped elements zero, kept ones scaled by 1/(1-p)).
     pub fn apply(&self, x: &[f32]) -> Vec<f32> {
-        let keep = 1.0 / (1.0 - self.p);
-        let mut y: Vec<f32> = Vec::with_capacity(x.len());
-        let spare = &mut y.spare_capacity_mut()[..x.len()];
-        spare
-            .par_chunks_mut(DROPOUT_CHUNK)
-            .zip(x.par_chunks(DROPOUT_CHUNK))
-            .enumerate()
-            .for_each(|(c, (y, x))| {
-                self.kept_pairs(c, x.len(), |i, kept| {
-                    y[i].write(x[i] * if kept { keep } else { 0.0 });
-                });
-            });
-        // SAFETY: every element of the first `x.len()` was written above.
-        unsafe { y.set_len(x.len()) };
-        y
+        self.apply_keeping_mask(x).0
     }
 
     /// Like [`apply`](Self::apply), also returning the mask as bits (bit `i % 64` of word
     /// `i / 64` set when element `i` is kept) for [`apply_bits`](Self::apply_bits).
     pub fn apply_keeping_mask(&self, x: &[f32]) -> (Vec<f32>, Vec<u64>) {
-        let keep = 1.0 / (1.0 - self.p);
-        let mut y = vec![0f32; x.len()];
         let mut bits = vec![0u64; x.len().div_ceil(64)];
-        y.par_chunks_mut(DROPOUT_CHUNK)
-            .zip(x.par_chunks(DROPOUT_CHUNK))
-            .zip(bits.par_chunks_mut(DROPOUT_CHUNK / 64))
-            .enumerate()
-            .for_each(|(c, ((y, x), bits))| {
-                self.kept_pairs(c, x.len(), |i, kept| {
-                    y[i] = x[i] * if kept { keep } else { 0.0 };
-                    bits[i / 64] |= u64::from(kept) << (i % 64);
-                });
-            });
-        (y, bits)
+        bits.par_chunks_mut(DROPOUT_CHUNK / 64).enumerate().for_each(|(c, words)| {
+            self.mask_words(c, (x.len() - c * DROPOUT_CHUNK).min(DROPOUT_CHUNK), words);
+        });
+        (self.apply_bits(x, &bits), bits)
     }
 
-    /// Calls `f(i, kept)` for the first `len` elements of chunk `c`, in order: two elements
-    /// per draw, one from each 24-bit half.
-    #[inline(always)]
-    fn kept_pairs(&self, c: usize, len: usize, mut f: impl FnMut(usize, bool)) {
+    /// The mask of the first `len` elements of chunk `c`, as bits: four elements per draw, one
+    /// from each 16-bit quarter.
+    fn mask_words(&self, c: usize, len: usize, words: &mut [u64]) {
         let mut stream = self.stream.clone();
         stream.push(c as u64);
         let mut rng = crate::rng::Rng::new(self.seed, &stream);
-        // A 24-bit draw d is below p exactly when d as f32 is below p · 2²⁴ (both exact).
-        let below = self.p * (1u32 << 24) as f32;
-        for i in (0..len).step_by(2) {
-            let u = rng.next_u64();
-            f(i, ((u >> 40) as f32) >= below);
-            if i + 1 < len {
-                f(i + 1, (((u >> 8) & 0xFF_FFFF) as f32) >= below);
+        // A 16-bit draw d is below p exactly when d as f32 is below p · 2¹⁶ (both exact).
+        let below = self.p * 65_536.0;
+        for (wi, word) in words.iter_mut().enumerate() {
+            let n = len.saturating_sub(wi * 64).min(64);
+            let mut w = 0u64;
+            for q in 0..n.div_ceil(4) {
+                let u = rng.next_u64();
+                for j in 0..4 {
+                    let d = ((u >> (16 * j)) & 0xFFFF) as f32;
+                    w |= u64::from(d >= below) << (4 * q + j);
+                }
             }
+            // Bits past the end stay clear.
+            *word = if n == 64 { w } else { w & ((1u64 << n) - 1) };
         }
     }
 
@@ -526,7 +508,11 @@ mod tests {
             let dropped = drawn.iter().filter(|v| **v == 0.0).count() as f64 / len as f64;
             if len > 4000 {
                 assert!((dropped - 0.3).abs() < 0.03, "dropped {dropped}");
+                let other = Dropout { stream: vec![7, 2], ..d.clone() };
+                assert_ne!(other.apply_keeping_mask(&x).1, bits, "another stream, another mask");
             }
+            assert_eq!(d.apply_keeping_mask(&x).1, bits, "the same stream, the same mask");
+            assert_eq!(bits.iter().map(|w| w.count_ones() as usize).sum::<usize>(), drawn.iter().filter(|v| **v != 0.0).count(), "no bits past the end");
         }
     }
 }
