@@ -113,6 +113,11 @@ impl WeightSource for Random {
 }
 
 fn tiny(quantized: bool) -> Llama {
+    tiny_with(quantized, None, 64)
+}
+
+/// A tiny llama with a sliding attention window and room for `positions` tokens.
+fn tiny_with(quantized: bool, sliding_window: Option<usize>, positions: usize) -> Llama {
     let cfg = LlamaConfig {
         hidden_size: 64,
         intermediate_size: 96,
@@ -122,10 +127,10 @@ fn tiny(quantized: bool) -> Llama {
         head_dim: None,
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
-        max_position_embeddings: 64,
+        max_position_embeddings: positions,
         vocab_size: 50,
         tie_word_embeddings: true,
-        sliding_window: None,
+        sliding_window,
         rope_scaling: None,
     };
     let mut src = Random {
@@ -133,7 +138,7 @@ fn tiny(quantized: bool) -> Llama {
         quantized,
         seed: 7,
     };
-    Llama::load(cfg, &mut src, 64, &Device::Cpu).expect("tiny model")
+    Llama::load(cfg, &mut src, positions, &Device::Cpu).expect("tiny model")
 }
 
 fn gradient_check(quantized: bool) {
@@ -251,11 +256,12 @@ fn lora_gradients_match_finite_differences_through_4bit_layers() {
 }
 
 /// The CPU's tape path (no autograd graph) gives the graph path's loss and every LoRA gradient,
-/// with dropout on, with and without checkpointing, through dense and 4-bit layers.
+/// with dropout on, with and without checkpointing, through dense and 4-bit layers; and over
+/// sequences long enough for several attention tiles (a ragged last one) under a sliding window.
 #[test]
 fn the_tape_path_equals_the_graph_path_with_dropout() {
-    for quantized in [false, true] {
-        let llama = tiny(quantized);
+    for (quantized, window, long) in [(false, None, false), (true, None, false), (false, Some(40), true)] {
+        let llama = tiny_with(quantized, window, if long { 256 } else { 64 });
         let net = Net::new(&llama).expect("net");
         let cfg = LoraConfig { r: 4, alpha: 8.0, dropout: 0.3, use_rslora: false, targets: Target::ALL.to_vec() };
         let lora = Lora::init(llama.config(), &cfg, 5, &Device::Cpu).expect("lora");
@@ -272,6 +278,16 @@ fn the_tape_path_equals_the_graph_path_with_dropout() {
             truncated: false,
         };
         let short = grimoire_train::data::Encoded { ids: vec![4, 6, 19, 1, 7], trained: vec![false, false, true, true, true], truncated: false };
+        let (enc, short) = if long {
+            let ids = |n: usize, k: u32| (0..n as u32).map(|i| (i * k + 3) % 50).collect::<Vec<u32>>();
+            let trained = |n: usize| (0..n).map(|i| i >= n / 3).collect::<Vec<bool>>();
+            (
+                grimoire_train::data::Encoded { ids: ids(150, 7), trained: trained(150), truncated: false },
+                grimoire_train::data::Encoded { ids: ids(97, 11), trained: trained(97), truncated: false },
+            )
+        } else {
+            (enc, short)
+        };
         let batch = make_batch(&[&enc, &short], 0);
         let key = Some(DropoutKey { seed: 21, step: 3, micro: 1 });
         for checkpointing in [false, true] {
