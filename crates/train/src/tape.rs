@@ -2,8 +2,8 @@
 //! backward needs (a tape), and the backward calls each operation's gradient directly, summing
 //! the contributions to one input in one buffer (sgemm with β = 1 where it can). candle's graph
 //! adds every contribution to a zero-filled tensor of its own, copies at each reshape and
-//! transpose, and sums the q, k and v input gradients with separate passes: about a third of a
-//! step's time went there.
+//! transpose, and sums the q, k and v input gradients with separate passes (the bench's step went
+//! from 9.6 to 8.3 s, its peak from 2.51 to 1.99 GB, without them).
 //!
 //! The same operations as the graph path ([`crate::fused`], [`crate::lora_linear`]), so both give
 //! the same losses and gradients; the graph path stays for other devices and evaluation.
