@@ -554,6 +554,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             }
         }
         att.addressee = addressee;
+        replies_to_another(&ctx, book, &mut prev, &mut turn_atts, &att, first.paragraph);
         if let Some(s) = att.speaker {
             ctx.spoken.push((first.span.start, s));
         }
@@ -639,6 +640,22 @@ fn tag_verb(a: &Attribution) -> Option<&str> {
         Some(rest) => rest.split_whitespace().next(),
         None => r.split_once('(').and_then(|x| x.1.split_once(')')).map(|x| x.0),
     }
+}
+
+/// “…,” said she. / “…,” replied Elizabeth. — whoever replies did not speak the turn before: a
+/// pronoun there that went to the one who replies goes to the next most recent person of its
+/// gender instead.
+fn replies_to_another(ctx: &Ctx<'_>, book: &Book, prev: &mut [TurnInfo], atts: &mut [Attribution], att: &Attribution, para: usize) {
+    let (Some(who), Some(last), Some(before)) = (att.speaker, prev.last_mut(), atts.last_mut()) else { return };
+    let replies = att.kind == AttributionKind::Explicit && tag_verb(att).is_some_and(|v| matches!(v, "replied" | "answered" | "returned" | "rejoined" | "retorted"));
+    if !replies || before.speaker != Some(who) || before.kind != AttributionKind::Anaphoric || gap(book, last.last_para, para) > max_scene_gap(book) {
+        return;
+    }
+    let Some(other) = ctx.salient(last.start, ctx.gender(who), Some(who)).filter(|&o| o != who) else { return };
+    before.speaker = Some(other);
+    last.speaker = Some(other);
+    before.confidence = before.confidence.min(0.6);
+    before.reason = format!("{} (not the one who replies next)", before.reason);
 }
 
 /// “…” “But,” she continued, “…”: a tag saying the speech goes on names the speaker of the
@@ -1306,6 +1323,21 @@ mod tests {
     fn a_nameless_subject_of_the_narration_is_a_speaker() {
         let t = "The old lady pulled her spectacles down. The old lady looked about the room.\n\n“Where is that boy?” she said.";
         assert_eq!(speakers(t), [Some("the lady".to_owned())]);
+    }
+
+    #[test]
+    fn whoever_replies_did_not_speak_the_turn_before() {
+        // "said she" goes to the woman last named, Elizabeth; but Elizabeth replies to it, so it
+        // is Jane's, and the untagged turns after alternate between the two.
+        let t = "Mr. Bingley had danced twice with Jane. When Jane and Elizabeth were alone, the former \
+                 expressed to her sister how much she admired him.\n\n\
+                 “He is just what a young man ought to be,” said she.\n\n\
+                 “He is also handsome,” replied Elizabeth.\n\n\
+                 “I was very much flattered by his asking me to dance.”\n\n\
+                 “Did not you? I did for you.”";
+        let who = speakers(t);
+        let (jane, lizzy) = (Some("Jane".to_owned()), Some("Elizabeth".to_owned()));
+        assert_eq!(who, [jane.clone(), lizzy.clone(), jane, lizzy]);
     }
 
     #[test]
