@@ -125,13 +125,12 @@ pub(crate) fn gemm_into(
     c: &mut [f32],
     accumulate: bool,
 ) -> candle_core::Result<()> {
-    if a.len() != m * k || b.len() != k * n || c.len() != m * n {
-        candle_core::bail!("gemm: {} and {} values into {} for ({m}, {k}) · ({k}, {n})", a.len(), b.len(), c.len())
+    if c.len() != m * n {
+        candle_core::bail!("gemm: {} values out for ({m}, {n})", c.len())
     }
     #[cfg(feature = "openblas")]
     {
-        let a = Operand { data: a, transposed: ta, ld: if ta { m } else { k } };
-        let b = Operand { data: b, transposed: tb, ld: if tb { k } else { n } };
+        let (a, b) = Operand::pair(a, ta, b, tb, (m, n, k))?;
         openblas::product_into(&a, &b, (m, n, k), c, if accumulate { 1.0 } else { 0.0 });
         Ok(())
     }
@@ -153,11 +152,7 @@ pub(crate) fn gemm_into(
 pub(crate) fn gemm(a: &[f32], ta: bool, b: &[f32], tb: bool, (m, n, k): (usize, usize, usize)) -> candle_core::Result<Vec<f32>> {
     #[cfg(feature = "openblas")]
     {
-        if a.len() != m * k || b.len() != k * n {
-            candle_core::bail!("gemm: {} and {} values for ({m}, {k}) · ({k}, {n})", a.len(), b.len())
-        }
-        let a = Operand { data: a, transposed: ta, ld: if ta { m } else { k } };
-        let b = Operand { data: b, transposed: tb, ld: if tb { k } else { n } };
+        let (a, b) = Operand::pair(a, ta, b, tb, (m, n, k))?;
         Ok(openblas::product(&a, &b, (m, n, k)))
     }
     #[cfg(not(feature = "openblas"))]
@@ -220,6 +215,17 @@ struct Operand<'a> {
 
 #[cfg_attr(not(feature = "openblas"), allow(dead_code))]
 impl<'a> Operand<'a> {
+    /// Contiguous `a` (m, k) and `b` (k, n), each stored transposed when its flag says so.
+    fn pair(a: &'a [f32], ta: bool, b: &'a [f32], tb: bool, (m, n, k): (usize, usize, usize)) -> candle_core::Result<(Self, Self)> {
+        if a.len() != m * k || b.len() != k * n {
+            candle_core::bail!("gemm: {} and {} values for ({m}, {k}) · ({k}, {n})", a.len(), b.len())
+        }
+        Ok((
+            Operand { data: a, transposed: ta, ld: if ta { m } else { k } },
+            Operand { data: b, transposed: tb, ld: if tb { k } else { n } },
+        ))
+    }
+
     /// `s` viewed through `l` as a (rows, cols) matrix, when one of its strides is 1.
     fn of(s: &'a CpuStorage, l: &Layout, rows: usize, cols: usize) -> Option<Self> {
         let CpuStorage::F32(all) = s else { return None };

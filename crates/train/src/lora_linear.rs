@@ -7,25 +7,13 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::ops::{Dropout, Frozen};
+use crate::ops::{Dropout, Frozen, with_f32};
 
 fn owned(v: Vec<f32>) -> CpuStorage {
     CpuStorage::F32(v)
-}
-
-/// Runs `f` on a tensor's CPU storage and layout.
-fn with_cpu<R>(
-    t: &Tensor,
-    f: impl FnOnce(&CpuStorage, &Layout) -> candle_core::Result<R>,
-) -> candle_core::Result<R> {
-    let (s, l) = t.storage_and_layout();
-    let Storage::Cpu(s) = &*s else {
-        candle_core::bail!("lora-linear: expected a CPU tensor")
-    };
-    f(s, l)
 }
 
 /// `y += s · d`, on all threads.
@@ -76,17 +64,13 @@ impl CustomOp3 for LoraLinear {
         let out = self.out_dim;
         let x = crate::ops::cpu_slice(sx, lx)?;
         let mut y = match &self.y {
-            Some(y) => with_cpu(y, |s, l| {
-                let data = s.as_slice::<f32>()?;
-                match l.contiguous_offsets() {
-                    Some((a, b)) if b - a == n * out => Ok(data[a..b].to_vec()),
-                    _ => candle_core::bail!("lora-linear: bad replayed product"),
+            Some(y) => with_f32(y, |data| {
+                if data.len() != n * out {
+                    candle_core::bail!("lora-linear: bad replayed product")
                 }
+                Ok(data.to_vec())
             })?,
-            None => {
-                let w = self.w.dense(&Device::Cpu)?;
-                with_cpu(&w, |ws, wl| crate::blas::gemm(x, false, crate::ops::cpu_slice(ws, wl)?, true, (n, out, k)))?
-            }
+            None => with_f32(&self.w.dense(&Device::Cpu)?, |w| crate::blas::gemm(x, false, w, true, (n, out, k)))?,
         };
         let pair = Pair { a: crate::ops::cpu_slice(sa, la)?, b: crate::ops::cpu_slice(sb, lb)?, r, scale: self.scale };
         let (bits, _) = add_lora_rows(x, k, &mut y, out, &pair, self.dropout.as_ref())?;

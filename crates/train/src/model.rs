@@ -413,10 +413,7 @@ impl Net {
         dropout: Option<DropoutKey>,
         checkpointing: bool,
     ) -> Result<(f64, Vec<Tensor>)> {
-        if batch.rows.is_empty() {
-            return Ok((0.0, zeros_like(&lora.vars(), vec![None; lora.vars().len()])?));
-        }
-        if self.device().is_cpu() {
+        if self.device().is_cpu() && !batch.rows.is_empty() {
             return self.loss_and_grads_cpu(lora, batch, norm, dropout, checkpointing);
         }
         self.loss_and_grads_graph(lora, batch, norm, dropout, checkpointing)

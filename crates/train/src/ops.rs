@@ -101,6 +101,15 @@ pub(crate) fn cpu_slice<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Resul
     }
 }
 
+/// A contiguous f32 CPU tensor's values, borrowed for `f`.
+pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> candle_core::Result<R>) -> candle_core::Result<R> {
+    let (s, l) = t.storage_and_layout();
+    let Storage::Cpu(s) = &*s else {
+        candle_core::bail!("expected a CPU tensor")
+    };
+    f(cpu_slice(s, l)?)
+}
+
 struct FrozenLinear {
     w: Frozen,
     out_dim: usize,

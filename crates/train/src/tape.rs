@@ -14,7 +14,7 @@ use grimoire_llm::Proj;
 use crate::attention::Causal;
 use crate::fused::{CausalSoftmax, RopeHeads, rms_norm_rows, rms_norm_rows_bwd, swiglu_rows, swiglu_rows_bwd};
 use crate::lora_linear::{LoraBack, Pair, add_lora_rows, frozen_input_grad};
-use crate::ops::Dropout;
+use crate::ops::{Dropout, with_f32};
 
 /// The frozen products of a layer's forward: computed, computed and kept (the checkpointed
 /// forward), or taken from such a recording (its recomputation).
@@ -73,15 +73,6 @@ pub(crate) struct Tape {
     lora: [Branch; 7],
 }
 
-/// A contiguous f32 tensor's values, borrowed for `f`.
-fn with_slice<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> candle_core::Result<R>) -> candle_core::Result<R> {
-    let (s, l) = t.storage_and_layout();
-    let candle_core::Storage::Cpu(s) = &*s else {
-        candle_core::bail!("tape: expected a CPU tensor")
-    };
-    f(crate::ops::cpu_slice(s, l)?)
-}
-
 /// Rows (b·l, n·hd) → heads (b, n, l, hd).
 fn to_heads(x: &[f32], l: usize, n: usize, hd: usize) -> Vec<f32> {
     use rayon::prelude::*;
@@ -137,7 +128,7 @@ impl LayerParams {
         let n = x.len() / k;
         let mut y = match products {
             Products::Replay(kept) => kept.next().ok_or_else(|| candle_core::Error::Msg("the recomputation ran more matmuls".into()))?,
-            _ => with_slice(&self.w[i], |w| crate::blas::gemm(x, false, w, true, (n, out, k)))?,
+            _ => with_f32(&self.w[i], |w| crate::blas::gemm(x, false, w, true, (n, out, k)))?,
         };
         if let Products::Record(kept) = products {
             kept.push(y.clone());
@@ -205,7 +196,7 @@ impl LayerParams {
         let i = proj_index(p);
         let (out, k) = self.dims(i)?;
         let n = x.len() / k;
-        with_slice(&self.w[i], |w| match self.pair(i) {
+        with_f32(&self.w[i], |w| match self.pair(i) {
             Some(pair) => {
                 let back = LoraBack { x, k, bits: kept.0.as_deref(), dropout: self.dropout[i].as_ref(), u: Some(&kept.1) };
                 Ok(Some(back.run(g, out, &pair, gx.map(|buf| (w, buf)))?))
