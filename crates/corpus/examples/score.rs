@@ -90,15 +90,16 @@ fn map_characters(a: &Analysis, gold: &HashMap<String, GoldChar>) -> HashMap<Str
         .collect();
     // An entity some character matches by its full name is that character's; a character that
     // matches several entities only in part ("Miss Pinkerton": Barbara and Jemima Pinkerton) takes
-    // one not already named so, then the one with more quotes.
+    // one not already named so (or none: the majority fallback then maps it), then the one with
+    // more quotes.
     let claimed: std::collections::HashSet<&String> = scores.iter().flat_map(|(_, m)| m.iter().filter(|(s, _)| *s >= 3).map(|(_, id)| *id)).collect();
     let mut out = HashMap::new();
     for (name, matches) in &scores {
         let Some(top) = matches.iter().map(|(s, _)| *s).max() else { continue };
         let best = matches
             .iter()
-            .filter(|(s, _)| *s == top)
-            .max_by_key(|(_, id)| (top >= 3 || !claimed.contains(id), gold[*id].n_quotes, std::cmp::Reverse(*id)))
+            .filter(|(s, id)| *s == top && (top >= 3 || !claimed.contains(id)))
+            .max_by_key(|(_, id)| (gold[*id].n_quotes, std::cmp::Reverse(*id)))
             .map(|(_, id)| *id);
         if let Some(id) = best {
             out.insert((*name).clone(), id.clone());

@@ -793,6 +793,18 @@ mod tests {
     }
 
     #[test]
+    fn a_short_name_joins_the_formal_one() {
+        let t = "Then Sidney sat down. “Well,” said Sidney. “Yes,” said Sid, and then Sid grinned. \
+                 Rebecca Thatcher came in. “Tom!” said Rebecca. “Oh,” said Becky, and then Becky sat.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        assert!(c.find("Sid").is_some());
+        assert_eq!(c.find("Sid"), c.find("Sidney"));
+        assert_eq!(c.find("Becky"), c.find("Rebecca"));
+    }
+
+    #[test]
     fn miss_and_surname_is_not_the_sister_called_by_her_first_name() {
         let t = "Miss Jemima Pinkerton came in. “Sister,” said Miss Pinkerton. Miss Jemima bowed. \
                  “Yes,” said Miss Jemima. Miss Pinkerton frowned. “Go,” said Miss Pinkerton.";
