@@ -74,6 +74,7 @@ fn role_name(role: QuoteRole) -> &'static str {
         QuoteRole::Speech => "speech",
         QuoteRole::Letter => "letter",
         QuoteRole::ScareQuote => "scare",
+        QuoteRole::Thought => "thought",
         _ => "other",
     }
 }

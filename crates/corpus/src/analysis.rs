@@ -102,7 +102,7 @@ pub fn analyze_book_with(book: Book, corrections: &Corrections) -> Analysis {
         c.quotes = 0;
     }
     for (q, a) in quotes.iter().zip(&attributions) {
-        if let (QuoteRole::Speech, Some(s)) = (q.role, a.speaker)
+        if let (QuoteRole::Speech | QuoteRole::Thought, Some(s)) = (q.role, a.speaker)
             && let Some(c) = characters.list.get_mut(s.0 as usize) {
                 c.quotes += 1;
             }
@@ -124,7 +124,7 @@ impl Analysis {
             .iter()
             .zip(&self.attributions)
             .enumerate()
-            .filter(|(_, (q, _))| q.role == QuoteRole::Speech)
+            .filter(|(_, (q, _))| matches!(q.role, QuoteRole::Speech | QuoteRole::Thought))
             .map(|(i, (q, a))| QuoteRecord {
                 start: map.char_at(q.span.start),
                 end: map.char_at(q.span.end),

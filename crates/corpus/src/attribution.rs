@@ -371,9 +371,22 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     let sentence_lines = sentence_per_line(book, quotes);
     // Turns: speech segments of one paragraph, and continuation paragraphs of the same speech.
     let mut turns: Vec<Vec<usize>> = Vec::new();
+    // Thoughts: the segments of one paragraph. Their tags name the thinker, but a thought is no
+    // turn of a conversation.
+    let mut thoughts: Vec<Vec<usize>> = Vec::new();
     for (qi, q) in quotes.iter().enumerate() {
+        if q.role == QuoteRole::Thought {
+            match thoughts.last_mut() {
+                Some(t) if t.last().is_some_and(|&l| quotes[l].paragraph == q.paragraph && l + 1 == qi) => t.push(qi),
+                _ => thoughts.push(vec![qi]),
+            }
+            continue;
+        }
         if q.role != QuoteRole::Speech {
-            out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
+            out[qi] = Attribution::none(match q.role {
+                QuoteRole::Letter => "letter, not speech",
+                _ => "scare quote, not speech",
+            });
             continue;
         }
         let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| {
@@ -393,155 +406,21 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     }
     let mut prev: Vec<TurnInfo> = Vec::new();
     let mut turn_atts: Vec<Attribution> = Vec::new();
+    let mut pending = thoughts.iter().peekable();
+    let mut thought_atts: Vec<(usize, Attribution)> = Vec::new();
     for turn in &turns {
         let first = &quotes[turn[0]];
-        let last = &quotes[turn[turn.len() - 1]];
-        let para = &book.paragraphs[first.paragraph];
-        let last_para_idx = book.paragraphs.partition_point(|p| p.span.start <= last.span.end.saturating_sub(1)).saturating_sub(1);
-        // Vocatives inside the turn name the addressee.
-        let addressee = turn.iter().find_map(|&qi| vocative(&ctx, &quotes[qi]));
-        let mut found: Option<(Subject, String, bool)> = None;
-        // 1. Speech tags after each segment, then before the first.
-        for (k, &qi) in turn.iter().enumerate() {
-            let q = &quotes[qi];
-            let next_start = turn.get(k + 1).map(|&n| quotes[n].span.start);
-            let pend = book.paragraphs.get(last_para_idx).map_or(q.span.end, |p| p.span.end.max(q.span.end));
-            let mut window = Span::new(q.span.end, next_start.unwrap_or(pend).max(q.span.end));
-            if book.line_paragraphs && text[window.start..window.end].trim().is_empty() && next_start.is_none()
-                && let Some(np) = book.paragraphs.get(last_para_idx + 1) {
-                    let t = book.slice(np.span);
-                    if t.chars().next().is_some_and(char::is_lowercase) {
-                        window = np.span;
-                    }
-                }
-            let toks = clause(text, window, true);
-            // “I am not long for this world,” and I had thought his words idle: a clause that
-            // opens with a conjunction goes on with the narration, it is no tag.
-            let conjunction = toks.iter().find(|t| t.word).is_some_and(|t| matches!(word(text, t), "and" | "but" | "or" | "for" | "then" | "so"));
-            if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|_| !conjunction) {
-                found = Some((s, v, true));
-                break;
-            }
-            // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.`
-            if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty()
-                && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
-                    let toks = clause(text, np.span, true);
-                    if let Some((s, v)) = find_tag(&ctx, &toks, true).filter(|(_, v)| tag_like(text, &toks) && !lexicon::is_gesture(v)) {
-                        found = Some((s, v, true));
-                        break;
-                    }
-                }
+        while let Some(t) = pending.next_if(|t| t[0] < turn[0]) {
+            thought_atts.push((t[0], own_evidence(&ctx, quotes, t, sentence_lines).0));
         }
-        if found.is_none() {
-            let before = Span::new(para.span.start, first.span.start);
-            let b = &text[before.start..before.end];
-            // The last sentence before the quotation: "Harry said:" or "Harry grinned."
-            let cut = b.trim_end().trim_end_matches([':', ',', '.', '—', ';']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
-            let sent = Span::new(before.start + cut, before.end);
-            let toks = clause(text, sent, false);
-            let first_word = toks.iter().position(|t| t.word).unwrap_or(usize::MAX);
-            if let Some((s, v)) = find_tag(&ctx, &toks, false) {
-                found = Some((s, v, true));
-            } else if let Some(v) = toks.iter().rev().take(12).find(|t| t.word && lexicon::is_speech_verb(word(text, t))).filter(|_| b.trim_end().ends_with([':', ',', '-', '—'])) {
-                // "The dying Indian ... pointed to the dagger, and said, in his native language --"
-                if let Some(s) = (0..toks.len().min(first_word + 4)).find_map(|k| subject_at(&ctx, &toks, k)) {
-                    found = Some((s, word(text, v).to_owned(), true));
-                }
-            }
-            if found.is_some() {
-            } else if let Some(s) = subject_at(&ctx, &toks, first_word) {
-                found = Some((s, "action beat before".to_owned(), false));
-            } else if let Some(s) = b.trim_end().ends_with(':').then(|| colon_subject(&ctx, &toks)).flatten() {
-                found = Some((s, "introduces the speech with a colon".to_owned(), false));
-            } else if !book.line_paragraphs {
-                // Action beat after the speech, in the same paragraph: “Yes.” Harry grinned.
-                let after = Span::new(last.span.end, book.paragraphs[last_para_idx].span.end.max(last.span.end));
-                let toks = clause(text, after, true);
-                if let Some(s) = subject_at(&ctx, &toks, 0) {
-                    found = Some((s, "action beat after".to_owned(), false));
-                }
-            }
-        }
-        if found.is_none() && first.span.start == para.span.start && first.paragraph > 0 {
-            // A narration paragraph that introduces the speech: "he addressed her with,"
-            let pp = &book.paragraphs[first.paragraph - 1];
-            let pt = book.slice(pp.span).trim_end();
-            let has_quote = quotes.iter().any(|q| q.span.overlaps(&pp.span));
-            if !has_quote && pt.ends_with([':', ',']) {
-                let cut = pt.trim_end_matches([':', ',']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
-                let toks = clause(text, Span::new(pp.span.start + cut, pp.span.start + pt.len()), false);
-                if let Some((s, v)) = find_tag(&ctx, &toks, false) {
-                    found = Some((s, v, false));
-                } else if let Some(s) = toks.iter().position(|t| t.word).and_then(|k| subject_at(&ctx, &toks, k)) {
-                    found = Some((s, "introduced by the previous paragraph".to_owned(), false));
-                } else if let Some(s) = (0..toks.len()).find_map(|k| subject_at(&ctx, &toks, k).filter(|s| matches!(s, Subject::Pronoun(..)))) {
-                    found = Some((s, "introduced by the previous paragraph".to_owned(), false));
-                }
-            }
-            // One sentence per line: the narration line just before is often the speech's own
-            // paragraph ("Weary paid generous tribute. | “Only I will say ...”").
-            if found.is_none() && sentence_lines && !has_quote {
-                let toks = clause(text, pp.span, true);
-                if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(&ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..) | Subject::Pronoun(..))) {
-                    found = Some((s, LINE_BEFORE.to_owned(), false));
-                }
-            }
-        }
-        let mut att = match found {
-            Some((Subject::Name(id, name), verb, tag)) => Attribution {
-                speaker: Some(id),
-                kind: AttributionKind::Explicit,
-                confidence: if tag { 0.95 } else { 0.8 },
-                reason: if tag { format!("tag: {verb} / {name}") } else { format!("{verb}: {name}") },
-                addressee,
-            },
-            Some((Subject::Pronoun(g, pron), verb, tag)) => {
-                let who = ctx.salient(first.span.start, g, addressee);
-                // "the doctor bent down" after the last mention of the named candidate: the
-                // pronoun may well be the nameless one.
-                let nameless = who.and_then(|w| ctx.nameless_since(w, first.span.start, g));
-                let relation = nameless.as_ref().and_then(|n| n.1).filter(|&r| Some(r) != addressee);
-                Attribution {
-                    speaker: relation.or(who),
-                    kind: AttributionKind::Anaphoric,
-                    confidence: if who.is_none() {
-                        0.0
-                    } else if relation.is_some() {
-                        0.6
-                    } else if nameless.is_some() {
-                        0.45
-                    } else if tag {
-                        0.8
-                    } else {
-                        0.65
-                    },
-                    reason: format!(
-                        "{} '{pron}' ({verb}) → most recent {:?} mention{}",
-                        if tag { "tag" } else { "beat" },
-                        g,
-                        nameless.map(|n| format!(" ({} is nearer{})", n.0, if relation.is_some() { ", a known relation" } else { "" })).unwrap_or_default()
-                    ),
-                    addressee,
-                }
-            }
-            Some((Subject::Relation(id, what), verb, tag)) => Attribution {
-                speaker: Some(id),
-                kind: AttributionKind::Anaphoric,
-                confidence: if tag { 0.75 } else { 0.6 },
-                reason: if tag { format!("tag: {verb} {what}") } else { format!("{verb} {what}") },
-                addressee,
-            },
-            Some((Subject::Narrator, verb, _)) => Attribution {
-                speaker: ctx.narrator,
-                kind: AttributionKind::Explicit,
-                confidence: if ctx.narrator.is_some() { 0.9 } else { 0.0 },
-                reason: format!("tag: {verb} I (narrator)"),
-                addressee,
-            },
-            None => Attribution::none("no tag, beat or conversation context"),
-        };
-        if att.reason.starts_with(LINE_BEFORE) || att.reason.contains(&format!("({LINE_BEFORE})")) {
-            att.confidence = if att.kind == AttributionKind::Explicit { 0.6 } else { att.confidence.min(0.5) };
+        let (mut att, last_para_idx) = own_evidence(&ctx, quotes, turn, sentence_lines);
+        let addressee = att.addressee;
+        // “‘Is this,’ thought Elizabeth, ‘meant for me?’ … but said in a lively tone, ‘And pray…’”:
+        // a speech with no tag of its own in the paragraph of a thought is the thinker's.
+        if att.speaker.is_none()
+            && let Some((_, t)) = thought_atts.iter().rev().find(|(k, t)| quotes[*k].paragraph == first.paragraph && t.speaker.is_some() && t.speaker != addressee)
+        {
+            att = Attribution { reason: format!("{}, in the paragraph of the thought", t.reason), addressee, ..t.clone() };
         }
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
@@ -570,7 +449,176 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             out[qi] = att.clone();
         }
     }
+    for t in pending {
+        thought_atts.push((t[0], own_evidence(&ctx, quotes, t, sentence_lines).0));
+    }
+    for (turn, (_, mut att)) in thoughts.iter().zip(thought_atts) {
+        if att.speaker.is_none() {
+            att.reason = "a thought with no tag".into();
+        }
+        for &qi in turn {
+            out[qi] = att.clone();
+        }
+    }
     out
+}
+
+/// What the turn's own paragraph says of its speaker: a speech tag, an action beat, a colon,
+/// the narration line before; `Attribution::none` when it says nothing.
+fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines: bool) -> (Attribution, usize) {
+    let book = ctx.book;
+    let text = &book.text;
+    let first = &quotes[turn[0]];
+    let last = &quotes[turn[turn.len() - 1]];
+    let para = &book.paragraphs[first.paragraph];
+    let last_para_idx = book.paragraphs.partition_point(|p| p.span.start <= last.span.end.saturating_sub(1)).saturating_sub(1);
+    // Vocatives inside the turn name the addressee.
+    let addressee = turn.iter().find_map(|&qi| vocative(ctx, &quotes[qi]));
+    let mut found: Option<(Subject, String, bool)> = None;
+    // 1. Speech tags after each segment, then before the first.
+    for (k, &qi) in turn.iter().enumerate() {
+        let q = &quotes[qi];
+        let next_start = turn.get(k + 1).map(|&n| quotes[n].span.start);
+        let pend = book.paragraphs.get(last_para_idx).map_or(q.span.end, |p| p.span.end.max(q.span.end));
+        let mut window = Span::new(q.span.end, next_start.unwrap_or(pend).max(q.span.end));
+        if book.line_paragraphs && text[window.start..window.end].trim().is_empty() && next_start.is_none()
+            && let Some(np) = book.paragraphs.get(last_para_idx + 1) {
+                let t = book.slice(np.span);
+                if t.chars().next().is_some_and(char::is_lowercase) {
+                    window = np.span;
+                }
+            }
+        let toks = clause(text, window, true);
+        // “I am not long for this world,” and I had thought his words idle: a clause that
+        // opens with a conjunction goes on with the narration, it is no tag.
+        let conjunction = toks.iter().find(|t| t.word).is_some_and(|t| matches!(word(text, t), "and" | "but" | "or" | "for" | "then" | "so"));
+        if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|_| !conjunction) {
+            found = Some((s, v, true));
+            break;
+        }
+        // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.`
+        if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty()
+            && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
+                let toks = clause(text, np.span, true);
+                if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|(_, v)| tag_like(text, &toks) && !lexicon::is_gesture(v)) {
+                    found = Some((s, v, true));
+                    break;
+                }
+            }
+    }
+    if found.is_none() {
+        let before = Span::new(para.span.start, first.span.start);
+        let b = &text[before.start..before.end];
+        // The last sentence before the quotation: "Harry said:" or "Harry grinned."
+        let cut = b.trim_end().trim_end_matches([':', ',', '.', '—', ';']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+        let sent = Span::new(before.start + cut, before.end);
+        let toks = clause(text, sent, false);
+        let first_word = toks.iter().position(|t| t.word).unwrap_or(usize::MAX);
+        if let Some((s, v)) = find_tag(ctx, &toks, false) {
+            found = Some((s, v, true));
+        } else if let Some(v) = toks.iter().rev().take(12).find(|t| t.word && lexicon::is_speech_verb(word(text, t))).filter(|_| b.trim_end().ends_with([':', ',', '-', '—'])) {
+            // "The dying Indian ... pointed to the dagger, and said, in his native language --"
+            if let Some(s) = (0..toks.len().min(first_word + 4)).find_map(|k| subject_at(ctx, &toks, k)) {
+                found = Some((s, word(text, v).to_owned(), true));
+            }
+        }
+        if found.is_some() {
+        } else if let Some(s) = subject_at(ctx, &toks, first_word) {
+            found = Some((s, "action beat before".to_owned(), false));
+        } else if let Some(s) = b.trim_end().ends_with(':').then(|| colon_subject(ctx, &toks)).flatten() {
+            found = Some((s, "introduces the speech with a colon".to_owned(), false));
+        } else if !book.line_paragraphs {
+            // Action beat after the speech, in the same paragraph: “Yes.” Harry grinned.
+            let after = Span::new(last.span.end, book.paragraphs[last_para_idx].span.end.max(last.span.end));
+            let toks = clause(text, after, true);
+            if let Some(s) = subject_at(ctx, &toks, 0) {
+                found = Some((s, "action beat after".to_owned(), false));
+            }
+        }
+    }
+    if found.is_none() && first.span.start == para.span.start && first.paragraph > 0 {
+        // A narration paragraph that introduces the speech: "he addressed her with,"
+        let pp = &book.paragraphs[first.paragraph - 1];
+        let pt = book.slice(pp.span).trim_end();
+        let has_quote = quotes.iter().any(|q| q.span.overlaps(&pp.span));
+        if !has_quote && pt.ends_with([':', ',']) {
+            let cut = pt.trim_end_matches([':', ',']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+            let toks = clause(text, Span::new(pp.span.start + cut, pp.span.start + pt.len()), false);
+            if let Some((s, v)) = find_tag(ctx, &toks, false) {
+                found = Some((s, v, false));
+            } else if let Some(s) = toks.iter().position(|t| t.word).and_then(|k| subject_at(ctx, &toks, k)) {
+                found = Some((s, "introduced by the previous paragraph".to_owned(), false));
+            } else if let Some(s) = (0..toks.len()).find_map(|k| subject_at(ctx, &toks, k).filter(|s| matches!(s, Subject::Pronoun(..)))) {
+                found = Some((s, "introduced by the previous paragraph".to_owned(), false));
+            }
+        }
+        // One sentence per line: the narration line just before is often the speech's own
+        // paragraph ("Weary paid generous tribute. | “Only I will say ...”").
+        if found.is_none() && sentence_lines && !has_quote {
+            let toks = clause(text, pp.span, true);
+            if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..) | Subject::Pronoun(..))) {
+                found = Some((s, LINE_BEFORE.to_owned(), false));
+            }
+        }
+    }
+    let mut att = match found {
+        Some((Subject::Name(id, name), verb, tag)) => Attribution {
+            speaker: Some(id),
+            kind: AttributionKind::Explicit,
+            confidence: if tag { 0.95 } else { 0.8 },
+            reason: if tag { format!("tag: {verb} / {name}") } else { format!("{verb}: {name}") },
+            addressee,
+        },
+        Some((Subject::Pronoun(g, pron), verb, tag)) => {
+            let who = ctx.salient(first.span.start, g, addressee);
+            // "the doctor bent down" after the last mention of the named candidate: the
+            // pronoun may well be the nameless one.
+            let nameless = who.and_then(|w| ctx.nameless_since(w, first.span.start, g));
+            let relation = nameless.as_ref().and_then(|n| n.1).filter(|&r| Some(r) != addressee);
+            Attribution {
+                speaker: relation.or(who),
+                kind: AttributionKind::Anaphoric,
+                confidence: if who.is_none() {
+                    0.0
+                } else if relation.is_some() {
+                    0.6
+                } else if nameless.is_some() {
+                    0.45
+                } else if tag {
+                    0.8
+                } else {
+                    0.65
+                },
+                reason: format!(
+                    "{} '{pron}' ({verb}) → most recent {:?} mention{}",
+                    if tag { "tag" } else { "beat" },
+                    g,
+                    nameless.map(|n| format!(" ({} is nearer{})", n.0, if relation.is_some() { ", a known relation" } else { "" })).unwrap_or_default()
+                ),
+                addressee,
+            }
+        }
+        Some((Subject::Relation(id, what), verb, tag)) => Attribution {
+            speaker: Some(id),
+            kind: AttributionKind::Anaphoric,
+            confidence: if tag { 0.75 } else { 0.6 },
+            reason: if tag { format!("tag: {verb} {what}") } else { format!("{verb} {what}") },
+            addressee,
+        },
+        Some((Subject::Narrator, verb, _)) => Attribution {
+            speaker: ctx.narrator,
+            kind: AttributionKind::Explicit,
+            confidence: if ctx.narrator.is_some() { 0.9 } else { 0.0 },
+            reason: format!("tag: {verb} I (narrator)"),
+            addressee,
+        },
+        None => Attribution::none("no tag, beat or conversation context"),
+    };
+    if att.reason.starts_with(LINE_BEFORE) || att.reason.contains(&format!("({LINE_BEFORE})")) {
+        att.confidence = if att.kind == AttributionKind::Explicit { 0.6 } else { att.confidence.min(0.5) };
+    }
+    att.addressee = addressee;
+    (att, last_para_idx)
 }
 
 /// Reason of an action beat found on the line before the quotation.
@@ -1034,6 +1082,18 @@ mod tests {
             .zip(a)
             .map(|(q, a)| (b.slice(q.inner).to_owned(), a.speaker.and_then(|s| c.get(s)).map(|c| c.name.clone()), a.kind))
             .collect()
+    }
+
+    #[test]
+    fn a_thought_names_its_thinker_and_takes_no_turn() {
+        let t = "Tom Sawyer met Ann Lee at the gate.\n\n“Where is it?” said Tom.\n\n“In the garden,” said Ann.\n\n\
+                 “She is hiding something,” thought Tom.\n\n“Which garden?”\n\n“Behind the house.”";
+        let r = run(t);
+        assert_eq!(r[2].0, "She is hiding something,");
+        assert_eq!(r[2].1.as_deref(), Some("Tom Sawyer"));
+        // The exchange goes on from Ann's line: the next speech is Tom's, then Ann's.
+        assert_eq!(r[3].1.as_deref(), Some("Tom Sawyer"), "{r:?}");
+        assert_eq!(r[4].1.as_deref(), Some("Ann Lee"), "{r:?}");
     }
 
     #[test]

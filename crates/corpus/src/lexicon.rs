@@ -16,13 +16,15 @@ const SPEECH_VERBS: &[&str] = &[
     "stated", "bellowed", "mumbled", "snarled", "shrieked", "commented", "confessed", "assented", "commanded",
     "begged", "implored", "entreated", "scoffed", "teased", "hinted", "remonstrated", "expostulated",
     "ejaculated", "interposed", "volunteered", "conceded", "acknowledged", "assured", "scolded", "lamented",
-    "mused", "reasoned", "cautioned", "queried", "boomed", "piped", "snorted", "croaked", "rasped", "stuttered",
+    "mused", "wondered", "thinks", "reasoned", "cautioned", "queried", "boomed", "piped", "snorted", "croaked", "rasped", "stuttered",
     "blurted", "spluttered", "sputtered", "barked", "howled", "hollered", "quoth", "quavered", "grunted",
     "recalled", "reminded", "marvelled", "marveled", "giggled", "jeered", "taunted", "chided", "prompted",
     "soothed", "coaxed", "gushed", "fumed", "raged", "vowed", "swore", "predicted", "affirmed",
     // After "would", "will", "did": “Ah, Bishop,” she would declare.
     "declare", "exclaim", "remark", "whisper", "mutter", "murmur", "shout", "inquire", "enquire", "retort",
     "protest", "scream",
+    // "continually was she repeating, “Why is he so altered?”"
+    "repeating", "exclaiming", "replying", "answering", "whispering", "muttering", "murmuring", "crying", "shouting", "asking",
 ];
 
 /// True for a speech verb (case-insensitive, surrounding punctuation ignored).

@@ -1,6 +1,6 @@
 //! Quotation detection: double and single quote styles (straight and curly), apostrophes in
 //! British single-quote dialogue, nested quotes, speeches running over several paragraphs, dash
-//! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes).
+//! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes, thoughts).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,12 +11,14 @@ use crate::book::{Book, Span};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum QuoteRole {
-    /// Words spoken (or thought aloud) by a character.
+    /// Words spoken by a character.
     Speech,
     /// Text of a letter or note quoted in full.
     Letter,
     /// A short quoted term inside narration: a name, a title, a scare quote.
     ScareQuote,
+    /// Words a character thinks, not says: “‘Well!’ thought Alice”.
+    Thought,
 }
 
 /// One quotation segment. A speech interrupted by narration gives one segment per part, and a
@@ -385,6 +387,51 @@ fn classify(book: &Book, quotes: &mut [Quote]) {
         }
         i = j + 1;
     }
+    mark_thoughts(book, quotes);
+}
+
+/// Verbs of thinking that tag a quotation as a thought.
+fn is_thought_verb(w: &str) -> bool {
+    matches!(w.to_lowercase().as_str(), "thought" | "thinks" | "wondered" | "mused")
+}
+
+/// Quotations a thinking verb tags: “‘Well!’ thought Alice”, “she thought, ‘now what?’”. The
+/// second half of an interrupted thought (“thought Alice, ‘without pictures’”) is one too.
+fn mark_thoughts(book: &Book, quotes: &mut [Quote]) {
+    let text = &book.text;
+    let words = |t: &str| t.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    for i in 0..quotes.len() {
+        if quotes[i].role != QuoteRole::Speech || quotes[i].unclosed || quotes[i].continued {
+            continue;
+        }
+        let para = book.paragraphs.get(quotes[i].paragraph).map_or(text.len(), |p| p.span.end);
+        let next = quotes.get(i + 1).filter(|n| n.paragraph == quotes[i].paragraph).map(|n| n.span.start);
+        let end = next.unwrap_or(para).max(quotes[i].span.end);
+        let after = &text[quotes[i].span.end..end];
+        // The tag's own clause, up to the first sentence end or comma: a few words around the
+        // verb ("thought Alice", "she thought to herself"), not a sentence that goes on ("Though
+        // she thought of her body as …").
+        let clause = after.split(['.', '!', '?', ';', ',', ':', '—', '-']).next().unwrap_or("");
+        let ws = words(clause);
+        let tag = ws.len() <= 5 && ws.iter().take(3).position(|w| is_thought_verb(w)).is_some_and(|k| !ws[..k].iter().any(|w| crate::lexicon::is_speech_verb(w) && !is_thought_verb(w)));
+        // Or before: “Alice thought, ‘…’” / “she thought to herself: ‘…’”.
+        let start = quotes[i].span.start;
+        let pstart = book.paragraphs.get(quotes[i].paragraph).map_or(0, |p| p.span.start.min(start));
+        let before = text[pstart..start].trim_end();
+        let lead = before.ends_with([',', ':']) && {
+            let cut = before.trim_end_matches([',', ':']).rfind(['.', '!', '?', '”', '’', '"']).map_or(0, |k| k + before[k..].chars().next().map_or(1, char::len_utf8));
+            let sentence = &before[cut..];
+            words(sentence).iter().rev().take(4).any(|w| is_thought_verb(w))
+        };
+        if !tag && !lead {
+            continue;
+        }
+        quotes[i].role = QuoteRole::Thought;
+        // The thought goes on after its tag in the same sentence: nothing but the tag between.
+        if tag && next.is_some() && words(after).len() == ws.len() && !after.contains(['.', '!', '?']) {
+            quotes[i + 1].role = QuoteRole::Thought;
+        }
+    }
 }
 
 fn is_salutation(t: &str) -> bool {
@@ -575,6 +622,20 @@ mod tests {
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
         assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Speech]);
+    }
+
+    #[test]
+    fn thoughts_are_told_from_speech() {
+        let roles = |t: &str| find_quotes(&import_text(t.to_owned())).iter().map(|q| q.role).collect::<Vec<_>>();
+        use QuoteRole::{Speech, Thought};
+        // A tag after, the thought going on after its tag, a tag before.
+        let t = "‘Well!’ thought Alice to herself, ‘after such a fall as this, I shall think nothing of it!’\n\n\
+                 She thought, ‘Now what?’\n\n‘Come here,’ said the Rabbit.";
+        assert_eq!(roles(t), [Thought, Thought, Thought, Speech]);
+        // Narration that merely uses the verb; a speech after a thought's sentence has ended.
+        let t = "“Suppose we go,” Though she thought of her body as frail, she went.\n\n\
+                 “It is well,” thought I; and Eliza said at once, “She is here.”";
+        assert_eq!(roles(t), [Speech, Thought, Speech]);
     }
 
     #[test]

@@ -412,7 +412,7 @@ end: number,
  */
 paragraph: number, 
 /**
- * `speech`, `letter`, `scare`...
+ * `speech`, `thought`, `letter`, `scare`.
  */
 role: string, 
 /**

@@ -87,7 +87,7 @@ export function Reader({
               className={`quote role-${p.quote.role}`}
               data-testid="quote"
               data-speaker={p.quote.speaker ?? ""}
-              style={{ borderColor: speakerColor(p.quote.speaker), color: p.quote.role === "speech" ? speakerColor(p.quote.speaker) : undefined }}
+              style={{ borderColor: speakerColor(p.quote.speaker), color: p.quote.role === "speech" || p.quote.role === "thought" ? speakerColor(p.quote.speaker) : undefined }}
               title={`${p.quote.speaker ?? "unattributed"} · ${p.quote.kind} · ${(p.quote.confidence * 100).toFixed(0)}%\n${p.quote.reason}\n(click to change the speaker)`}
               onClick={() => setEditing(p.quote!)}
             >
