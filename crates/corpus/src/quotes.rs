@@ -99,7 +99,9 @@ pub fn detect_style(book: &Book) -> QuoteStyle {
         prev = Some(c);
     }
     let dashes = book.paragraphs.iter().filter(|p| dash_start(book.slice(p.span)).is_some()).count();
-    if dashes > 3 && dashes > (doubles + singles) / 2 {
+    // Dash dialogue opens a fair share of the paragraphs; a few dashes opening lines of narration
+    // (“-- Fatal image!”) are punctuation.
+    if dashes > 3 && dashes > (doubles + singles) / 2 && dashes * 12 >= book.paragraphs.len() {
         QuoteStyle::Dash
     } else if singles >= 2 && singles > doubles * 2 {
         QuoteStyle::Single
@@ -650,6 +652,23 @@ mod tests {
                  “I know,” said he, “that you are right.”\n\n\
                  He had, as the phrase goes, “followed the sea” with affection.";
         assert_eq!(quotes(t), ["I know,", "that you are right."]);
+    }
+
+    #[test]
+    fn a_few_dashes_opening_narration_are_no_dialogue() {
+        let mut t = String::new();
+        for i in 0..60 {
+            t.push_str(&format!("She walked to the window and looked at the hills for the {i}th time.\n\n"));
+            if i % 15 == 0 {
+                t.push_str("-- Fatal image! It planted a thorn in her heart.\n\n");
+            }
+        }
+        let b = import_text(t.clone());
+        assert_eq!(detect_style(&b), QuoteStyle::Double);
+        assert!(quotes(&t).is_empty());
+        // The same lines as a good share of the paragraphs are dialogue.
+        let b = import_text(t.replace("She walked", "-- Yes, she walked"));
+        assert_eq!(detect_style(&b), QuoteStyle::Dash);
     }
 
     #[test]
