@@ -306,10 +306,12 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         // An unlisted verb must close its clause: "hinted Tuppence." / "Carol glowed,".
         let closes = |k: usize| toks.get(k).is_none_or(|t| !t.word);
         // "said Harry", "said he", "said Mr. Bennet" ("told Amory" names the listener)
+        // An epithet may stand before the name: "thought poor Alice", "said old Jolyon".
+        let at = if toks.get(i + 1).is_some_and(|t| t.word && matches!(word(text, t), "poor" | "little" | "old" | "young" | "dear" | "good")) { i + 2 } else { i + 1 };
         if !matches!(verb.as_str(), "told" | "tells")
-            && !possessive_at(ctx, toks, i + 1)
-            && let Some(s) = subject_at(ctx, toks, i + 1) {
-                let after_subject = ctx.mention_at(toks[i + 1].span).map_or(i + 2, |m| toks.partition_point(|t| t.span.start < m.span.end));
+            && !possessive_at(ctx, toks, at)
+            && let Some(s) = subject_at(ctx, toks, at).filter(|s| at == i + 1 || matches!(s, Subject::Name(..))) {
+                let after_subject = ctx.mention_at(toks[at].span).map_or(at + 1, |m| toks.partition_point(|t| t.span.start < m.span.end));
                 if !unlisted || closes(after_subject) {
                     return Some((s, verb));
                 }
@@ -324,7 +326,7 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
                 return Some((s, verb));
             }
             let between = word(text, &toks[j]);
-            if !between.ends_with("ly") && !matches!(between, "had" | "has" | "have" | "was" | "would" | "did" | "then" | "now" | "also" | "again" | "at" | "once" | "only") {
+            if !between.ends_with("ly") && !matches!(between, "had" | "has" | "have" | "was" | "would" | "did" | "then" | "now" | "also" | "again" | "at" | "once" | "only" | "often" | "still" | "always" | "soon") {
                 break;
             }
         }
@@ -1082,6 +1084,16 @@ mod tests {
             .zip(a)
             .map(|(q, a)| (b.slice(q.inner).to_owned(), a.speaker.and_then(|s| c.get(s)).map(|c| c.name.clone()), a.kind))
             .collect()
+    }
+
+    #[test]
+    fn an_epithet_or_an_adverb_in_the_tag() {
+        let t = "Alice Liddell met Tom Smith.\n\n“I didn't mean it!” pleaded poor Alice.\n\n“Well, well,” said Tom.\n\n\
+                 “Yet it is hard,” Tom often said, “that the poor man cannot come.”";
+        let r = run(t);
+        assert_eq!(r[0].1.as_deref(), Some("Alice Liddell"), "{r:?}");
+        assert_eq!(r[2].1.as_deref(), Some("Tom Smith"), "{r:?}");
+        assert_eq!(r[2].2, AttributionKind::Explicit, "{r:?}");
     }
 
     #[test]
