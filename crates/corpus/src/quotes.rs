@@ -152,6 +152,10 @@ fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
             if is_mark(c) {
                 match style {
                     QuoteStyle::Double => match (c, open.is_some()) {
+                        // A straight mark that ends its paragraph opens nothing (`DRACULA."` with
+                        // its opening mark lost), unless the next one opens with a nested quotation
+                        // (`"` | `'Death,'" quoted Warwick`).
+                        ('"', false) if after.trim().is_empty() && !book.paragraphs.get(pi + 1).is_some_and(|n| book.slice(n.span).starts_with(|c: char| is_single(c) || is_double(c))) => {}
                         ('“' | '„' | '«', false) | ('"', false) => {
                             open = Some(Open { start: i, paragraph: pi, continued: ri == 0 && continued_from_unclosed })
                         }
@@ -568,6 +572,19 @@ mod tests {
     #[test]
     fn curly_and_straight_double() {
         assert_eq!(quotes("“My dear,” said his lady, “have you heard?”\n\n\"Yes,\" he said."), ["My dear,", "have you heard?", "Yes,"]);
+    }
+
+    #[test]
+    fn a_straight_mark_ending_a_paragraph_opens_nothing() {
+        // One line per paragraph. The letter's opening mark was lost: its closing one must not
+        // open the diary after it.
+        let t = "I trust that your journey has been a happy one.\n\"Your friend,\" DRACULA.\"\n4 May.\n\
+                 I found that my landlord had got a letter from the Count.\nHe would not say more.\n\
+                 \"Must you go?\" she said.\nI went.\n";
+        assert_eq!(quotes(t), ["Your friend,", "Must you go?"]);
+        // But it does open a speech whose next line starts with a nested quotation.
+        let t = "He nodded.\nIt was late. \"\n'Death,' \" quoted Warwick, \"'is the penalty of living.'\"\nHe left.\n";
+        assert_eq!(quotes(t).len(), 2, "{:?}", quotes(t));
     }
 
     #[test]
