@@ -465,14 +465,8 @@ impl Net {
                 }
                 xs.push(y);
             }
-            let top = Var::from_tensor(&xs[n_layers])?;
-            let ce = self.head_loss(top.as_tensor(), batch, true)?;
-            loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-            let store = (ce.sum_all()? / norm)?.backward()?;
-            let mut g_out = store
-                .get(top.as_tensor())
-                .cloned()
-                .ok_or_else(|| crate::Error::Config("no gradient reached the last layer".into()))?;
+            let (sum, mut g_out) = self.head_backward(&xs[n_layers], batch, norm)?;
+            loss_sum = sum;
             for i in (0..n_layers).rev() {
                 // Recompute layer i with a graph and push the output gradient through it.
                 let input = if i == 0 {
@@ -505,6 +499,20 @@ impl Net {
 }
 
 impl Net {
+    /// The head and the loss over the last layer's output `top`, with their graph: the summed
+    /// cross-entropy and the gradient of `sum / norm` with respect to `top`.
+    fn head_backward(&self, top: &Tensor, batch: &Batch, norm: f64) -> Result<(f64, Tensor)> {
+        let top = Var::from_tensor(top)?;
+        let ce = self.head_loss(top.as_tensor(), batch, true)?;
+        let loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        let store = (ce.sum_all()? / norm)?.backward()?;
+        let g = store
+            .get(top.as_tensor())
+            .cloned()
+            .ok_or_else(|| crate::Error::Config("no gradient reached the last layer".into()))?;
+        Ok((loss_sum, g))
+    }
+
     /// Layer `i`'s weights as the CPU pass reads them, for a batch of `b` sequences of `l`.
     fn layer_params(&self, i: usize, lora: &Lora, dropout: Option<DropoutKey>, (b, l): (usize, usize)) -> Result<LayerParams> {
         let cfg = &self.cfg;
@@ -564,8 +572,7 @@ impl Net {
         let vars = lora.vars();
         let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
         let (b, l) = (batch.b, batch.l);
-        let (cos, sin) = self.llama.rope_tables();
-        let rope = (cos, sin);
+        let rope = self.llama.rope_tables();
         let n_layers = self.layers.len();
         let x0 = self.embed(batch)?.to_dtype(DType::F32)?;
         let d = x0.dim(2)?;
@@ -589,16 +596,8 @@ impl Net {
                 x = y;
             }
         }
-        let top = Var::from_tensor(&Tensor::from_vec(x, (b, l, d), self.device())?)?;
-        let ce = self.head_loss(top.as_tensor(), batch, true)?;
-        let loss_sum = ce.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-        let store = (ce.sum_all()? / norm)?.backward()?;
-        let mut g: Vec<f32> = store
-            .get(top.as_tensor())
-            .ok_or_else(|| crate::Error::Config("no gradient reached the last layer".into()))?
-            .flatten_all()?
-            .to_vec1()?;
-        drop(store);
+        let (loss_sum, g_top) = self.head_backward(&Tensor::from_vec(x, (b, l, d), self.device())?, batch, norm)?;
+        let mut g: Vec<f32> = g_top.flatten_all()?.to_vec1()?;
         for i in (0..n_layers).rev() {
             let params = self.layer_params(i, lora, dropout, (b, l))?;
             let tape = if checkpointing {
