@@ -175,7 +175,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
     let chars: HashMap<String, GoldChar> = std::fs::read_to_string(format!("{stem}.characters.json")).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     let a = analyze_text(&text);
     let pred = a.quote_records();
-    let reasons: Vec<&str> = a.quotes.iter().zip(&a.attributions).filter(|(q, _)| matches!(q.role, grimoire_corpus::QuoteRole::Speech | grimoire_corpus::QuoteRole::Thought)).map(|(_, at)| at.reason.as_str()).collect();
+    let reasons: Vec<&str> = a.quotes.iter().zip(&a.attributions).filter(|(q, _)| q.role.is_voiced()).map(|(_, at)| at.reason.as_str()).collect();
     let mut map = map_characters(&a, &chars);
     if fallback {
         // Characters no name links to a gold entity (a narrator called "I" in the text but

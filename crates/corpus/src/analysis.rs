@@ -8,7 +8,7 @@ use crate::characters::{CharacterId, Characters, find_characters};
 use crate::corrections::Corrections;
 use crate::error::Result;
 use crate::lexicon::Gender;
-use crate::quotes::{Quote, QuoteRole, find_quotes};
+use crate::quotes::{Quote, find_quotes};
 
 /// A book with its quotations, characters and attributions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,7 +102,8 @@ pub fn analyze_book_with(book: Book, corrections: &Corrections) -> Analysis {
         c.quotes = 0;
     }
     for (q, a) in quotes.iter().zip(&attributions) {
-        if let (QuoteRole::Speech | QuoteRole::Thought, Some(s)) = (q.role, a.speaker)
+        if q.role.is_voiced()
+            && let Some(s) = a.speaker
             && let Some(c) = characters.list.get_mut(s.0 as usize) {
                 c.quotes += 1;
             }
@@ -124,7 +125,7 @@ impl Analysis {
             .iter()
             .zip(&self.attributions)
             .enumerate()
-            .filter(|(_, (q, _))| matches!(q.role, QuoteRole::Speech | QuoteRole::Thought))
+            .filter(|(_, (q, _))| q.role.is_voiced())
             .map(|(i, (q, a))| QuoteRecord {
                 start: map.char_at(q.span.start),
                 end: map.char_at(q.span.end),

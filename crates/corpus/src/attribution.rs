@@ -385,10 +385,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             continue;
         }
         if q.role != QuoteRole::Speech {
-            out[qi] = Attribution::none(match q.role {
-                QuoteRole::Letter => "letter, not speech",
-                _ => "scare quote, not speech",
-            });
+            out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
             continue;
         }
         let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| {
@@ -408,19 +405,20 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     }
     let mut prev: Vec<TurnInfo> = Vec::new();
     let mut turn_atts: Vec<Attribution> = Vec::new();
+    // Thoughts are attributed in text order with the turns, so pronouns see the same context.
     let mut pending = thoughts.iter().peekable();
-    let mut thought_atts: Vec<(usize, Attribution)> = Vec::new();
+    let mut thought_atts: Vec<Attribution> = Vec::new();
     for turn in &turns {
         let first = &quotes[turn[0]];
         while let Some(t) = pending.next_if(|t| t[0] < turn[0]) {
-            thought_atts.push((t[0], own_evidence(&ctx, quotes, t, sentence_lines).0));
+            thought_atts.push(own_evidence(&ctx, quotes, t, sentence_lines).0);
         }
         let (mut att, last_para_idx) = own_evidence(&ctx, quotes, turn, sentence_lines);
         let addressee = att.addressee;
         // “‘Is this,’ thought Elizabeth, ‘meant for me?’ … but said in a lively tone, ‘And pray…’”:
         // a speech with no tag of its own in the paragraph of a thought is the thinker's.
         if att.speaker.is_none()
-            && let Some((_, t)) = thought_atts.iter().rev().find(|(k, t)| quotes[*k].paragraph == first.paragraph && t.speaker.is_some() && t.speaker != addressee)
+            && let Some((_, t)) = thoughts.iter().zip(&thought_atts).rev().find(|(k, t)| quotes[k[0]].paragraph == first.paragraph && t.speaker.is_some() && t.speaker != addressee)
         {
             att = Attribution { reason: format!("{}, in the paragraph of the thought", t.reason), addressee, ..t.clone() };
         }
@@ -452,9 +450,9 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
     }
     for t in pending {
-        thought_atts.push((t[0], own_evidence(&ctx, quotes, t, sentence_lines).0));
+        thought_atts.push(own_evidence(&ctx, quotes, t, sentence_lines).0);
     }
-    for (turn, (_, mut att)) in thoughts.iter().zip(thought_atts) {
+    for (turn, mut att) in thoughts.iter().zip(thought_atts) {
         if att.speaker.is_none() {
             att.reason = "a thought with no tag".into();
         }

@@ -37,6 +37,11 @@ pub fn is_speech_verb(word: &str) -> bool {
     SPEECH_VERBS.contains(&lower.as_str())
 }
 
+/// Verbs of thinking: a quotation they tag is a thought ("‘Well!’ thought Alice").
+pub fn is_thought_verb(word: &str) -> bool {
+    matches!(word.to_lowercase().as_str(), "thought" | "thinks" | "wondered" | "mused")
+}
+
 /// Verbs of gesture that can tag speech but, on their own line, more often react to it.
 pub fn is_gesture(word: &str) -> bool {
     matches!(

@@ -21,6 +21,13 @@ pub enum QuoteRole {
     Thought,
 }
 
+impl QuoteRole {
+    /// Words of a character, said or thought: what is listed and attributed.
+    pub fn is_voiced(self) -> bool {
+        matches!(self, QuoteRole::Speech | QuoteRole::Thought)
+    }
+}
+
 /// One quotation segment. A speech interrupted by narration gives one segment per part, and a
 /// speech over several paragraphs one segment per paragraph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,16 +403,14 @@ fn classify(book: &Book, quotes: &mut [Quote]) {
     mark_thoughts(book, quotes);
 }
 
-/// Verbs of thinking that tag a quotation as a thought.
-fn is_thought_verb(w: &str) -> bool {
-    matches!(w.to_lowercase().as_str(), "thought" | "thinks" | "wondered" | "mused")
-}
-
 /// Quotations a thinking verb tags: “‘Well!’ thought Alice”, “she thought, ‘now what?’”. The
 /// second half of an interrupted thought (“thought Alice, ‘without pictures’”) is one too.
 fn mark_thoughts(book: &Book, quotes: &mut [Quote]) {
+    use crate::lexicon::is_thought_verb;
+    fn words(t: &str) -> Vec<&str> {
+        t.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).collect()
+    }
     let text = &book.text;
-    let words = |t: &str| t.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     for i in 0..quotes.len() {
         if quotes[i].role != QuoteRole::Speech || quotes[i].unclosed || quotes[i].continued {
             continue;
