@@ -120,7 +120,7 @@ enum Command {
         #[arg(long)]
         system: Option<String>,
         /// Leave out persona lines attributed with less confidence than this (0 to 1; 0.5 also
-        /// takes plain alternation, right about half the time).
+        /// takes alternation in two-party exchanges; among three or more speakers it is lower).
         #[arg(long, default_value_t = 0.6)]
         min_confidence: f32,
     },

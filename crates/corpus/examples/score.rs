@@ -248,6 +248,10 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         for (i, q) in pred.iter().enumerate() {
             if q.speaker.as_ref().and_then(|n| map.get(n)) == Some(p) {
                 let ok = gold_of_pred[i] == Some(p.as_str());
+                if verbose && !ok {
+                    let how = if used[i] { format!("gold={:?}", gold_of_pred[i]) } else { "extra".to_owned() };
+                    eprintln!("  PERSONA-FP {how} {:.2} [{}] {:?}", q.confidence, reasons.get(i).unwrap_or(&""), q.text.chars().take(60).collect::<String>());
+                }
                 t.persona_pred += 1;
                 t.persona_ok += usize::from(ok);
                 for (k, th) in [0.5f32, 0.6, 0.7, 0.9].iter().enumerate() {

@@ -811,7 +811,7 @@ fn addressed_by_the_next(book: &Book, turns: &[TurnInfo], atts: &mut [Attributio
         let next = &turns[i + 1];
         let Some(y) = next.addressee else { continue };
         // Also over the weakest guess, the other party of an exchange counted from the last speaker.
-        let open = atts[i].speaker.is_none() || atts[i].reason.starts_with("alternation in a two");
+        let open = atts[i].speaker.is_none() || atts[i].reason.starts_with("alternation in a two") || atts[i].reason.starts_with("alternation with");
         if open && gap(book, turns[i].last_para, next.first_para) == 0 && turns[i].addressee != Some(y) && atts[i + 1].speaker != Some(y) {
             atts[i] = Attribution {
                 speaker: Some(y),
@@ -990,7 +990,18 @@ fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<C
     if let Some(a) = last.speaker {
         let other = scene.iter().rev().find_map(|t| t.speaker.filter(|&s| s != a && Some(s) != addressee));
         if let Some(b) = other {
-            return Some(implicit(b, conf(0.5), "alternation in a two-party exchange"));
+            // The last other speaker answers: right 85% of the time on LitBank where only two
+            // have spoken in the scene, 71% with three and 45% with more.
+            let mut voices: Vec<CharacterId> = Vec::new();
+            for s in scene.iter().filter_map(|t| t.speaker) {
+                if !voices.contains(&s) {
+                    voices.push(s);
+                }
+            }
+            return Some(match voices.len() {
+                ..=2 => implicit(b, conf(0.55), "alternation in a two-party exchange"),
+                n => implicit(b, conf(if n == 3 { 0.45 } else { 0.35 }), &format!("alternation with the last other speaker, {n} in the scene")),
+            });
         }
         // The other party may so far only be named in the narration of the scene, but guessing
         // the last person named there was right 1 time in 9 on LitBank: no guess.
@@ -1179,6 +1190,18 @@ mod tests {
         let a = attributions(t);
         assert_eq!(speakers(t)[0].as_deref(), Some("Harry Potter"), "{a:?}");
         assert!(a[0].reason.starts_with("alternation counted back") && a[0].confidence <= 0.5, "{:?}", a[0]);
+    }
+
+    #[test]
+    fn alternation_among_three_is_a_weak_guess() {
+        let t = "It was late in the hall, where Harry Potter, Ron Weasley and Hermione Granger met.\n\n\
+                 “Out,” said Hermione.\n\n\
+                 “Where?” said Harry.\n\n\
+                 “Never mind where,” said Ron.\n\n\
+                 “Tell me all the same.”";
+        let a = attributions(t);
+        assert_eq!(speakers(t)[3].as_deref(), Some("Harry Potter"), "{a:?}");
+        assert!(a[3].reason.contains("3 in the scene") && a[3].confidence < 0.5, "{:?}", a[3]);
     }
 
     #[test]
