@@ -167,7 +167,8 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
             && (!lexicon::is_non_name(w) || tagged_name(w))
             && !lexicon::is_title(w)
             && !PLACE_WORDS.contains(&w)
-            && cap_mid.get(w).copied().unwrap_or(0) > 0
+            // A known given name may open every sentence it is in ("William appeared.").
+            && (cap_mid.get(w).copied().unwrap_or(0) > 0 || lexicon::given_name_gender(w).is_some())
             && (lower.get(&w.to_lowercase()).copied().unwrap_or(0) * 4 <= cap_mid.get(w).copied().unwrap_or(0)
                 || tagged_name(w))
     };
@@ -218,7 +219,9 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
             continue;
         }
         let next_is_place = tokens.get(j).is_some_and(|n| n.word && PLACE_WORDS.contains(&word(text, n)));
-        if next_is_place {
+        // "St. James's", "Saint Paul's": a church, a palace, a street.
+        let saint = tokens[..i].iter().rev().take(2).find(|t| t.word).is_some_and(|t| matches!(word(text, t), "St" | "Saint" | "Ste"));
+        if next_is_place || saint {
             i = j + 1;
             continue;
         }
@@ -347,6 +350,9 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
                         Some(mr[0])
                     } else if by_first.is_empty() && by_surname.len() == 1 {
                         Some(by_surname[0])
+                    } else if let Some(k) = by_first.is_empty().then(|| dominant(&clusters, &by_surname)).flatten() {
+                        // "Buck Mulligan" fourteen times, "Malachi Mulligan" once: "Mulligan" is Buck.
+                        Some(k)
                     } else {
                         None
                     }
@@ -670,6 +676,13 @@ fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize)
     None
 }
 
+/// The one of several characters who is named at least four times as often as any other.
+fn dominant(clusters: &[Cluster], ks: &[usize]) -> Option<usize> {
+    let n = |k: usize| clusters[k].forms.iter().map(|(_, c)| c).sum::<usize>();
+    let best = *ks.iter().max_by_key(|&&k| n(k))?;
+    (n(best) >= 4 && ks.iter().all(|&k| k == best || n(k) * 4 <= n(best))).then_some(best)
+}
+
 fn compatible(a: Option<Gender>, b: Option<Gender>) -> bool {
     !matches!((a, b), (Some(Gender::Male), Some(Gender::Female)) | (Some(Gender::Female), Some(Gender::Male)))
 }
@@ -802,6 +815,31 @@ mod tests {
         assert!(c.find("Sid").is_some());
         assert_eq!(c.find("Sid"), c.find("Sidney"));
         assert_eq!(c.find("Becky"), c.find("Rebecca"));
+    }
+
+    #[test]
+    fn a_given_name_may_open_every_sentence_but_a_saint_is_no_one() {
+        let t = "Annie was five. Annie was small. William was seven. William ran off to the fair at St. James's. \
+                 Then the boy was gone to St. James's again.\n\n“Can I have my dinner?” he cried.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        let william = c.find("William").expect("William");
+        assert_eq!(c.get(william).map(|w| w.gender), Some(Gender::Male));
+        assert_eq!(c.get(c.find("Annie").expect("Annie")).map(|a| a.gender), Some(Gender::Female));
+        assert_eq!(c.find("James"), None);
+    }
+
+    #[test]
+    fn a_bare_surname_is_the_one_mostly_named_so() {
+        let t = "Buck Mulligan came up. Buck Mulligan laughed. Then Buck Mulligan sat. Buck Mulligan ate. \
+                 He was christened Malachi Mulligan. Stephen Dedalus looked at him. Mulligan stood. \
+                 “Come up,” said Mulligan.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        assert!(c.find("Buck Mulligan").is_some());
+        assert_eq!(c.find("Mulligan"), c.find("Buck Mulligan"));
     }
 
     #[test]
