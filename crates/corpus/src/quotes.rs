@@ -521,7 +521,9 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     // same sentence, and a speech may follow its verb ("he said “no” and left").
     // (Lines of plain text are wrapped inside sentences: only a blank line ends one here.)
     let sentence_start = before.rfind(['.', '!', '?']).map_or(0, |i| i + 1).max(before.rfind("\n\n").map_or(0, |i| i + 2));
-    let sentence = &before[sentence_start..];
+    // The closing mark of a speech that ended the sentence before is no part of this one
+    // (“…that boy!” | She went out among the “jimpson” weeds).
+    let sentence = before[sentence_start..].trim_start_matches(['”', '’', '"', '\'', '»', ' ', '\n']);
     let closed_speech_before = sentence.contains(['”', '"', '»'])
         || [",’", ",'", "?’", "!’", "—’", ", ’", ", '"].iter().any(|m| sentence.contains(m));
     if words <= 3
@@ -642,6 +644,11 @@ mod tests {
         let b = import_text(went.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
         assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Speech], "going is not speaking; going on is");
+        // The speech before ends its own sentence.
+        let jimpson = "She was angry. “I never did see the beat of that boy!” She looked out among the tomato \
+                       vines and “jimpson” weeds that grew there.";
+        let roles: Vec<QuoteRole> = find_quotes(&import_text(jimpson.to_owned())).iter().map(|q| q.role).collect();
+        assert_eq!(roles, [QuoteRole::Speech, QuoteRole::ScareQuote]);
         let t = "He called it his “castle” and laughed.\n\n“Dear Sir,\n\n“I write to you.\n\n“Yours, W.”\n\n“Go,” she said.";
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
