@@ -327,7 +327,7 @@ fn main() {
     println!("| speaker accuracy, name mapping | {:>5.1}% | >= 80% |", pct(names_only.speaker_ok, total.gold));
     println!("| persona P / R, name mapping    | {:>5.1}% / {:>5.1}% |", pct(names_only.persona_ok, names_only.persona_pred), pct(names_only.persona_ok, total.persona_gold));
     println!("| with majority fallback mapping (below) |  |  |");
-    println!("| speaker accuracy (all gold)    | {:>5.1}% | >= 80% |", pct(total.speaker_ok, total.gold));
+    println!("| speaker accuracy (all gold)    | {:>5.1}% | >= 80% | {}/{}", pct(total.speaker_ok, total.gold), total.speaker_ok, total.gold);
     println!("| persona precision              | {:>5.1}% | >= 95% |", pct(total.persona_ok, total.persona_pred));
     println!("| persona recall                 | {:>5.1}% | >= 80% |", pct(total.persona_ok, total.persona_gold));
     for (k, th) in ["0.5", "0.6", "0.7", "0.9"].iter().enumerate() {

@@ -415,6 +415,11 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
         let (mut att, last_para_idx) = own_evidence(&ctx, quotes, turn, sentence_lines);
         let addressee = att.addressee;
+        // “Don't, Jo. It's so boyish!” is not Jo's, whoever the narration just named: only a
+        // speech tag outweighs the vocative.
+        if att.speaker.is_some() && att.speaker == addressee && !is_speech_tag(&att) {
+            att = Attribution { addressee, ..Attribution::none("the narration names the one the speech calls") };
+        }
         // “‘Is this,’ thought Elizabeth, ‘meant for me?’ … but said in a lively tone, ‘And pray…’”:
         // a speech with no tag of its own in the paragraph of a thought is the thinker's.
         if att.speaker.is_none()
@@ -1202,6 +1207,14 @@ mod tests {
         let a = attributions(t);
         assert_eq!(speakers(t)[3].as_deref(), Some("Harry Potter"), "{a:?}");
         assert!(a[3].reason.contains("3 in the scene") && a[3].confidence < 0.5, "{:?}", a[3]);
+    }
+
+    #[test]
+    fn a_beat_naming_the_one_the_speech_calls_is_not_the_speaker() {
+        let t = "Amy March sat by the fire.\n\n“I hate it,” said Amy.\n\n“So do I,” said Jo March.\n\n\
+                 Jo whistled. “Don't, Jo. It's so boyish!”";
+        let who = speakers(t);
+        assert_eq!(who[2].as_deref(), Some("Amy"), "{:?}", attributions(t));
     }
 
     #[test]
