@@ -200,6 +200,18 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
                 }
         }
     }
+    if verbose && fallback {
+        let mut by_gold: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (c, g) in &map {
+            by_gold.entry(g.as_str()).or_default().push(c.as_str());
+        }
+        for (g, mut cs) in by_gold {
+            if cs.len() > 1 {
+                cs.sort();
+                eprintln!("  SPLIT {g}: {cs:?}");
+            }
+        }
+    }
     let mut used = vec![false; pred.len()];
     let mut t = Tally { gold: gold.len(), pred: pred.len(), ..Tally::default() };
     let mut counts: HashMap<&str, usize> = HashMap::new();

@@ -382,6 +382,7 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
         c.forms.push(((*form).clone(), st.count));
         assign.insert(form, k);
     }
+    let (clusters, assign) = nominals_join_titles(clusters, assign);
     // Mentions, in text order.
     let mut mentions: Vec<Mention> = Vec::new();
     for (form, st) in &forms {
@@ -676,6 +677,69 @@ fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize)
     None
 }
 
+/// "The parson" is Parson Tringham and "the doctor" Dr. Archie: a character called only "the
+/// NOUN", where NOUN is a title (not a family word such as "father"), is the one named character
+/// with that title, if there is exactly one.
+fn nominals_join_titles<'a>(mut clusters: Vec<Cluster>, mut assign: HashMap<&'a Form, usize>) -> (Vec<Cluster>, HashMap<&'a Form, usize>) {
+    let role = |t: &str| {
+        let t = t.trim_end_matches('.');
+        match t {
+            "Dr" => "doctor".to_owned(),
+            "Capt" => "captain".to_owned(),
+            "Col" => "colonel".to_owned(),
+            "Prof" => "professor".to_owned(),
+            "Rev" => "reverend".to_owned(),
+            "Lieut" => "lieutenant".to_owned(),
+            _ => t.to_lowercase(),
+        }
+    };
+    let mut into: Vec<Option<usize>> = vec![None; clusters.len()];
+    for k in 0..clusters.len() {
+        let c = &clusters[k];
+        let Some((first, _)) = c.forms.first() else { continue };
+        let noun = first.names[0].to_lowercase();
+        let titled = matches!(
+            noun.as_str(),
+            "doctor" | "captain" | "colonel" | "major" | "general" | "professor" | "parson" | "reverend" | "judge" | "squire"
+                | "sergeant" | "inspector" | "lieutenant" | "count" | "baron" | "duke" | "earl" | "prince" | "king"
+        );
+        if !titled || !c.forms.iter().all(|(f, _)| f.title.as_deref() == Some("the") && f.names[0].to_lowercase() == noun) {
+            continue;
+        }
+        let named: Vec<usize> = (0..clusters.len())
+            .filter(|&j| j != k && clusters[j].forms.iter().any(|(f, _)| !nameless(f) && f.title.as_deref().is_some_and(|t| role(t) == noun)))
+            .collect();
+        if let [j] = named[..] {
+            into[k] = Some(j);
+        }
+    }
+    if into.iter().all(Option::is_none) {
+        return (clusters, assign);
+    }
+    for k in 0..clusters.len() {
+        if let Some(j) = into[k] {
+            let forms = std::mem::take(&mut clusters[k].forms);
+            clusters[j].forms.extend(forms);
+        }
+    }
+    // Renumber without the emptied clusters.
+    let mut new_index = vec![0usize; clusters.len()];
+    let mut n = 0;
+    for k in 0..clusters.len() {
+        new_index[k] = n;
+        n += usize::from(into[k].is_none());
+    }
+    for v in assign.values_mut() {
+        *v = new_index[into[*v].unwrap_or(*v)];
+    }
+    let mut k = 0;
+    clusters.retain(|_| {
+        k += 1;
+        into[k - 1].is_none()
+    });
+    (clusters, assign)
+}
+
 /// The one of several characters who is named at least four times as often as any other.
 fn dominant(clusters: &[Cluster], ks: &[usize]) -> Option<usize> {
     let n = |k: usize| clusters[k].forms.iter().map(|(_, c)| c).sum::<usize>();
@@ -689,6 +753,9 @@ fn compatible(a: Option<Gender>, b: Option<Gender>) -> bool {
 
 /// The most used form with two words or more, else the most used form.
 fn display_name(forms: &[(Form, usize)]) -> String {
+    // A name over a noun: "Parson Tringham", not "the parson".
+    let named: Vec<(Form, usize)> = forms.iter().filter(|(f, _)| !nameless(f)).cloned().collect();
+    let forms = if named.is_empty() { forms } else { &named[..] };
     let best = forms
         .iter()
         .filter(|(f, _)| f.names.len() >= 2 && f.title.is_none())
@@ -840,6 +907,21 @@ mod tests {
         let c = find_characters(&b, &q);
         assert!(c.find("Buck Mulligan").is_some());
         assert_eq!(c.find("Mulligan"), c.find("Buck Mulligan"));
+    }
+
+    #[test]
+    fn the_parson_is_the_one_parson_named() {
+        let t = "Parson Tringham rode by. “Good night,” said the parson. The parson smiled. Dr. Archie came in. \
+                 “Sit down,” said the doctor. Captain Smith and Captain Brown sat. “Well,” said the captain.";
+        let b = import_text(t.to_owned());
+        let q = find_quotes(&b);
+        let c = find_characters(&b, &q);
+        let parson = c.find("Parson Tringham").expect("Parson Tringham");
+        assert_eq!(c.find("the parson"), Some(parson));
+        assert_eq!(c.get(parson).map(|p| p.name.as_str()), Some("Parson Tringham"));
+        assert_eq!(c.find("the doctor"), c.find("Dr. Archie"));
+        // Two captains: "the captain" is neither for sure.
+        assert!(c.find("the captain").is_some_and(|k| Some(k) != c.find("Captain Smith") && Some(k) != c.find("Captain Brown")));
     }
 
     #[test]
