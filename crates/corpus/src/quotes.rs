@@ -515,6 +515,38 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     }
     let before = text[..q.span.start].trim_end_matches([' ', '\t']);
     let after = text[q.span.end..].trim_start_matches([' ', '\t']);
+    let prev_word = before.trim_end_matches(|c: char| !c.is_alphabetic()).rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    let word_before = before.ends_with(|c: char| c.is_alphabetic() || c == ',');
+    if q.continued || q.unclosed {
+        return false;
+    }
+    // A name given: called “hand-me-downs,”, known as “the Tail”, the word “met”.
+    let naming = matches!(prev_word, "called" | "named" | "termed" | "dubbed" | "christened" | "nicknamed" | "entitled" | "styled" | "labelled" | "labeled")
+        || before.ends_with(" known as")
+        || before.ends_with(" word")
+        || before.ends_with(" words");
+    if naming && before.ends_with(|c: char| c.is_alphabetic()) {
+        return true;
+    }
+    // A title in the middle of a sentence: read to from “Do and Dare,” or “Frank on the
+    // Mississippi,”; the appellation of the “House of Usher”. Every word but the small ones
+    // capitalised (a comma or full stop may close it inside the marks).
+    let core = inner.trim_end().trim_end_matches([',', '.']).trim_end();
+    let title_words: Vec<&str> = core.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).collect();
+    let content: Vec<&&str> = title_words
+        .iter()
+        .filter(|w| !matches!(w.to_lowercase().as_str(), "of" | "the" | "a" | "an" | "and" | "on" | "in" | "to" | "for" | "at" | "by" | "with" | "from" | "or"))
+        .collect();
+    if word_before
+        && !crate::lexicon::is_speech_verb(prev_word)
+        && title_words.len() >= 2
+        && content.len() >= 2
+        && title_words[0].starts_with(char::is_uppercase)
+        && content.iter().all(|w| w.starts_with(char::is_uppercase))
+        && !core.contains([',', '!', '?', '\n', ';'])
+    {
+        return true;
+    }
     // A term in the middle of a sentence: "went “twosing,” and joined", "as the phrase goes,
     // “followed the sea” with". Speech opens with a capital. The lowercase second half of an
     // interrupted speech ("“I know,” said he, “that you…”") has the first half earlier in the
@@ -556,7 +588,6 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     if !pc.is_alphanumeric() {
         return false;
     }
-    let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
     if crate::lexicon::is_speech_verb(prev_word) || matches!(prev_word, "and" | "but" | "then") {
         return false;
     }
@@ -649,6 +680,13 @@ mod tests {
                        vines and “jimpson” weeds that grew there.";
         let roles: Vec<QuoteRole> = find_quotes(&import_text(jimpson.to_owned())).iter().map(|q| q.role).collect();
         assert_eq!(roles, [QuoteRole::Speech, QuoteRole::ScareQuote]);
+        // A name given and a title are no speech; a name answered is.
+        let names = "She longed to hear herself called “Mrs. Wickham,” by each of them. He was read to from \
+                     “Do and Dare,” or “Frank on the Mississippi,” by his governess.\n\n\
+                     “Yes,” I said, “Jonathan Harker.”\n\nHe said, “Go to London.”";
+        let roles: Vec<QuoteRole> = find_quotes(&import_text(names.to_owned())).iter().map(|q| q.role).collect();
+        use QuoteRole::{ScareQuote as W, Speech as S};
+        assert_eq!(roles, [W, W, W, S, S, S]);
         let t = "He called it his “castle” and laughed.\n\n“Dear Sir,\n\n“I write to you.\n\n“Yours, W.”\n\n“Go,” she said.";
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
