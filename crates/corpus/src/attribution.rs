@@ -1031,11 +1031,12 @@ fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
         let after = text[m.span.end..q.inner.end].trim_start();
         let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.', '—', '-']) || before.ends_with("Oh") || before.ends_with("oh");
         let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';', '—']);
-        let others = text[q.inner.start..q.inner.end].split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
-        // Two words need the comma: "Yes, Beatrice."; a bare "Amory." may as well answer "Who
-        // was it?".
-        let short_ok = others == 2 && before.ends_with(',');
-        if edge_before && edge_after && (others >= 3 || short_ok) {
+        // Words besides the name. One needs the comma: "Yes, Beatrice."; a bare "Amory." may as
+        // well answer "Who was it?", and “Mrs. Cecil Forrester,” he repeated, calls no one.
+        let words = |t: &str| t.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
+        let others = words(&text[q.inner.start..m.span.start]) + words(&text[m.span.end..q.inner.end]);
+        let short_ok = others == 1 && before.ends_with(',');
+        if edge_before && edge_after && (others >= 2 || short_ok) {
             return Some(m.character);
         }
     }
@@ -1215,6 +1216,16 @@ mod tests {
                  Jo whistled. “Don't, Jo. It's so boyish!”";
         let who = speakers(t);
         assert_eq!(who[2].as_deref(), Some("Amy"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn a_name_repeated_alone_calls_no_one() {
+        let t = "Sherlock Holmes looked up as Mary Morstan came in.\n\n“I have come to you,” said Mary. \
+                 “My employer, Mrs. Cecil Forrester, sent me.”\n\n\
+                 “Mrs. Cecil Forrester,” he repeated thoughtfully. “I was of some service to her.”\n\n\
+                 “She did not think so.”";
+        let who = speakers(t);
+        assert_eq!(who.last().cloned().flatten().as_deref(), Some("Mary Morstan"), "{:?}", attributions(t));
     }
 
     #[test]
