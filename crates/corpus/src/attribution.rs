@@ -405,6 +405,9 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     }
     let mut prev: Vec<TurnInfo> = Vec::new();
     let mut turn_atts: Vec<Attribution> = Vec::new();
+    // Per turn: what its own paragraph said, and the gender of a pronoun tag nobody fitted.
+    let mut unresolved_atts: Vec<Attribution> = Vec::new();
+    let mut failed_pronouns: Vec<Option<Gender>> = Vec::new();
     // Thoughts are attributed in text order with the turns, so pronouns see the same context.
     let mut pending = thoughts.iter().peekable();
     let mut thought_atts: Vec<Attribution> = Vec::new();
@@ -414,6 +417,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             thought_atts.push(own_evidence(&ctx, quotes, t, sentence_lines).0);
         }
         let (mut att, last_para_idx) = own_evidence(&ctx, quotes, turn, sentence_lines);
+        unresolved_atts.push(att.clone());
         let addressee = att.addressee;
         // “Don't, Jo. It's so boyish!” is not Jo's, whoever the narration just named: only a
         // speech tag outweighs the vocative.
@@ -427,16 +431,24 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         {
             att = Attribution { reason: format!("{}, in the paragraph of the thought", t.reason), addressee, ..t.clone() };
         }
+        // “A young lady for you, sir,” she said — and no woman has been named: the guess must
+        // still be a woman.
+        let wants = att.speaker.is_none().then(|| pronoun_gender(&att)).flatten();
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
             // The narration's subject only opens a scene: after a speech it is a guess against it.
             let max_gap = max_scene_gap(book);
             let opens = prev.last().is_none_or(|l| gap(book, l.last_para, first.paragraph) > max_gap);
+            let unresolved = att.clone();
             att = conversation(&ctx, &prev, first, addressee).or_else(|| opens.then(|| narration_subject(&ctx, quotes, first, addressee)).flatten()).unwrap_or(att);
             if att.speaker.is_some() && att.speaker == addressee {
                 att = Attribution::none("conversation guess named the addressee");
             }
+            if att.speaker.is_some_and(|s| !fits(chars, wants, s)) {
+                att = unresolved;
+            }
         }
+        failed_pronouns.push(wants);
         att.addressee = addressee;
         replies_to_another(&ctx, book, &mut prev, &mut turn_atts, &att, first.paragraph);
         if let Some(s) = att.speaker {
@@ -449,6 +461,11 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     recount_from_later_anchors(book, &prev, &mut turn_atts);
     two_party_scenes(book, &prev, &mut turn_atts);
     addressed_by_the_next(book, &prev, &mut turn_atts);
+    for ((att, unresolved), &wants) in turn_atts.iter_mut().zip(&unresolved_atts).zip(&failed_pronouns) {
+        if att.speaker.is_some_and(|s| !fits(chars, wants, s)) {
+            *att = unresolved.clone();
+        }
+    }
     for (turn, att) in turns.iter().zip(turn_atts) {
         for &qi in turn {
             out[qi] = att.clone();
@@ -937,6 +954,27 @@ fn narration_subject(ctx: &Ctx<'_>, quotes: &[Quote], q: &Quote, addressee: Opti
     Some(Attribution { speaker: Some(m.character), kind: AttributionKind::Implicit, confidence: 0.2, reason: "subject of the narration before the first speech".into(), addressee })
 }
 
+/// The gender of the pronoun in an attribution's tag or beat ("tag 'she' (said) → most recent
+/// Female mention").
+fn pronoun_gender(a: &Attribution) -> Option<Gender> {
+    if a.kind != AttributionKind::Anaphoric || !(a.reason.starts_with("tag '") || a.reason.starts_with("beat '")) {
+        return None;
+    }
+    if a.reason.contains("→ most recent Female") {
+        Some(Gender::Female)
+    } else if a.reason.contains("→ most recent Male") {
+        Some(Gender::Male)
+    } else {
+        None
+    }
+}
+
+/// Whether a guessed speaker can be the one a pronoun of gender `wants` named.
+fn fits(chars: &Characters, wants: Option<Gender>, s: CharacterId) -> bool {
+    let g = chars.get(s).map_or(Gender::Unknown, |c| c.gender);
+    wants.is_none_or(|w| g != opposite(w))
+}
+
 struct TurnInfo {
     /// Where the turn's first quotation starts.
     start: usize,
@@ -1226,6 +1264,32 @@ mod tests {
                  “She did not think so.”";
         let who = speakers(t);
         assert_eq!(who.last().cloned().flatten().as_deref(), Some("Mary Morstan"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn she_said_is_no_man_whatever_the_scene_says() {
+        let t = "Sherlock Holmes sat with John Watson.\n\n“Crime is commonplace,” said Holmes.\n\n\
+                 “So it is,” said Watson.\n\n“And dull,” said Holmes.\n\nThere was a knock at the door.\n\n\
+                 “A young lady for you, sir,” she said.\n\n“Show her up,” said Holmes.";
+        let a = attributions(t);
+        assert_eq!(a[3].speaker, None, "{a:?}");
+        assert!(a[3].reason.starts_with("tag 'she'"), "{:?}", a[3]);
+    }
+
+    #[test]
+    fn a_predicate_names_no_one_new() {
+        let t = "The man at the door bowed. The man at the door left.\n\n\
+                 Sherlock Holmes took his bottle from the mantel-piece. For some little time his eyes rested \
+                 thoughtfully upon the sinewy forearm and wrist all dotted and scarred with innumerable \
+                 puncture-marks. Three times a day for many months I had witnessed this performance, but custom \
+                 had not reconciled my mind to it. There was that in the cool air of my \
+                 companion which made him the last man with whom one would care to take a liberty. He was the \
+                 only man I knew so.\n\n\
+                 He raised his eyes. “It is cocaine,” he said.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("Sherlock Holmes"), "{:?}", attributions(t));
+        // "It was the old man" does bring him in.
+        let t = "Tom Smith waited at the gate. It was the old man who came first.\n\n“Good evening,” said the old man.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("the man"), "{:?}", attributions(t));
     }
 
     #[test]

@@ -580,6 +580,19 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
     if !matches!(det, "the" | "The" | "a" | "A" | "an" | "An" | "another") {
         return None;
     }
+    // A predicate says what someone is, it names no one new: "he was the only man", "which made
+    // him the last man with whom one would care to take a liberty". ("It was the old man" and "the
+    // first witness was the Hatter" do bring someone in.)
+    let prev = |k: usize| i.checked_sub(k).and_then(|j| tokens.get(j)).filter(|t| t.word).map(|t| word(text, t));
+    let copula = |w: &str| matches!(w, "is" | "was" | "were" | "are" | "be" | "been" | "being" | "seemed" | "seems" | "became" | "becomes" | "remained");
+    let object = |w: &str| matches!(w, "him" | "her" | "me" | "them" | "himself" | "herself" | "myself");
+    let makes = |w: &str| matches!(w, "made" | "makes" | "make" | "making" | "thought" | "found" | "called" | "considered");
+    let presents = |w: &str| matches!(w.to_lowercase().as_str(), "it" | "there" | "this" | "that" | "here");
+    let predicate = prev(1).is_some_and(copula) && !prev(2).is_some_and(presents) || prev(1).is_some_and(object) && prev(2).is_some_and(makes);
+    if predicate {
+        let found = person_noun(text, tokens, i, &tagged_at);
+        return found.filter(|(_, noun, _, _)| noun.starts_with(char::is_uppercase));
+    }
     person_noun(text, tokens, i, &tagged_at).or_else(|| inverted_tag_phrase(text, tokens, i))
 }
 
