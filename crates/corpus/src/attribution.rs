@@ -91,6 +91,17 @@ impl Ctx<'_> {
                 }
                 continue;
             }
+            // A known relation anywhere in a later sentence of the narration: "fatigued with the
+            // raptures of his wife" (but not "joined by Bingley, whose conference with her father").
+            if !in_quote && !t.sentence_start && matches!(w, "his" | "her")
+                && text[from..t.span.start].contains(['.', '!', '?'])
+                && let Some(Subject::Relation(rid, _)) = subject_at(self, &toks, k)
+                && rid != id
+                && self.gender(rid) != opposite(g)
+            {
+                let rel = toks.get(k + 1).map_or("", |n| word(text, n));
+                return Some((format!("{w} {rel}"), Some(rid)));
+            }
             if in_quote || !t.sentence_start || !matches!(w, "The" | "A" | "An" | "Our" | "My" | "His" | "Her" | "Their") {
                 continue;
             }
@@ -1290,6 +1301,16 @@ mod tests {
         // "It was the old man" does bring him in.
         let t = "Tom Smith waited at the gate. It was the old man who came first.\n\n“Good evening,” said the old man.";
         assert_eq!(speakers(t)[0].as_deref(), Some("the man"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn his_wife_in_a_later_sentence_is_nearer_than_the_last_woman_named() {
+        let t = "Mr. Bennet sat with Mrs. Bennet and Elizabeth Bennet. Elizabeth laughed.\n\n\
+                 “Now, Kitty, you may cough as much as you choose,” said Mr. Bennet. He left the room, fatigued \
+                 with the raptures of his wife.\n\n\
+                 “What an excellent father you have, girls!” said she.";
+        let who = speakers(t);
+        assert_eq!(who[1].as_deref(), Some("Mrs. Bennet"), "{:?}", attributions(t));
     }
 
     #[test]
