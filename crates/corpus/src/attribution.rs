@@ -160,7 +160,10 @@ impl Ctx<'_> {
                 let score = (pos - m.span.start).saturating_sub(if subject { 250 } else { 0 }) + malus;
                 if score < best_score {
                     best_score = score;
-                    best = Some((m.span.start, m.character));
+                    // Where the winner was last named, for the comparison with who spoke last
+                    // below (the mentions go from the most recent back).
+                    let last = ms[..end].iter().rev().take_while(|x| x.span.start >= m.span.start).find(|x| x.character == m.character && !x.in_quote);
+                    best = Some((last.map_or(m.span.start, |x| x.span.start), m.character));
                 }
             }
         }
@@ -1311,6 +1314,16 @@ mod tests {
                  “What an excellent father you have, girls!” said she.";
         let who = speakers(t);
         assert_eq!(who[1].as_deref(), Some("Mrs. Bennet"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn the_one_named_since_the_last_speech_is_nearer_than_the_last_speaker() {
+        // Bingley's best mention is the early subject, but he was named again after Mr. Bennet spoke.
+        let t = "Mr. Bennet sat with Elizabeth Bennet and Mr. Bingley. Bingley laughed.\n\n“Well,” said Mr. Bennet.\n\n\
+                 Elizabeth went out into the garden and walked for a long while among the roses, thinking of all \
+                 that had passed that day. Soon she was joined by Bingley, whose talk with her father had been short.\n\n\
+                 “Where is your sister?” said he.";
+        assert_eq!(speakers(t)[1].as_deref(), Some("Mr. Bingley"), "{:?}", attributions(t));
     }
 
     #[test]
