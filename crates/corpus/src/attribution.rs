@@ -132,6 +132,21 @@ impl Ctx<'_> {
         None
     }
 
+    /// The creature "it" stands for: the last character named in the narration before `pos`
+    /// (within a few sentences) whom the book calls "the Capitalised" ("the Caterpillar", "the
+    /// Mock Turtle").
+    fn creature(&self, pos: usize) -> Option<(CharacterId, String)> {
+        let ms = &self.chars.mentions;
+        let end = ms.partition_point(|m| m.span.start < pos);
+        let is_creature = |n: &str| n.strip_prefix("the ").is_some_and(|n| n.starts_with(char::is_uppercase));
+        ms[..end]
+            .iter()
+            .rev()
+            .filter(|m| !m.in_quote)
+            .take_while(|m| m.span.start + 600 >= pos)
+            .find_map(|m| self.chars.get(m.character).filter(|c| is_creature(&c.name)).map(|c| (c.id, c.name.clone())))
+    }
+
     /// The most recently mentioned (in narration) or heard character of this gender before `pos`.
     fn salient(&self, pos: usize, g: Gender, exclude: Option<CharacterId>) -> Option<CharacterId> {
         // The first-person narrator is "I", never "he" or "she".
@@ -275,6 +290,13 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
         return Some(Subject::Relation(family, format!("{w} {rel} (the {title} of the scene)")));
     }
     match w {
+        // "it" for a creature the book names like a person: "the Caterpillar unfolded its arms,
+        // … and said", "said it" of the Mouse.
+        // Only right before a speech verb ("it said", "heard it muttering"; not "It was the
+        // White Rabbit", nor "He pronounced it 'arrum'").
+        "it" | "It" if toks.get(i + 1).is_some_and(|n| n.word && lexicon::is_speech_verb(word(text, n))) => {
+            ctx.creature(t.span.start).map(|(id, name)| Subject::Relation(id, format!("{w} ({name})")))
+        }
         "he" | "He" => Some(Subject::Pronoun(Gender::Male, w.to_owned())),
         "she" | "She" => Some(Subject::Pronoun(Gender::Female, w.to_owned())),
         "I" => Some(Subject::Narrator),
@@ -1324,6 +1346,17 @@ mod tests {
                  that had passed that day. Soon she was joined by Bingley, whose talk with her father had been short.\n\n\
                  “Where is your sister?” said he.";
         assert_eq!(speakers(t)[1].as_deref(), Some("Mr. Bingley"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn it_said_is_the_creature_just_named() {
+        let t = "Alice sat by the Dodo.\n\n“Well?” said Alice.\n\n“Why,” said the Dodo.\n\n\
+                 Alice waited for a while.\n\n“The exact shape doesn't matter,” it said.";
+        assert_eq!(speakers(t)[2].as_deref(), Some("the Dodo"), "{:?}", attributions(t));
+        // "It was the Dodo" is no speech tag, and "pronounced it" is no subject.
+        let t = "Alice sat by the Dodo.\n\n“Well?” said Alice.\n\n“Why,” said the Dodo.\n\n\
+                 Alice waited. “Sure, it's an arm!” (The Dodo pronounced it “arrum.”)";
+        assert_ne!(speakers(t)[2].as_deref(), Some("the Dodo"), "{:?}", attributions(t));
     }
 
     #[test]
