@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release -p grimoire-corpus --example score -- DIR [--verbose | --rules]`
 //!
-//! `--verbose` lists every missed, extra and wrongly attributed quotation with its reason;
-//! `--rules` adds how often each attribution rule was right and wrong.
+//! `--verbose` lists every missed, extra and wrongly attributed quotation with its reason, each
+//! quotation wrongly given to the persona (PERSONA-FP), and each entity that several predicted
+//! characters map to (SPLIT); `--rules` adds how often each attribution rule was right and wrong.
 //!
 //! Detection matches predicted and gold quotations one-to-one by span overlap. A predicted
 //! character counts as the gold entity whose names (aliases) it shares (the "name mapping" rows);
