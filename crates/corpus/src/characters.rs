@@ -350,9 +350,9 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
                         Some(mr[0])
                     } else if by_first.is_empty() && by_surname.len() == 1 {
                         Some(by_surname[0])
-                    } else if let Some(k) = by_first.is_empty().then(|| dominant(&clusters, &by_surname)).flatten() {
+                    } else if by_first.is_empty() {
                         // "Buck Mulligan" fourteen times, "Malachi Mulligan" once: "Mulligan" is Buck.
-                        Some(k)
+                        dominant(&clusters, &by_surname)
                     } else {
                         None
                     }
@@ -693,7 +693,7 @@ fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize)
 /// "The parson" is Parson Tringham and "the doctor" Dr. Archie: a character called only "the
 /// NOUN", where NOUN is a title (not a family word such as "father"), is the one named character
 /// with that title, if there is exactly one.
-fn nominals_join_titles<'a>(mut clusters: Vec<Cluster>, mut assign: HashMap<&'a Form, usize>) -> (Vec<Cluster>, HashMap<&'a Form, usize>) {
+fn nominals_join_titles(mut clusters: Vec<Cluster>, mut assign: HashMap<&Form, usize>) -> (Vec<Cluster>, HashMap<&Form, usize>) {
     let role = |t: &str| {
         let t = t.trim_end_matches('.');
         match t {
