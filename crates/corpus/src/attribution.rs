@@ -409,6 +409,9 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     let sentence_lines = sentence_per_line(book, quotes);
     // Turns: speech segments of one paragraph, and continuation paragraphs of the same speech.
     let mut turns: Vec<Vec<usize>> = Vec::new();
+    // Quotations joined to the turn before on a guess: a line that is a quotation alone after a
+    // line with a tag, in one-sentence-per-line text.
+    let mut joined_after_tag = vec![false; quotes.len()];
     // Thoughts: the segments of one paragraph. Their tags name the thinker, but a thought is no
     // turn of a conversation.
     let mut thoughts: Vec<Vec<usize>> = Vec::new();
@@ -424,13 +427,17 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
             continue;
         }
+        let mut after_tag = false;
         let same = turns.last().and_then(|t| t.last()).is_some_and(|&last| {
             let a = &quotes[last];
             // Two quotations with nothing between them (“Go!” “Stop!”) are two speakers whose
             // paragraph break was lost.
             let back_to_back = text[a.span.end..q.span.start].trim().is_empty() && !q.continued;
-            (a.paragraph == q.paragraph && !back_to_back) || q.continued || sentence_lines && continues_after_tag(book, a, q)
+            let own = (a.paragraph == q.paragraph && !back_to_back) || q.continued;
+            after_tag = !own && sentence_lines && continues_after_tag(book, a, q);
+            own || after_tag
         });
+        joined_after_tag[qi] = after_tag;
         if same {
             if let Some(t) = turns.last_mut() {
                 t.push(qi);
@@ -505,6 +512,11 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     for (turn, att) in turns.iter().zip(turn_atts) {
         for &qi in turn {
             out[qi] = att.clone();
+            // Right about four times in five on LitBank: less sure than the tag itself.
+            if joined_after_tag[qi] && att.speaker.is_some() {
+                out[qi].confidence = att.confidence * 0.8;
+                out[qi].reason = format!("{} (the line after)", att.reason);
+            }
         }
     }
     for t in pending {
@@ -1484,6 +1496,10 @@ mod tests {
         // “Home,” said Tom. | “It is late.”: the same paragraph, the same speaker.
         assert_eq!(who[2].as_deref(), Some("Tom Jones"));
         assert_eq!(who[3].as_deref(), Some("Ann Smith"));
+        // A guess, so less sure than the tag itself.
+        let a = attributions(SENTENCE_LINES);
+        assert!(a[2].confidence < a[1].confidence && a[2].confidence >= 0.6, "{:?}", &a[1..3]);
+        assert!(a[2].reason.ends_with("(the line after)"), "{:?}", a[2]);
         // After "!" the tag has a line of its own: “Home!” | said Tom. | “It is late.”
         let bang = SENTENCE_LINES.replace("“ Home , ” said Tom .", "“ Home ! ”\nsaid Tom , looking away .");
         let who = speakers(&bang);
