@@ -119,8 +119,9 @@ enum Command {
         /// A system prompt for every example.
         #[arg(long)]
         system: Option<String>,
-        /// Leave out persona lines attributed with less confidence than this (0 to 1; 0.5 also
-        /// takes alternation in two-party exchanges; among three or more speakers it is lower).
+        /// Leave out persona lines attributed with less confidence than this (0 to 1; the default
+        /// takes tags, beats, two-person scenes near a tag and alternation between two speakers;
+        /// 0.5 also takes weaker guesses; alternation among three or more is lower still).
         #[arg(long, default_value_t = 0.6)]
         min_confidence: f32,
     },

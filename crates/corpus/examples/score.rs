@@ -4,7 +4,8 @@
 //!
 //! `--verbose` lists every missed, extra and wrongly attributed quotation with its reason, each
 //! quotation wrongly given to the persona (PERSONA-FP), and each entity that several predicted
-//! characters map to (SPLIT); `--rules` adds how often each attribution rule was right and wrong.
+//! characters map to (SPLIT); `--rules` adds how often each attribution rule was right and wrong,
+//! beside the mean confidence it gave.
 //!
 //! Detection matches predicted and gold quotations one-to-one by span overlap. A predicted
 //! character counts as the gold entity whose names (aliases) it shares (the "name mapping" rows);
@@ -164,7 +165,7 @@ fn rule_of(reason: &str) -> String {
     out
 }
 
-fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<String, (usize, usize)>) -> Option<Tally> {
+fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<String, (usize, usize, f64)>) -> Option<Tally> {
     let stem = txt.to_str()?.strip_suffix(".txt")?;
     let text = std::fs::read_to_string(txt).ok()?;
     let gold: Vec<Gold> = std::fs::read_to_string(format!("{stem}.quotes.jsonl"))
@@ -235,6 +236,7 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         }
         if let Some(i) = m.filter(|_| fallback) {
             let rule = rules.entry(rule_of(reasons.get(i).copied().unwrap_or(""))).or_default();
+            rule.2 += f64::from(pred[i].confidence);
             if predicted.is_some() && predicted == g.speaker.as_ref() {
                 rule.0 += 1;
             } else {
@@ -289,7 +291,7 @@ fn main() {
     let flag = args.next();
     let verbose = flag.as_deref() == Some("--verbose");
     let show_rules = flag.as_deref() == Some("--rules");
-    let mut rules: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut rules: HashMap<String, (usize, usize, f64)> = HashMap::new();
     let mut files: Vec<_> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "txt")).collect(),
         Err(e) => {
@@ -350,13 +352,13 @@ fn main() {
     println!("| excerpts / gold quotes         | {} / {} |        |", files.len(), total.gold);
     if show_rules {
         // Over the detected gold quotations, with the majority fallback mapping.
-        let mut rows: Vec<(String, (usize, usize))> = rules.into_iter().collect();
-        rows.sort_by_key(|(rule, (ok, bad))| (std::cmp::Reverse(ok + bad), rule.clone()));
+        let mut rows: Vec<(String, (usize, usize, f64))> = rules.into_iter().collect();
+        rows.sort_by_key(|(rule, (ok, bad, _))| (std::cmp::Reverse(ok + bad), rule.clone()));
         println!();
-        println!("| rule | right | wrong | precision |");
-        println!("|---|---:|---:|---:|");
-        for (rule, (ok, bad)) in rows {
-            println!("| {rule} | {ok} | {bad} | {:.1}% |", pct(ok, ok + bad));
+        println!("| rule | right | wrong | precision | mean confidence |");
+        println!("|---|---:|---:|---:|---:|");
+        for (rule, (ok, bad, conf)) in rows {
+            println!("| {rule} | {ok} | {bad} | {:.1}% | {:.2} |", pct(ok, ok + bad), conf / (ok + bad).max(1) as f64);
         }
     }
 }
