@@ -1373,6 +1373,18 @@ mod tests {
     }
 
     #[test]
+    fn a_kind_of_person_is_no_one_a_pronoun_means() {
+        let t = "The man at the door bowed. The man at the door left.\n\n\
+                 Sherlock Holmes took up the lamp. He held it down to the floor, and as he did so I saw a \
+                 startled look come over his face. For myself, as I followed his gaze, my skin was cold under my \
+                 clothes. The room was silent, and the lamp threw long shadows over the boards and the walls. \
+                 The floor was covered thickly with the prints of a naked foot, clear, well defined, \
+                 perfectly formed, but scarce half the size of those of an ordinary man.\n\n\
+                 “I was staggered for the moment,” he said.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("Sherlock Holmes"), "{:?}", attributions(t));
+    }
+
+    #[test]
     fn aunt_set_off_like_a_name_calls_aunt_polly() {
         let t = "Tom Sawyer and Aunt Polly stood in the kitchen. Aunt Polly frowned at Tom Sawyer.\n\n\
                  “What is that truck on your hands?”\n\n\

@@ -188,6 +188,14 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
                 qi += 1;
             }
             let in_quote = speech.get(qi).is_some_and(|q| q.start <= span.start);
+            // "scarce half the size of those of an ordinary man", "like a child": a kind of
+            // person, no one a pronoun could mean ("as from a man who was sorely put to it" and
+            // "A man came in" are someone).
+            let generic = i.checked_sub(1).is_some_and(|k| tokens[k].word && matches!(word(text, &tokens[k]), "of" | "than" | "like" | "as" | "such"));
+            if matches!(w, "a" | "an") && generic && !tagged {
+                i = end + 1;
+                continue;
+            }
             // "The old lady pulled her spectacles down": a person noun opening a narration sentence.
             let subject = !in_quote && t.sentence_start && noun.starts_with(char::is_lowercase) && tokens.get(end + 1).is_some_and(|n| n.word);
             let st = forms.entry(Form { title: Some(det.into()), names: vec![noun] }).or_default();
