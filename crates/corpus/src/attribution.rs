@@ -1385,6 +1385,17 @@ mod tests {
     }
 
     #[test]
+    fn alternation_between_two_is_inside_the_default_cut() {
+        // Both call a third person, so the two-person pass stands aside; only two have spoken.
+        let t = "Tom Smith and Ann Lee waited for Jim Brown by the river.\n\n\
+                 “Come along, Jim!” said Tom.\n\n“Hurry up, Jim,” said Ann.\n\n“You never hurry, Jim.”";
+        let a = attributions(t);
+        assert_eq!(speakers(t)[2].as_deref(), Some("Tom Smith"), "{a:?}");
+        assert_eq!(a[2].reason, "alternation in a two-party exchange", "{a:?}");
+        assert!(a[2].confidence >= crate::ExampleOptions::default().min_confidence, "{:?}", a[2]);
+    }
+
+    #[test]
     fn aunt_set_off_like_a_name_calls_aunt_polly() {
         let t = "Tom Sawyer and Aunt Polly stood in the kitchen. Aunt Polly frowned at Tom Sawyer.\n\n\
                  “What is that truck on your hands?”\n\n\
