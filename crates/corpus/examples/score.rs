@@ -207,11 +207,11 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         for (c, g) in &map {
             by_gold.entry(g.as_str()).or_default().push(c.as_str());
         }
-        for (g, mut cs) in by_gold {
-            if cs.len() > 1 {
-                cs.sort();
-                eprintln!("  SPLIT {g}: {cs:?}");
-            }
+        let mut split: Vec<(&str, Vec<&str>)> = by_gold.into_iter().filter(|(_, cs)| cs.len() > 1).collect();
+        split.sort();
+        for (g, mut cs) in split {
+            cs.sort();
+            eprintln!("  SPLIT {g}: {cs:?}");
         }
     }
     let mut used = vec![false; pred.len()];

@@ -448,9 +448,8 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     }
     let mut prev: Vec<TurnInfo> = Vec::new();
     let mut turn_atts: Vec<Attribution> = Vec::new();
-    // Per turn: what its own paragraph said, and the gender of a pronoun tag nobody fitted.
-    let mut unresolved_atts: Vec<Attribution> = Vec::new();
-    let mut failed_pronouns: Vec<Option<Gender>> = Vec::new();
+    // Per turn: the gender of a pronoun tag nobody fitted, with what the turn's own paragraph said.
+    let mut failed_pronouns: Vec<Option<(Gender, Attribution)>> = Vec::new();
     // Thoughts are attributed in text order with the turns, so pronouns see the same context.
     let mut pending = thoughts.iter().peekable();
     let mut thought_atts: Vec<Attribution> = Vec::new();
@@ -459,8 +458,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         while let Some(t) = pending.next_if(|t| t[0] < turn[0]) {
             thought_atts.push(own_evidence(&ctx, quotes, t, sentence_lines).0);
         }
-        let (mut att, last_para_idx) = own_evidence(&ctx, quotes, turn, sentence_lines);
-        unresolved_atts.push(att.clone());
+        let (mut att, last_para_idx, pronoun) = own_evidence(&ctx, quotes, turn, sentence_lines);
         let addressee = att.addressee;
         // “Don't, Jo. It's so boyish!” is not Jo's, whoever the narration just named: only a
         // speech tag outweighs the vocative.
@@ -476,22 +474,23 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
         // “A young lady for you, sir,” she said — and no woman has been named: the guess must
         // still be a woman.
-        let wants = att.speaker.is_none().then(|| pronoun_gender(&att)).flatten();
+        let failed = pronoun.filter(|_| att.speaker.is_none()).map(|g| (g, att.clone()));
         // 2. Conversation context for turns without a speaker.
         if att.speaker.is_none() {
             // The narration's subject only opens a scene: after a speech it is a guess against it.
             let max_gap = max_scene_gap(book);
             let opens = prev.last().is_none_or(|l| gap(book, l.last_para, first.paragraph) > max_gap);
-            let unresolved = att.clone();
             att = conversation(&ctx, &prev, first, addressee).or_else(|| opens.then(|| narration_subject(&ctx, quotes, first, addressee)).flatten()).unwrap_or(att);
             if att.speaker.is_some() && att.speaker == addressee {
                 att = Attribution::none("conversation guess named the addressee");
             }
-            if att.speaker.is_some_and(|s| !fits(chars, wants, s)) {
-                att = unresolved;
+            if let Some((g, unresolved)) = &failed
+                && att.speaker.is_some_and(|s| !fits(chars, *g, s))
+            {
+                att = unresolved.clone();
             }
         }
-        failed_pronouns.push(wants);
+        failed_pronouns.push(failed);
         att.addressee = addressee;
         replies_to_another(&ctx, book, &mut prev, &mut turn_atts, &att, first.paragraph);
         if let Some(s) = att.speaker {
@@ -504,8 +503,10 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
     recount_from_later_anchors(book, &prev, &mut turn_atts);
     two_party_scenes(book, &prev, &mut turn_atts);
     addressed_by_the_next(book, &prev, &mut turn_atts);
-    for ((att, unresolved), &wants) in turn_atts.iter_mut().zip(&unresolved_atts).zip(&failed_pronouns) {
-        if att.speaker.is_some_and(|s| !fits(chars, wants, s)) {
+    for (att, failed) in turn_atts.iter_mut().zip(&failed_pronouns) {
+        if let Some((g, unresolved)) = failed
+            && att.speaker.is_some_and(|s| !fits(chars, *g, s))
+        {
             *att = unresolved.clone();
         }
     }
@@ -534,8 +535,9 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
 }
 
 /// What the turn's own paragraph says of its speaker: a speech tag, an action beat, a colon,
-/// the narration line before; `Attribution::none` when it says nothing.
-fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines: bool) -> (Attribution, usize) {
+/// the narration line before; `Attribution::none` when it says nothing. Also the index of its last
+/// paragraph, and the gender of the pronoun when the evidence was one ("she said").
+fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines: bool) -> (Attribution, usize, Option<Gender>) {
     let book = ctx.book;
     let text = &book.text;
     let first = &quotes[turn[0]];
@@ -631,6 +633,10 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             }
         }
     }
+    let pronoun = match &found {
+        Some((Subject::Pronoun(g, _), _, _)) => Some(*g),
+        _ => None,
+    };
     let mut att = match found {
         Some((Subject::Name(id, name), verb, tag)) => Attribution {
             speaker: Some(id),
@@ -688,7 +694,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
         att.confidence = if att.kind == AttributionKind::Explicit { 0.6 } else { att.confidence.min(0.5) };
     }
     att.addressee = addressee;
-    (att, last_para_idx)
+    (att, last_para_idx, pronoun)
 }
 
 /// Reason of an action beat found on the line before the quotation.
@@ -1002,25 +1008,9 @@ fn narration_subject(ctx: &Ctx<'_>, quotes: &[Quote], q: &Quote, addressee: Opti
     Some(Attribution { speaker: Some(m.character), kind: AttributionKind::Implicit, confidence: 0.2, reason: "subject of the narration before the first speech".into(), addressee })
 }
 
-/// The gender of the pronoun in an attribution's tag or beat ("tag 'she' (said) → most recent
-/// Female mention").
-fn pronoun_gender(a: &Attribution) -> Option<Gender> {
-    if a.kind != AttributionKind::Anaphoric || !(a.reason.starts_with("tag '") || a.reason.starts_with("beat '")) {
-        return None;
-    }
-    if a.reason.contains("→ most recent Female") {
-        Some(Gender::Female)
-    } else if a.reason.contains("→ most recent Male") {
-        Some(Gender::Male)
-    } else {
-        None
-    }
-}
-
 /// Whether a guessed speaker can be the one a pronoun of gender `wants` named.
-fn fits(chars: &Characters, wants: Option<Gender>, s: CharacterId) -> bool {
-    let g = chars.get(s).map_or(Gender::Unknown, |c| c.gender);
-    wants.is_none_or(|w| g != opposite(w))
+fn fits(chars: &Characters, wants: Gender, s: CharacterId) -> bool {
+    chars.get(s).is_none_or(|c| c.gender != opposite(wants))
 }
 
 struct TurnInfo {

@@ -452,6 +452,10 @@ mod tests {
                         .chunks(32)
                         .map(|b| b.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0)
                         .collect();
+                    // The activation as our Q8_0 kernel quantises it, where that kernel runs.
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: `available()` checked the CPU features.
+                    let ours_q = (dtype == GgmlDType::Q8_0 && avx2::available()).then(|| unsafe { avx2::quantize(&xs) });
                     for row in 0..n {
                         let w = &dequantised[row * k..(row + 1) * k];
                         let exact: f32 = w.iter().zip(&xs).map(|(w, x)| w * x).sum();
@@ -465,9 +469,7 @@ mod tests {
                         // Ours, exactly: the dequantised weights times the activation as the
                         // kernel quantised it (up to the order of f32 sums).
                         #[cfg(target_arch = "x86_64")]
-                        if dtype == GgmlDType::Q8_0 && avx2::available() {
-                            // SAFETY: `available()` checked the CPU features.
-                            let y = unsafe { avx2::quantize(&xs) };
+                        if let Some(y) = &ours_q {
                             let want: f64 = w
                                 .iter()
                                 .zip(&y.qs)
