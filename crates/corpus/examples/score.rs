@@ -5,7 +5,9 @@
 //! `--verbose` lists every missed, extra and wrongly attributed quotation with its reason, each
 //! quotation wrongly given to the persona (PERSONA-FP), and each entity that several predicted
 //! characters map to (SPLIT); `--rules` adds how often each attribution rule was right and wrong,
-//! beside the mean confidence it gave.
+//! beside the mean confidence it gave. `SCORE_GREP=TEXT` lists each matched quotation whose reason
+//! contains TEXT, right or wrong; `SCORE_PERSONA_DUMP=1` lists every attribution to the persona
+//! with its confidence and rule, for reading the precision-recall curve.
 //!
 //! Detection matches predicted and gold quotations one-to-one by span overlap. A predicted
 //! character counts as the gold entity whose names (aliases) it shares (the "name mapping" rows);
@@ -110,7 +112,7 @@ fn map_characters(a: &Analysis, gold: &HashMap<String, GoldChar>) -> HashMap<Str
     out
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Tally {
     gold: usize,
     pred: usize,
@@ -121,6 +123,8 @@ struct Tally {
     persona_ok: usize,
     /// Persona (predicted, correct) among attributions with confidence >= 0.5, 0.6, 0.7, 0.9.
     persona_at: [(usize, usize); 4],
+    /// Each attribution to the persona: its confidence and whether it is right.
+    persona_curve: Vec<(f32, bool)>,
 }
 
 /// An attribution reason without its particulars ("tag 'he' (said) → most recent Male mention"
@@ -235,6 +239,12 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
             eprintln!("  MISSED {:?}", text.chars().skip(g.start).take(g.end - g.start).collect::<String>());
         }
         if let Some(i) = m.filter(|_| fallback) {
+            if let Ok(pat) = std::env::var("SCORE_GREP")
+                && reasons.get(i).is_some_and(|r| r.contains(&pat))
+            {
+                let ok = predicted.is_some() && predicted == g.speaker.as_ref();
+                eprintln!("GREP\t{}\t{:.2}\t{}\t{:?}", if ok { "OK" } else { "BAD" }, pred[i].confidence, reasons[i], text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
+            }
             let rule = rules.entry(rule_of(reasons.get(i).copied().unwrap_or(""))).or_default();
             rule.2 += f64::from(pred[i].confidence);
             if predicted.is_some() && predicted == g.speaker.as_ref() {
@@ -250,6 +260,9 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         }
         if persona.is_some() && g.speaker == persona {
             t.persona_gold += 1;
+            if verbose && predicted != g.speaker.as_ref() {
+                eprintln!("  PERSONA-MISS pred={:?} {:.2} [{}] {:?}", m.and_then(|i| pred[i].speaker.clone()), m.map_or(0.0, |i| pred[i].confidence), m.and_then(|i| reasons.get(i)).unwrap_or(&""), text.chars().skip(g.start).take((g.end - g.start).min(60)).collect::<String>());
+            }
         }
     }
     if verbose {
@@ -263,12 +276,16 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         for (i, q) in pred.iter().enumerate() {
             if q.speaker.as_ref().and_then(|n| map.get(n)) == Some(p) {
                 let ok = gold_of_pred[i] == Some(p.as_str());
+                if fallback && std::env::var_os("SCORE_PERSONA_DUMP").is_some() {
+                    eprintln!("PDUMP\t{}\t{:.3}\t{}", u8::from(ok), q.confidence, rule_of(reasons.get(i).unwrap_or(&"")));
+                }
                 if verbose && !ok {
                     let how = if used[i] { format!("gold={:?}", gold_of_pred[i]) } else { "extra".to_owned() };
                     eprintln!("  PERSONA-FP {how} {:.2} [{}] {:?}", q.confidence, reasons.get(i).unwrap_or(&""), q.text.chars().take(60).collect::<String>());
                 }
                 t.persona_pred += 1;
                 t.persona_ok += usize::from(ok);
+                t.persona_curve.push((q.confidence, ok));
                 for (k, th) in [0.5f32, 0.6, 0.7, 0.9].iter().enumerate() {
                     if q.confidence >= *th {
                         t.persona_at[k].0 += 1;
@@ -279,6 +296,28 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
         }
     }
     Some(t)
+}
+
+/// The highest precision over all confidence cuts whose recall is at least `min_recall`, as
+/// (cut, precision %, recall %): the goal's "precision at recall" read off the whole curve rather
+/// than at the four fixed cuts.
+fn best_at_recall(curve: &[(f32, bool)], gold: usize, min_recall: f64) -> Option<(f32, f64, f64)> {
+    let mut sorted = curve.to_vec();
+    sorted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut n, mut ok, mut best) = (0, 0, None::<(f32, f64, f64)>);
+    for (i, &(conf, right)) in sorted.iter().enumerate() {
+        n += 1;
+        ok += usize::from(right);
+        // A cut keeps every attribution at or above it, so only the last of equal confidences ends one.
+        if sorted.get(i + 1).is_some_and(|next| next.0 == conf) {
+            continue;
+        }
+        let (p, r) = (pct(ok, n), pct(ok, gold));
+        if r >= 100.0 * min_recall && best.is_none_or(|(_, bp, _)| p > bp) {
+            best = Some((conf, p, r));
+        }
+    }
+    best
 }
 
 fn pct(a: usize, b: usize) -> f64 {
@@ -329,6 +368,7 @@ fn main() {
             total.persona_at[k].0 += t.persona_at[k].0;
             total.persona_at[k].1 += t.persona_at[k].1;
         }
+        total.persona_curve.extend(t.persona_curve);
     }
     let p = pct(total.matched, total.pred);
     let r = pct(total.matched, total.gold);
@@ -348,6 +388,9 @@ fn main() {
     for (k, th) in ["0.5", "0.6", "0.7", "0.9"].iter().enumerate() {
         let (n, ok) = total.persona_at[k];
         println!("| persona P / R at conf >= {th}  | {:>5.1}% / {:>5.1}% |", pct(ok, n), pct(ok, total.persona_gold));
+    }
+    if let Some((cut, prec, rec)) = best_at_recall(&total.persona_curve, total.persona_gold, 0.8) {
+        println!("| best persona P at R >= 80%     | {prec:>5.1}% / {rec:>5.1}% | >= 95% | conf >= {cut:.2}, of {} persona quotes", total.persona_gold);
     }
     println!("| excerpts / gold quotes         | {} / {} |        |", files.len(), total.gold);
     if show_rules {
