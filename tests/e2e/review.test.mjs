@@ -81,7 +81,7 @@ describe("the Review workspace", { timeout: 300_000 }, () => {
     await (await byTestId("nav-review")).click();
     await byTestId("review-empty");
     await (await byTestId("nav-sources")).click();
-    // The bar for a line's speaker: tags, beats and two-person scenes near a tag, not bare guesses.
+    // The bar for a line's speaker: tags, beats and two-person exchanges the tags confirm, not bare guesses.
     assert.equal(await (await byTestId("extract-min-confidence")).getValue(), "0.6");
     await (await byTestId("extract-start")).click();
     await jobCompleted("Extract dialogue", 90_000);

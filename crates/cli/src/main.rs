@@ -120,8 +120,9 @@ enum Command {
         #[arg(long)]
         system: Option<String>,
         /// Leave out persona lines attributed with less confidence than this (0 to 1; the default
-        /// takes tags, beats, two-person scenes near a tag and alternation between two speakers;
-        /// 0.5 also takes weaker guesses; alternation among three or more is lower still).
+        /// takes tags, beats, two-person exchanges that the tags on both sides confirm or that run
+        /// long, and alternation between two speakers; 0.5 also takes weaker guesses; alternation
+        /// among three or more is lower still).
         #[arg(long, default_value_t = 0.6)]
         min_confidence: f32,
     },

@@ -55,9 +55,9 @@ pub struct ExampleOptions {
     /// Also emit whole scenes where the persona speaks at least twice.
     pub scenes: bool,
     /// Persona lines attributed with less confidence than this are not used (default 0.6: tags,
-    /// beats, continuity, two-person scenes near a tag and alternation between two speakers;
-    /// alternation among several and weaker conversation guesses, right about half the time or
-    /// less on LitBank, are left out).
+    /// beats, continuity, two-person exchanges that the tags on both sides confirm or that run
+    /// long, and alternation between two speakers; alternation among several and weaker
+    /// conversation guesses, right about half the time or less on LitBank, are left out).
     pub min_confidence: f32,
 }
 

@@ -603,9 +603,10 @@ scenes: boolean,
 system_prompt: string | null, 
 /**
  * Persona lines attributed with less confidence than this (0 to 1) are left out. The default,
- * 0.6, takes tags, beats, continuity, two-person scenes near a tag and alternation where only
- * two have spoken, and leaves out the guesses that are right about half the time or less
- * (alternation among several speakers, a party named in the narration).
+ * 0.6, takes tags, beats, continuity, two-person exchanges that the tags on both sides
+ * confirm or that run long, and alternation where only two have spoken, and leaves out the
+ * guesses that are right about half the time or less (alternation among several speakers, a
+ * party named in the narration, a turn right after one tag).
  */
 min_confidence: number, };
 

@@ -38,7 +38,7 @@ export function ExtractPanel({ project, onError }: { project: ProjectInfo; onErr
         Shortest line (characters)
         <input type="number" min={0} value={options.min_chars} onChange={(e) => setOptions({ ...options, min_chars: Number(e.target.value) })} />
       </label>
-      <label title="Lines whose speaker is a weaker guess are left out. 0.6 takes speech tags, beats, two-person scenes near a tag and alternation between two speakers; 0.5 also takes weaker guesses; alternation among three or more is weaker still.">
+      <label title="Lines whose speaker is a weaker guess are left out. 0.6 takes speech tags, beats, two-person exchanges that the tags on both sides confirm or that run long and alternation between two speakers; 0.5 also takes weaker guesses; alternation among three or more is weaker still.">
         Least speaker confidence
         <input
           type="number"
