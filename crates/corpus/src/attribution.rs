@@ -387,6 +387,29 @@ fn colon_subject(ctx: &Ctx<'_>, toks: &[Token]) -> Option<Subject> {
     })
 }
 
+/// The main clause of a lead-in that opens with a subordinate one: "When I told her that I must
+/// go, she asked again:" is hers, not mine. The subordinate clause ends at its comma or, without
+/// one, where a second subject pronoun starts the main clause ("When I came close she bowed and
+/// said,").
+fn main_clause(text: &str, toks: Vec<Token>) -> Vec<Token> {
+    let mut words = toks.iter().filter(|t| t.word).map(|t| word(text, t).to_lowercase());
+    let mut opener = words.next().unwrap_or_default();
+    // "Just before I was leaving, …", "Even as he spoke, …"
+    if matches!(opener.as_str(), "just" | "even" | "soon" | "only" | "directly" | "immediately") {
+        opener = words.next().unwrap_or_default();
+    }
+    if !matches!(opener.as_str(), "when" | "as" | "while" | "whilst" | "after" | "before" | "if" | "though" | "although" | "since" | "until" | "once" | "because") {
+        return toks;
+    }
+    let nominative = |t: &Token| t.word && matches!(word(text, t), "I" | "he" | "she" | "He" | "She" | "we" | "they");
+    let has_words = |k: usize| toks[k..].iter().any(|t| t.word);
+    let comma = toks.iter().position(|t| !t.word && word(text, t) == ",").map(|c| c + 1).filter(|&c| has_words(c));
+    match comma.or_else(|| toks.iter().enumerate().filter(|(_, t)| nominative(t)).nth(1).map(|(k, _)| k)) {
+        Some(start) => toks[start..].to_vec(),
+        None => toks,
+    }
+}
+
 /// Tokens of `text[range]` up to the first sentence end or quotation mark.
 fn clause(text: &str, range: Span, stop_at_sentence: bool) -> Vec<Token> {
     let mut toks = Vec::new();
@@ -585,7 +608,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
         // The last sentence before the quotation: "Harry said:" or "Harry grinned."
         let cut = b.trim_end().trim_end_matches([':', ',', '.', '—', ';']).rfind(['.', '!', '?']).map_or(0, |i| i + 1);
         let sent = Span::new(before.start + cut, before.end);
-        let toks = clause(text, sent, false);
+        let toks = main_clause(text, clause(text, sent, false));
         let first_word = toks.iter().position(|t| t.word).unwrap_or(usize::MAX);
         if let Some((s, v)) = find_tag(ctx, &toks, false) {
             found = Some((s, v, true));
@@ -1539,6 +1562,18 @@ mod tests {
         let b = attributions(&own);
         assert_eq!(speakers(&own)[4].as_deref(), Some("Tom Smith"), "{b:?}");
         assert!(b[4].confidence < a[4].confidence / 2.0 && b[4].reason.ends_with("beside a speech of theirs"), "{b:?}");
+    }
+
+    #[test]
+    fn a_lead_in_is_told_by_its_main_clause() {
+        let t = "I met Mrs. Brown at the inn.\n\n\
+                 When I told her that I must go at once, she asked again: “Do you know what day it is?”\n\n\
+                 When I came close she bowed and said, “The coach is late.”\n\n\
+                 Just as she turned, I said, “Then I will walk.”";
+        let who = speakers(t);
+        assert_eq!(who[0].as_deref(), Some("Mrs. Brown"), "{:?}", attributions(t));
+        assert_eq!(who[1].as_deref(), Some("Mrs. Brown"), "{:?}", attributions(t));
+        assert_eq!(who[2].as_deref(), Some("Narrator"), "{:?}", attributions(t));
     }
 
     #[test]
