@@ -341,6 +341,13 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         }
         // An unlisted verb must close its clause: "hinted Tuppence." / "Carol glowed,".
         let closes = |k: usize| toks.get(k).is_none_or(|t| !t.word);
+        // "he asked Jim", "Harry told Ron": the subject stands right before the verb, and the name
+        // after it is the listener.
+        if let Some(s) = wi.checked_sub(1).and_then(|k| subject_at(ctx, toks, words[k])).filter(|s| matches!(s, Subject::Pronoun(..) | Subject::Narrator))
+            && !unlisted
+        {
+            return Some((s, verb));
+        }
         // "said Harry", "said he", "said Mr. Bennet" ("told Amory" names the listener)
         // An epithet may stand before the name: "thought poor Alice", "said old Jolyon".
         let at = if toks.get(i + 1).is_some_and(|t| t.word && matches!(word(text, t), "poor" | "little" | "old" | "young" | "dear" | "good")) { i + 2 } else { i + 1 };
@@ -371,6 +378,26 @@ fn find_tag(ctx: &Ctx<'_>, toks: &[Token], from_start: bool) -> Option<(Subject,
         }
     }
     None
+}
+
+/// The person a speech tag names as the listener: "he said to Oak", "said she to Mr. Darcy", "he
+/// asked Holmes".
+fn listener_of(ctx: &Ctx<'_>, toks: &[Token], verb: &str) -> Option<CharacterId> {
+    let text = &ctx.book.text;
+    let words: Vec<&Token> = toks.iter().filter(|t| t.word).collect();
+    let k = words.iter().position(|t| word(text, t) == verb)?;
+    let mut rest = &words[k + 1..];
+    // "said she to …"
+    if rest.first().is_some_and(|t| matches!(word(text, t), "he" | "she")) {
+        rest = &rest[1..];
+    }
+    let direct = matches!(verb, "asked" | "told" | "answered" | "addressed" | "begged" | "urged" | "warned" | "assured" | "reminded" | "informed");
+    let at = match rest.first().map(|t| word(text, t)) {
+        Some("to") => rest.get(1)?,
+        Some(_) if direct => rest.first()?,
+        _ => return None,
+    };
+    ctx.mention_at(at.span).map(|m| m.character)
 }
 
 /// The subject of a clause that introduces a speech with a colon ("Observing his daughter, he
@@ -571,6 +598,8 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
     // Vocatives inside the turn name the addressee.
     let addressee = turn.iter().find_map(|&qi| vocative(ctx, &quotes[qi]));
     let mut found: Option<(Subject, String, bool)> = None;
+    // Whom the tag says the speech is for ("he said to Oak").
+    let mut listener: Option<CharacterId> = None;
     // 1. Speech tags after each segment, then before the first.
     for (k, &qi) in turn.iter().enumerate() {
         let q = &quotes[qi];
@@ -589,6 +618,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
         // opens with a conjunction goes on with the narration, it is no tag.
         let conjunction = toks.iter().find(|t| t.word).is_some_and(|t| matches!(word(text, t), "and" | "but" | "or" | "for" | "then" | "so"));
         if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|_| !conjunction) {
+            listener = listener_of(ctx, &toks, &v);
             found = Some((s, v, true));
             break;
         }
@@ -597,6 +627,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
                 let toks = clause(text, np.span, true);
                 if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|(_, v)| tag_like(text, &toks) && !lexicon::is_gesture(v)) {
+                    listener = listener_of(ctx, &toks, &v);
                     found = Some((s, v, true));
                     break;
                 }
@@ -611,6 +642,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
         let toks = main_clause(text, clause(text, sent, false));
         let first_word = toks.iter().position(|t| t.word).unwrap_or(usize::MAX);
         if let Some((s, v)) = find_tag(ctx, &toks, false) {
+            listener = listener_of(ctx, &toks, &v);
             found = Some((s, v, true));
         } else if let Some(v) = toks.iter().rev().take(12).find(|t| t.word && lexicon::is_speech_verb(word(text, t))).filter(|_| b.trim_end().ends_with([':', ',', '-', '—'])) {
             // "The dying Indian ... pointed to the dagger, and said, in his native language --"
@@ -657,6 +689,8 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             }
         }
     }
+    // The one the tag says the speech is for is spoken to, as if called by name.
+    let addressee = addressee.or(listener);
     let pronoun = match &found {
         Some((Subject::Pronoun(g, _), _, _)) => Some(*g),
         _ => None,
@@ -1307,6 +1341,11 @@ mod tests {
         attribute(&b, &q, &find_characters(&b, &q))
     }
 
+    fn run_chars(t: &str) -> Characters {
+        let b = import_text(t.to_owned());
+        find_characters(&b, &find_quotes(&b))
+    }
+
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
     }
@@ -1412,7 +1451,7 @@ mod tests {
         assert_eq!(speakers(t)[0].as_deref(), Some("Sherlock Holmes"), "{:?}", attributions(t));
         // "It was the old man" does bring him in.
         let t = "Tom Smith waited at the gate. It was the old man who came first.\n\n“Good evening,” said the old man.";
-        assert_eq!(speakers(t)[0].as_deref(), Some("the man"), "{:?}", attributions(t));
+        assert_eq!(speakers(t)[0].as_deref(), Some("the old man"), "{:?}", attributions(t));
     }
 
     #[test]
@@ -1574,6 +1613,22 @@ mod tests {
         assert_eq!(who[0].as_deref(), Some("Mrs. Brown"), "{:?}", attributions(t));
         assert_eq!(who[1].as_deref(), Some("Mrs. Brown"), "{:?}", attributions(t));
         assert_eq!(who[2].as_deref(), Some("Narrator"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn he_said_to_someone_is_not_that_someone() {
+        // Oak is the last man named, but the tag says the speech is for him.
+        let t = "Gabriel Oak waited at the gate. A cart went by and the keeper watched it go. Oak watched it \
+                 too.\n\n“That is a handsome maid,” he said to Oak.";
+        assert_ne!(speakers(t)[0].as_deref(), Some("Gabriel Oak"), "{:?}", attributions(t));
+        let t = "Tom Smith sat by the fire with Jim Brown. Tom watched Jim. Jim Brown poked it.\n\n\
+                 “It is cold,” he said to Jim.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("Tom Smith"), "{:?}", attributions(t));
+        // "he asked Jim": the pronoun before the verb is the speaker, the name after it the listener.
+        let t = "Tom Smith sat by the fire with Jim Brown. Tom watched Jim. Jim Brown poked it.\n\n\
+                 “Is it cold?” he asked Jim.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("Tom Smith"), "{:?}", attributions(t));
+        assert_eq!(attributions(t)[0].addressee, run_chars(t).find("Jim Brown"));
     }
 
     #[test]
@@ -1751,7 +1806,7 @@ mod tests {
     #[test]
     fn a_nameless_subject_of_the_narration_is_a_speaker() {
         let t = "The old lady pulled her spectacles down. The old lady looked about the room.\n\n“Where is that boy?” she said.";
-        assert_eq!(speakers(t), [Some("the lady".to_owned())]);
+        assert_eq!(speakers(t), [Some("the old lady".to_owned())]);
     }
 
     #[test]

@@ -266,6 +266,22 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
     // First-person excerpts of LitBank say it in 1.6–4.3% of their narration's words; Pride and
     // Prejudice, with its letters, 0.34%.
     let first_person = narration_i * 100 >= narration_words;
+    // "the old man" too seldom a subject or tagged to stand alone is counted as "the man".
+    let aged: Vec<Form> = forms
+        .iter()
+        .filter(|(f, s)| f.title.as_deref() == Some("the") && s.tagged == 0 && s.subject < 2 && f.names.first().is_some_and(|n| n.starts_with("old ") || n.starts_with("young ")))
+        .map(|(f, _)| f.clone())
+        .collect();
+    for f in aged {
+        let Some(st) = forms.remove(&f) else { continue };
+        let bare = Form { title: f.title.clone(), names: f.names.iter().map(|n| n.split_once(' ').map_or(n.clone(), |(_, noun)| noun.to_owned())).collect() };
+        let into = forms.entry(bare).or_default();
+        into.count += st.count;
+        into.subject += st.subject;
+        into.place_votes += st.place_votes;
+        into.mentions.extend(st.mentions);
+        into.mentions.sort_by_key(|m| m.0.start);
+    }
     forms.retain(|f, s| match f.title.as_deref() {
         Some("my" | "our") => first_person && (s.tagged > 0 || s.subject >= 2),
         _ if nameless(f) => s.tagged > 0 || s.subject >= 2,
@@ -687,7 +703,12 @@ fn person_noun(text: &str, tokens: &[Token], i: usize, tagged_at: &dyn Fn(usize)
                     }
                 }
             }
-            let noun = if capital_noun { noun_parts.join(" ") } else { w.to_lowercase() };
+            let mut noun = if capital_noun { noun_parts.join(" ") } else { w.to_lowercase() };
+            // "the old man" and "the young man" of one scene are two people.
+            let age = (j > i + 1).then(|| word(text, &tokens[j - 1])).filter(|a| matches!(*a, "old" | "young"));
+            if let Some(a) = age.filter(|_| !capital_noun) {
+                noun = format!("{a} {noun}");
+            }
             return Some(("the", noun, j, tagged_at(j)));
         }
         if !w.chars().all(char::is_lowercase) {
@@ -820,6 +841,22 @@ mod tests {
         let q = find_quotes(&b);
         let c = find_characters(&b, &q);
         assert!(c.find("my father").is_none(), "{:?}", c.list);
+    }
+
+    #[test]
+    fn the_old_man_and_the_young_man_are_two() {
+        let t = "“Come along,” said the young man. The young man led the way.\n\n\
+                 “You are welcome,” said the old man. The old man rose from his chair.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert!(c.find("the young man").is_some() && c.find("the old man").is_some(), "{:?}", c.list);
+        assert_ne!(c.find("the young man"), c.find("the old man"));
+        // Named once in passing, the old man is still "the man" the pronouns can reach.
+        let t = "The man came in. The man sat down. The old man made a run for the door.\n\n“Let me go!” he cried.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        let man = c.find("the man").and_then(|id| c.get(id));
+        assert_eq!(man.map(|m| m.mentions), Some(3), "{:?}", c.list);
     }
 
     #[test]
