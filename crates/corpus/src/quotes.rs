@@ -216,7 +216,8 @@ fn single_mark(
         // Tokenized text: ' stands alone; a following clitic ('s) was ruled out above only when attached.
         if let Some(o) = open.take() {
             push(out, text, o, i + c.len_utf8(), false);
-        } else if !elision_follows(after.trim_start_matches(' ')) || after.trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit()) {
+        } else if c != '’' && (!elision_follows(after.trim_start_matches(' ')) || after.trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit())) {
+            // A right mark opens nothing: "the stairs ’ window" is a plural possessive.
             // A year is elided only when attached ('99); "the date ' 1500 , '" opens a quotation.
             *open = Some(Open { start: i, paragraph: pi, continued });
         }
@@ -528,6 +529,11 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     if naming && before.ends_with(|c: char| c.is_alphabetic()) {
         return true;
     }
+    // A saying quoted: the homely adage, ‘handsome is, that handsome does’ ("by saying, “…”" is
+    // speech, so not "saying").
+    if matches!(prev_word, "adage" | "proverb" | "maxim" | "motto" | "phrase" | "expression" | "epitaph" | "inscription") && before.ends_with(|c: char| c.is_alphabetic() || matches!(c, ',' | ':')) {
+        return true;
+    }
     // A title in the middle of a sentence: read to from “Do and Dare,” or “Frank on the
     // Mississippi,”; the appellation of the “House of Usher”. Every word but the small ones
     // capitalised (a comma or full stop may close it inside the marks).
@@ -802,5 +808,13 @@ mod tests {
         assert_eq!(quotes(t), ["My dear Mr. Bennet ,", "have you heard ?", "Nonsense , how can you talk so !\nIt is very likely ."]);
         let t = "' Mr. Heathcliff ? ' I said .\nA nod was the answer .\nLincoln 's Inn was near .\n' Thrushcross Grange is my own , sir , ' he said .\n";
         assert_eq!(quotes(t), ["Mr. Heathcliff ?", "Thrushcross Grange is my own , sir ,"]);
+        // A right mark standing alone is a plural possessive, never an opening.
+        let t = "‘ Sit , ’ said she .\nHe threw her out of a two pair of stairs ’ window , and the boys ’ books fell too .\n‘ Come in , ’ said Miss Betsey .\n‘ No . ’\n";
+        let b = import_text(t.to_owned());
+        let all: Vec<&str> = find_quotes(&b).iter().map(|q| b.slice(q.inner)).collect();
+        assert_eq!(all, ["Sit ,", "Come in ,", "No ."]);
+        // A saying quoted is no speech.
+        let t = "‘ Sit , ’ said she .\nHe was handsome , except in the sense of the homely adage , ‘ handsome is , that handsome does ’ -- for he beat her .\n‘ No . ’\n";
+        assert_eq!(quotes(t), ["Sit ,", "No ."]);
     }
 }
