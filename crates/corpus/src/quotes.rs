@@ -2,6 +2,8 @@
 //! British single-quote dialogue, nested quotes, speeches running over several paragraphs, dash
 //! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes, thoughts).
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::book::{Book, Span};
@@ -267,6 +269,16 @@ fn push(out: &mut Vec<Quote>, text: &str, o: Open, end: usize, unclosed: bool) {
 
 fn dash_quotes(book: &Book) -> Vec<Quote> {
     let mut out = Vec::new();
+    // Words the book capitalises after a lower-case word: names ("peered at Stephen").
+    let mut names: HashSet<&str> = HashSet::new();
+    let mut prev_lower = false;
+    for w in book.text.split_whitespace() {
+        let bare = w.trim_matches(|c: char| !c.is_alphabetic());
+        if prev_lower && bare.starts_with(char::is_uppercase) && bare.len() > 1 && bare != "I" {
+            names.insert(bare);
+        }
+        prev_lower = w.starts_with(char::is_lowercase);
+    }
     // One sentence per line: lines that go on with the speech after its tag.
     let mut goes_on = false;
     let mut run_of: Option<usize> = None;
@@ -280,7 +292,7 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
                     goes_on = out.last().is_some_and(|q: &Quote| q.paragraph + 1 == pi);
                     continue;
                 }
-                if goes_on && speech_goes_on(whole) {
+                if goes_on && speech_goes_on(whole, &names) {
                     let end = para.span.start + whole.trim_end().len();
                     // Lines of one speech are one quotation, as a paragraph would have been.
                     match out.last_mut().filter(|_| run_of.is_some_and(|r| r + 1 == pi)) {
@@ -359,13 +371,16 @@ fn tag_end(rest: &str) -> Option<usize> {
 
 /// After a dash speech and its tag, one sentence per line: whether this line is more of the
 /// speech. Narration opens with a pronoun or a name, or tells of speaking.
-fn speech_goes_on(line: &str) -> bool {
+fn speech_goes_on(line: &str, names: &HashSet<&str>) -> bool {
     let t = line.trim();
     let words: Vec<&str> = t.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '’').filter(|w| !w.is_empty()).collect();
     let Some(first) = words.first() else { return false };
     let lower = first.to_lowercase();
+    // "Stephen bent forward": a name opens narration; "Stephen, come here" calls him.
+    let named = names.contains(first) && !t[first.len()..].trim_start().starts_with(',');
     let narration_start = crate::lexicon::pronoun_gender(&lower).is_some()
         || matches!(lower.as_str(), "they" | "then" | "and" | "his" | "her" | "their")
+        || named
         || words.get(1).is_some_and(|w| w.starts_with(char::is_uppercase) && first.starts_with(char::is_uppercase));
     !narration_start && first.starts_with(char::is_uppercase) && !words.iter().any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()))
 }
@@ -374,6 +389,12 @@ fn speech_goes_on(line: &str) -> bool {
 fn dash_start(p: &str) -> Option<usize> {
     let is_dash = |t: &str| t.starts_with('—') || t.starts_with("--") || t.starts_with('―');
     if is_dash(p) {
+        // "— I —": a part's number between dashes is a heading.
+        let rest = p.trim_start_matches(['—', '-', '―', ' ']);
+        let numeral = rest.split_whitespace().next().is_some_and(|w| w.chars().all(|c| matches!(c, 'I' | 'V' | 'X' | 'L')));
+        if numeral && rest.split_whitespace().nth(1).is_some_and(is_dash) {
+            return None;
+        }
         return Some(0);
     }
     let i = p.find(": —").or_else(|| p.find(": --")).or_else(|| p.find(":—"))?;
@@ -792,6 +813,16 @@ mod tests {
                 "Yes , my love ?",
             ]
         );
+        // A part's number between dashes is a heading; a line that opens with a name the book
+        // uses as one is narration, not more of the speech.
+        let lines = format!("— I — Stately , plump Buck Mulligan came from the stairhead .\n{}\
+                     — Look at yourself , he said , you dreadful bard !\n\
+                     Stephen bent forward and peered at the mirror .\n\
+                     — Stephen , come here , he said .\n\
+                     Stephen , you are late .\n\
+                     — Yes .\n\
+                     — No .\n", "He looked at Stephen .\n".repeat(2));
+        assert_eq!(quotes(&lines), ["Look at yourself ,", "Stephen , come here ,", "Stephen , you are late .", "Yes .", "No ."]);
     }
 
     #[test]
