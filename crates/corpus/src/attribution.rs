@@ -709,6 +709,10 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             // pronoun may well be the nameless one.
             let nameless = who.and_then(|w| ctx.nameless_since(w, first.span.start, g));
             let relation = nameless.as_ref().and_then(|n| n.1).filter(|&r| Some(r) != addressee);
+            // On LitBank "she said" is right every time (63 of 63) when it reaches the book's most
+            // named woman and about half the time otherwise, "he said" 92% and 81%: another
+            // woman or man in the scene is what a pronoun most often gets wrong.
+            let lead = who.is_some() && who == ctx.chars.most_mentioned(g);
             Attribution {
                 speaker: relation.or(who),
                 kind: AttributionKind::Anaphoric,
@@ -718,8 +722,10 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
                     0.6
                 } else if nameless.is_some() {
                     0.45
+                } else if tag && lead {
+                    0.88
                 } else if tag {
-                    0.8
+                    0.7
                 } else {
                     0.65
                 },
@@ -728,7 +734,7 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
                     if tag { "tag" } else { "beat" },
                     g,
                     nameless.map(|n| format!(" ({} is nearer{})", n.0, if relation.is_some() { ", a known relation" } else { "" })).unwrap_or_default()
-                ),
+                ) + if lead && relation.is_none() { ", the most named" } else { "" },
                 addressee,
             }
         }
@@ -1629,6 +1635,20 @@ mod tests {
                  “Is it cold?” he asked Jim.";
         assert_eq!(speakers(t)[0].as_deref(), Some("Tom Smith"), "{:?}", attributions(t));
         assert_eq!(attributions(t)[0].addressee, run_chars(t).find("Jim Brown"));
+    }
+
+    #[test]
+    fn a_pronoun_that_reaches_the_heroine_is_surer() {
+        let t = format!(
+            "{}Ann Lee sat by the fire. Mary Brown came in.\n\n“You are late,” she said.\n\n\
+             Mary Brown waited. Ann Lee stood up.\n\n“The rain kept me,” she said.",
+            "Ann Lee walked out. Ann Lee came home. ".repeat(3)
+        );
+        let a = attributions(&t);
+        let who = speakers(&t);
+        assert_eq!(who, [Some("Mary Brown".to_owned()), Some("Ann Lee".to_owned())], "{a:?}");
+        assert!(a[1].confidence > a[0].confidence && a[1].reason.ends_with(", the most named"), "{a:?}");
+        assert!(a[0].confidence < 0.8 && !a[0].reason.contains("most named"), "{a:?}");
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub struct Characters {
 }
 
 impl Characters {
+    /// The character of this gender the book names most often: its heroine or hero, as a rule.
+    pub fn most_mentioned(&self, g: Gender) -> Option<CharacterId> {
+        self.list.iter().filter(|c| c.gender == g).max_by_key(|c| (c.mentions, std::cmp::Reverse(c.id))).map(|c| c.id)
+    }
+
     /// The character with this id.
     pub fn get(&self, id: CharacterId) -> Option<&Character> {
         self.list.get(id.0 as usize)
