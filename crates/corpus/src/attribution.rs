@@ -600,6 +600,10 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
     let mut found: Option<(Subject, String, bool)> = None;
     // Whom the tag says the speech is for ("he said to Oak").
     let mut listener: Option<CharacterId> = None;
+    // "he shouted again, ‘Joseph!’", "he had asked: — What is your name?": a speech verb in the
+    // narration that leads into the speech.
+    let lead_in = text[para.span.start..first.span.start].trim_end();
+    let introduced = lead_in.ends_with([',', ':']) && lead_in.rsplit(['.', '!', '?']).next().is_some_and(|s| s.split(|c: char| !c.is_alphabetic()).any(lexicon::is_speech_verb));
     // 1. Speech tags after each segment, then before the first.
     for (k, &qi) in turn.iter().enumerate() {
         let q = &quotes[qi];
@@ -622,11 +626,14 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             found = Some((s, v, true));
             break;
         }
-        // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.`
-        if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty()
+        // One sentence per line: `“Sure!” | Big Medicine bellowed, close beside him.` Not when
+        // the speech's own line introduces it ("he shouted again, ‘Joseph!’ | Joseph mumbled"),
+        // nor when the line names the one the speech calls.
+        if book.line_paragraphs && next_start.is_none() && text[window.start..window.end].trim().is_empty() && !introduced
             && let Some(np) = book.paragraphs.get(last_para_idx + 1).filter(|np| !quotes.iter().any(|q| q.span.overlaps(&np.span))) {
                 let toks = clause(text, np.span, true);
-                if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|(_, v)| tag_like(text, &toks) && !lexicon::is_gesture(v)) {
+                let calls = |s: &Subject| matches!(s, Subject::Name(id, _) if Some(*id) == addressee);
+                if let Some((s, v)) = find_tag(ctx, &toks, true).filter(|(s, v)| tag_like(text, &toks) && !lexicon::is_gesture(v) && !calls(s)) {
                     listener = listener_of(ctx, &toks, &v);
                     found = Some((s, v, true));
                     break;
@@ -646,7 +653,8 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
             found = Some((s, v, true));
         } else if let Some(v) = toks.iter().rev().take(12).find(|t| t.word && lexicon::is_speech_verb(word(text, t))).filter(|_| b.trim_end().ends_with([':', ',', '-', '—'])) {
             // "The dying Indian ... pointed to the dagger, and said, in his native language --"
-            if let Some(s) = (0..toks.len().min(first_word + 4)).find_map(|k| subject_at(ctx, &toks, k)) {
+            // "Cameron's companion ... said" is not Cameron's.
+            if let Some(s) = (0..toks.len().min(first_word + 4)).find_map(|k| subject_at(ctx, &toks, k).filter(|_| !possessive_at(ctx, &toks, k))) {
                 found = Some((s, word(text, v).to_owned(), true));
             }
         }
@@ -1744,6 +1752,21 @@ mod tests {
         // A question that repeats nothing may still be Tom's own.
         let own = SENTENCE_LINES.replace("“ It is late .\nThe sun is down . ”", "“ Why do you ask ? ”");
         assert_eq!(speakers(&own)[2].as_deref(), Some("Tom Jones"), "{:?}", attributions(&own));
+    }
+
+    #[test]
+    fn sentence_lines_a_speech_its_own_line_introduces_takes_no_tag_from_the_next() {
+        let t = "Mr. Heathcliff stood at the door with Joseph .\n\
+                 “ Sit down , ” said Mr. Heathcliff .\n\
+                 Then , striding to a side door , he shouted again , “ Joseph ! ”\n\
+                 Joseph mumbled indistinctly in the depths of the cellar , but gave no intimation of ascending .\n\
+                 “ Coming , ” said Joseph .\n";
+        let who = speakers(t);
+        assert_ne!(who[1].as_deref(), Some("Joseph"), "{:?}", attributions(t));
+        // "Cameron's companion ... said:" is not Cameron's.
+        let t = "Cameron met a stranger on the trail . Cameron said nothing .\n\
+                 But Cameron 's companion faced about and said , “ We might stay together . ”\n";
+        assert_ne!(speakers(t)[0].as_deref(), Some("Cameron"), "{:?}", attributions(t));
     }
 
     #[test]
