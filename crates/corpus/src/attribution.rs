@@ -484,7 +484,15 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             // paragraph break was lost.
             let back_to_back = text[a.span.end..q.span.start].trim().is_empty() && !q.continued;
             let own = (a.paragraph == q.paragraph && !back_to_back) || q.continued;
-            after_tag = !own && sentence_lines && continues_after_tag(book, a, q);
+            // “Nonsense, Fergus!” after “…,” observed Fergus.: calling the one the tag names is
+            // someone else's turn.
+            let calls_the_tagged = || {
+                let ms = &ctx.chars.mentions;
+                let between = ms.partition_point(|m| m.span.start < a.span.end);
+                let called = vocatives(&ctx, q);
+                ms[between..].iter().take_while(|m| m.span.start < q.span.start).any(|m| called.contains(&m.character))
+            };
+            after_tag = !own && sentence_lines && continues_after_tag(book, a, q) && !calls_the_tagged();
             own || after_tag
         });
         joined_after_tag[qi] = after_tag;
@@ -596,7 +604,8 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
     let para = &book.paragraphs[first.paragraph];
     let last_para_idx = book.paragraphs.partition_point(|p| p.span.start <= last.span.end.saturating_sub(1)).saturating_sub(1);
     // Vocatives inside the turn name the addressee.
-    let addressee = turn.iter().find_map(|&qi| vocative(ctx, &quotes[qi]));
+    // The last one the turn calls is the one it hands over to.
+    let addressee = turn.iter().rev().find_map(|&qi| vocatives(ctx, &quotes[qi]).last().copied());
     let mut found: Option<(Subject, String, bool)> = None;
     // Whom the tag says the speech is for ("he said to Oak").
     let mut listener: Option<CharacterId> = None;
@@ -1228,11 +1237,13 @@ fn conversation(ctx: &Ctx<'_>, prev: &[TurnInfo], q: &Quote, addressee: Option<C
     None
 }
 
-/// A name set off by commas at the edge of a clause inside the quote: “Lizzy, come here.”
-fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
+/// Everyone the speech calls by name, in order: a name set off by commas at the edge of a clause
+/// inside the quote (“Lizzy, come here.”; "Nonsense, Fergus! But isn't it strange, mamma?").
+fn vocatives(ctx: &Ctx<'_>, q: &Quote) -> Vec<CharacterId> {
     let text = &ctx.book.text;
     let ms = &ctx.chars.mentions;
     let i = ms.partition_point(|m| m.span.start < q.inner.start);
+    let mut out = Vec::new();
     for m in ms[i..].iter().take_while(|m| m.span.end <= q.inner.end) {
         let before = text[q.inner.start..m.span.start].trim_end();
         let before = before.strip_suffix("dear").or_else(|| before.strip_suffix("my dear")).unwrap_or(before).trim_end();
@@ -1245,11 +1256,17 @@ fn vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
         let words = |t: &str| t.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
         let others = words(&text[q.inner.start..m.span.start]) + words(&text[m.span.end..q.inner.end]);
         let short_ok = others == 1 && before.ends_with(',');
-        if edge_before && edge_after && (others >= 2 || short_ok) {
-            return Some(m.character);
+        // "the loss of my boy, Harvey." names him beside a noun: an apposition, not a call.
+        let mut prior = before.trim_end_matches(',').trim_end().rsplit(char::is_whitespace);
+        let apposition = before.ends_with(',') && prior.nth(1).is_some_and(|w| matches!(w, "my" | "his" | "her" | "our" | "their" | "your" | "the"));
+        if edge_before && edge_after && (others >= 2 || short_ok) && !apposition && !out.contains(&m.character) {
+            out.push(m.character);
         }
     }
-    kin_vocative(ctx, q)
+    if let Some(k) = kin_vocative(ctx, q).filter(|k| !out.contains(k)) {
+        out.push(k);
+    }
+    out
 }
 
 /// “I don't know, aunt.” — a kinship word set off like a name calls the one character the book
@@ -1678,6 +1695,17 @@ mod tests {
     }
 
     #[test]
+    fn a_name_beside_a_noun_is_an_apposition() {
+        // "my boy, Harvey" names the boy; it calls no one, so the reply is Florence's.
+        let t = "Harvey Linden was lost. Harvey was a good boy. John Linden sat with Florence Linden. John Linden wept.\n\n\
+                 “You are not old, uncle,” said Florence.\n\n\
+                 “True, Florence, but I mourn the loss of my boy, Harvey.”\n\n“I know it, uncle.”";
+        let a = attributions(t);
+        assert_eq!(a[1].addressee, run_chars(t).find("Florence Linden"), "{a:?}");
+        assert_eq!(speakers(t)[2].as_deref(), Some("Florence Linden"), "{a:?}");
+    }
+
+    #[test]
     fn a_name_after_a_comma_in_two_words_is_a_vocative() {
         // "Well, Elizabeth," names whom Mrs. Bennet speaks to: the untagged answer is hers, not
         // the sister's who spoke before.
@@ -1767,6 +1795,23 @@ mod tests {
         let t = "Cameron met a stranger on the trail . Cameron said nothing .\n\
                  But Cameron 's companion faced about and said , “ We might stay together . ”\n";
         assert_ne!(speakers(t)[0].as_deref(), Some("Cameron"), "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn sentence_lines_calling_the_tagged_speaker_is_the_next_turn() {
+        // “…,” observed Fergus. | “Nonsense, Fergus! But isn't it strange, Gilbert?”: not Fergus
+        // going on; and the one it calls last, Gilbert, answers it.
+        let t = "Fergus Markham sat by the fire with Rose Markham and Gilbert Markham .\n\
+                 “ Come in .\nSit down , ” said Gilbert .\n\
+                 “ She is a widow , ” said Rose .\n\
+                 “ A witch , more likely , ” observed Fergus .\n\
+                 “ Nonsense , Fergus !\nBut is n’t it strange , Gilbert ? ”\n\
+                 “ Strange indeed . ”\n";
+        let a = attributions(t);
+        let who = speakers(t);
+        assert_ne!(who[3].as_deref(), Some("Fergus Markham"), "{a:?}");
+        assert_eq!(a[3].addressee, run_chars(t).find("Gilbert Markham"), "{a:?}");
+        assert_eq!(who[4].as_deref(), Some("Gilbert Markham"), "{a:?}");
     }
 
     #[test]

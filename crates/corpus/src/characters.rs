@@ -292,7 +292,9 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
         _ if nameless(f) => s.tagged > 0 || s.subject >= 2,
         _ => true,
     });
-    forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count);
+    // Initials alone ("C.C.H.", "M.R.C.S.") are societies and degrees, not people.
+    let initials = |f: &Form| f.title.is_none() && f.names.iter().all(|n| n.trim_end_matches('.').chars().count() == 1);
+    forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count && !initials(f));
     cluster(text, &tokens, forms)
 }
 
@@ -862,6 +864,15 @@ mod tests {
         let c = find_characters(&b, &find_quotes(&b));
         let man = c.find("the man").and_then(|id| c.get(id));
         assert_eq!(man.map(|m| m.mentions), Some(3), "{:?}", c.list);
+    }
+
+    #[test]
+    fn initials_alone_are_no_one() {
+        let t = "From his friends of the C.C.H. and the C.C.H. again, said Holmes. Holmes read on.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert!(c.list.iter().all(|c| c.name.trim_end_matches('.').chars().count() > 1), "{:?}", c.list);
+        assert!(c.find("Holmes").is_some(), "{:?}", c.list);
     }
 
     #[test]
