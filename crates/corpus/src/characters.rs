@@ -295,7 +295,7 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
     // Initials alone ("C.C.H.", "M.R.C.S.") are societies and degrees, not people.
     let initials = |f: &Form| f.title.is_none() && f.names.iter().all(|n| n.trim_end_matches('.').chars().count() == 1);
     forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count && !initials(f));
-    cluster(text, &tokens, forms)
+    cluster(text, &tokens, &speech, first_person, forms)
 }
 
 struct Cluster {
@@ -306,7 +306,7 @@ struct Cluster {
     noble: bool,
 }
 
-fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Characters {
+fn cluster(text: &str, tokens: &[Token], speech: &[Span], first_person: bool, forms: HashMap<Form, FormStats>) -> Characters {
     let mut order: Vec<(&Form, &FormStats)> = forms.iter().collect();
     // Most specific first: more name words, then untitled before titled, then frequency.
     order.sort_by(|a, b| {
@@ -487,27 +487,43 @@ fn cluster(text: &str, tokens: &[Token], forms: HashMap<Form, FormStats>) -> Cha
         };
         list.push(Character { id: CharacterId(k as u32), name, aliases, gender, mentions: mentions_n, quotes: 0 });
     }
-    // A first-person narrator who speaks ("said I", "I replied") is a character too.
+    // A first-person narrator who speaks ("said I", "I replied") is a character too. In the
+    // narration: "said I" inside a speech or a letter tells of someone else's story.
+    let quoted = |pos: usize| speech.get(speech.partition_point(|q| q.end <= pos)).is_some_and(|q| q.start <= pos);
     let first_person_tags = tokens
         .windows(2)
+        .filter(|w| !quoted(w[0].span.start))
         .filter(|w| {
             let (a, b) = (&text[w[0].span.start..w[0].span.end], &text[w[1].span.start..w[1].span.end]);
             a == "I" && lexicon::is_speech_verb(b) || b == "I" && lexicon::is_speech_verb(a) && a.chars().all(char::is_lowercase)
         })
         .count();
-    if first_person_tags >= 2 {
+    // Only a story told in the first person has one: a letter quoted in a third-person novel
+    // says "as I said before" too.
+    if first_person && first_person_tags >= 2 {
         // The narrator is "I" in the narration, so their name shows up only in others' speech
         // ("Pip, sir.", "My dear Watson"): the character most named in speech and never in
         // narration is taken to be the narrator.
+        // Others call the narrator by that name at least once; a name only talked about in
+        // speech ("Jane Wilson has seen her", "King Solomon's mines") is someone else.
         let mut in_quote = vec![0usize; list.len()];
         let mut in_narration = vec![0usize; list.len()];
+        let mut called = vec![0usize; list.len()];
         for m in &mentions {
             let k = m.character.0 as usize;
-            if m.in_quote { in_quote[k] += 1 } else { in_narration[k] += 1 }
+            if m.in_quote {
+                in_quote[k] += 1;
+                let before = text[..m.span.start].trim_end_matches(' ');
+                let after = text[m.span.end..].trim_start_matches(' ');
+                let opens = before.ends_with([',', '“', '"', '‘', '\'', '!', '?', '.', '\n']) || before.ends_with(" dear");
+                called[k] += usize::from(opens && after.starts_with([',', '!', '?', '.', ';', '-', '—', '’', '”', '"', '\'']));
+            } else {
+                in_narration[k] += 1;
+            }
         }
         let named = (0..list.len())
-            .filter(|&k| in_narration[k] == 0 && in_quote[k] >= 2 && !list[k].name.starts_with("the "))
-            .max_by_key(|&k| in_quote[k]);
+            .filter(|&k| in_narration[k] == 0 && in_quote[k] >= 2 && called[k] > 0 && !list[k].name.starts_with("the "))
+            .max_by_key(|&k| (called[k], in_quote[k]));
         match named {
             Some(k) => list[k].aliases.push("I".into()),
             None => {
@@ -873,6 +889,35 @@ mod tests {
         let c = find_characters(&b, &find_quotes(&b));
         assert!(c.list.iter().all(|c| c.name.trim_end_matches('.').chars().count() > 1), "{:?}", c.list);
         assert!(c.find("Holmes").is_some(), "{:?}", c.list);
+    }
+
+    #[test]
+    fn the_narrator_is_the_one_others_call_by_a_name_they_never_narrate() {
+        let t = "I went to the forge and I knocked. I waited at the door while I listened.\n\n\
+                 “Come in, Pip,” said Joe Gargery.\n\n“Thank you,” said I.\n\n\
+                 “Estella is proud,” said Joe Gargery. “Estella will marry a lord.”\n\n\
+                 “Pip, sit here.”\n\n“Very well,” said I.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        let narrator = c.find("I").and_then(|id| c.get(id)).map(|c| c.name.as_str());
+        assert_eq!(narrator, Some("Pip"), "{:?}", c.list);
+        // Talked about in speech but never called: not the narrator.
+        let t = t.replace("“Come in, Pip,”", "“Come in,”").replace("“Pip, sit here.”", "“Sit here.”");
+        let b = import_text(t);
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("I").and_then(|id| c.get(id)).map(|c| c.name.as_str()), Some("Narrator"), "{:?}", c.list);
+        // "said I" inside someone's speech is their story, not the narrator's speaking.
+        let t = "I went to the forge and I knocked. I waited at the door while I listened.\n\n\
+                 “I met him, and said I, go home. Then said I, stay,” said Joe Gargery.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert!(c.find("I").is_none(), "{:?}", c.list);
+        // A letter in a story told in the third person says "as I said before": no narrator.
+        let story = "Elizabeth read the letter again while Jane sewed by the window and the fire burned low. ";
+        let third = format!("{}\n\nYour father was gone, and, as I said before, I said nothing. I replied to him later.", story.repeat(40));
+        let b = import_text(third);
+        let c = find_characters(&b, &find_quotes(&b));
+        assert!(c.find("I").is_none(), "{:?}", c.list);
     }
 
     #[test]
