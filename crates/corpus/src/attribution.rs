@@ -233,6 +233,12 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
     }
     let text = &ctx.book.text;
     let w = word(text, t);
+    // "said his wife" is Mrs. Bennet where the book has her; "his mother" a character of its own
+    // only where it has no such Mrs.
+    let possessive_relation = matches!(w, "his" | "His" | "her" | "Her").then(|| relation_of(ctx, toks, i)).flatten();
+    if possessive_relation.is_some() {
+        return possessive_relation;
+    }
     if let Some(m) = ctx.mention_at(t.span) {
         return Some(Subject::Name(m.character, text[m.span.start..m.span.end].to_owned()));
     }
@@ -255,40 +261,6 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
         }
         return None;
     }
-    if matches!(w, "his" | "His" | "her" | "Her") {
-        // "said his wife": the wife of the man last mentioned is Mrs. <his surname>.
-        let rel = toks.get(i + 1).filter(|t| t.word).map(|t| word(text, t))?;
-        let title = match rel {
-            "wife" | "lady" | "mother" => "Mrs.",
-            "husband" | "father" => "Mr.",
-            _ => return None,
-        };
-        let pg = if w.eq_ignore_ascii_case("his") { Gender::Male } else { Gender::Female };
-        // The owner may be the relation itself (Mrs. Bennet is "her" too): try the next one.
-        let mut exclude = None;
-        for _ in 0..2 {
-            let owner = ctx.salient(t.span.start, pg, exclude)?;
-            let owner_name = &ctx.chars.get(owner)?.name;
-            let surname = owner_name.rsplit(' ').next()?;
-            if let Some(id) = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != owner) {
-                return Some(Subject::Relation(id, format!("{w} {rel} ({owner_name})")));
-            }
-            exclude = Some(owner);
-        }
-        // The owner has no surname ("Kitty"): the Mrs. (or Mr.) of the scene, if one was named.
-        let ms = &ctx.chars.mentions;
-        let end = ms.partition_point(|m| m.span.start < t.span.start);
-        let floor = t.span.start.saturating_sub(3000);
-        let prefix = format!("{title} ");
-        let family = ms[..end]
-            .iter()
-            .rev()
-            .take_while(|m| m.span.start >= floor)
-            .map(|m| m.character)
-            .chain(ctx.spoken.iter().rev().take_while(|s| s.0 >= floor).map(|s| s.1))
-            .find(|&c| ctx.chars.get(c).is_some_and(|c| c.name.starts_with(&prefix)))?;
-        return Some(Subject::Relation(family, format!("{w} {rel} (the {title} of the scene)")));
-    }
     match w {
         // "it" for a creature the book names like a person: "the Caterpillar unfolded its arms,
         // … and said", "said it" of the Mouse.
@@ -302,6 +274,46 @@ fn subject_at(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
         "I" => Some(Subject::Narrator),
         _ => None,
     }
+}
+
+/// "said his wife" or "her mother": the Mrs. (or Mr.) of the family of the last man (or woman)
+/// named, or of the scene.
+fn relation_of(ctx: &Ctx<'_>, toks: &[Token], i: usize) -> Option<Subject> {
+    let t = toks.get(i)?;
+    let text = &ctx.book.text;
+    let w = word(text, t);
+    // "said his wife": the wife of the man last mentioned is Mrs. <his surname>.
+    let rel = toks.get(i + 1).filter(|t| t.word).map(|t| word(text, t))?;
+    let title = match rel {
+        "wife" | "lady" | "mother" => "Mrs.",
+        "husband" | "father" => "Mr.",
+        _ => return None,
+    };
+    let pg = if w.eq_ignore_ascii_case("his") { Gender::Male } else { Gender::Female };
+    // The owner may be the relation itself (Mrs. Bennet is "her" too): try the next one.
+    let mut exclude = None;
+    for _ in 0..2 {
+        let owner = ctx.salient(t.span.start, pg, exclude)?;
+        let owner_name = &ctx.chars.get(owner)?.name;
+        let surname = owner_name.rsplit(' ').next()?;
+        if let Some(id) = ctx.chars.find(&format!("{title} {surname}")).filter(|&id| id != owner) {
+            return Some(Subject::Relation(id, format!("{w} {rel} ({owner_name})")));
+        }
+        exclude = Some(owner);
+    }
+    // The owner has no surname ("Kitty"): the Mrs. (or Mr.) of the scene, if one was named.
+    let ms = &ctx.chars.mentions;
+    let end = ms.partition_point(|m| m.span.start < t.span.start);
+    let floor = t.span.start.saturating_sub(3000);
+    let prefix = format!("{title} ");
+    let family = ms[..end]
+        .iter()
+        .rev()
+        .take_while(|m| m.span.start >= floor)
+        .map(|m| m.character)
+        .chain(ctx.spoken.iter().rev().take_while(|s| s.0 >= floor).map(|s| s.1))
+        .find(|&c| ctx.chars.get(c).is_some_and(|c| c.name.starts_with(&prefix)))?;
+    Some(Subject::Relation(family, format!("{w} {rel} (the {title} of the scene)")))
 }
 
 /// True when the name at token `i` owns what follows ("said the child's nurse"), except a voice
@@ -1674,6 +1686,21 @@ mod tests {
         assert_eq!(who, [Some("Mary Brown".to_owned()), Some("Ann Lee".to_owned())], "{a:?}");
         assert!(a[1].confidence > a[0].confidence && a[1].reason.ends_with(", the most named"), "{a:?}");
         assert!(a[0].confidence < 0.8 && !a[0].reason.contains("most named"), "{a:?}");
+    }
+
+    #[test]
+    fn his_mother_speaks_where_the_family_has_no_names() {
+        let t = "Henry Fleming went to his mother's room.\n\n“Ma, I'm going to enlist,” said Henry.\n\n\
+                 “Henry, don't you be a fool,” his mother had replied.\n\n\
+                 His mother was milking the cow when he came home.\n\n“The Lord's will be done, Henry,” she said.";
+        let who = speakers(t);
+        assert_eq!(who[1].as_deref(), Some("his mother"), "{:?}", attributions(t));
+        assert_eq!(who[2].as_deref(), Some("his mother"), "{:?}", attributions(t));
+        // In a family that goes by Mr. and Mrs., "her father" is Mr. Bennet.
+        let t = "Mr. Bennet and Mrs. Bennet sat with Elizabeth Bennet. Mr. Bennet read.\n\n\
+                 “Lizzy, what are you doing?” said her father.";
+        assert_eq!(speakers(t)[0].as_deref(), Some("Mr. Bennet"), "{:?}", attributions(t));
+        assert!(run_chars(t).find("her father").is_none());
     }
 
     #[test]

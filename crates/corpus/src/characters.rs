@@ -287,8 +287,13 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
         into.mentions.extend(st.mentions);
         into.mentions.sort_by_key(|m| m.0.start);
     }
+    // "said her father" in a book with a Mr. Bennet is Mr. Bennet, "her sister" Jane or Kitty:
+    // a family that goes by Mr. and Mrs. is named, and attribution finds the relation. Where no
+    // one does (Alice's sister, the Red Badge's "his mother"), the relation speaks as itself.
+    let titled_families = forms.keys().any(|f| matches!(f.title.as_deref().map(|t| t.trim_end_matches('.')), Some("Mr" | "Mrs")));
     forms.retain(|f, s| match f.title.as_deref() {
         Some("my" | "our") => first_person && (s.tagged > 0 || s.subject >= 2),
+        Some("his" | "her") => !titled_families && (s.tagged > 0 || s.subject >= 2),
         _ if nameless(f) => s.tagged > 0 || s.subject >= 2,
         _ => true,
     });
@@ -596,7 +601,7 @@ fn closes_quote(text: &str, tokens: &[Token], k: Option<usize>) -> bool {
 
 /// Whether a form names a person by a noun ("the boy", "my mother") rather than by name.
 fn nameless(f: &Form) -> bool {
-    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "another" | "one" | "somebody" | "someone" | "everybody" | "everyone"))
+    matches!(f.title.as_deref(), Some("the" | "my" | "our" | "his" | "her" | "another" | "one" | "somebody" | "someone" | "everybody" | "everyone"))
 }
 
 /// "the [adjective] NOUN" or "my/our FAMILY-NOUN" at token `i`: the determiner ("the", "my" or
@@ -609,6 +614,15 @@ fn nominal(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, Stri
         let after = tokens.get(j + 1).map(|t| word(text, t));
         before.is_some_and(lexicon::is_speech_verb) || after.is_some_and(lexicon::is_speech_verb)
     };
+    // "his mother had replied": a relation the book names no other way speaks as a character.
+    if matches!(det, "his" | "His" | "her" | "Her") {
+        let t = tokens.get(i + 1).filter(|t| t.word)?;
+        let noun = word(text, t);
+        let owner = if det.eq_ignore_ascii_case("his") { "his" } else { "her" };
+        let aux = tokens.get(i + 2).filter(|t| t.word).is_some_and(|t| matches!(word(text, t), "had" | "would"));
+        let tagged = tagged_at(i + 1) || aux && tokens.get(i + 3).is_some_and(|t| t.word && lexicon::is_speech_verb(word(text, t)));
+        return matches!(noun, "mother" | "father" | "sister" | "brother" | "aunt" | "uncle" | "grandmother" | "grandfather").then(|| (owner, noun.to_owned(), i + 1, tagged));
+    }
     if matches!(det, "my" | "My" | "our" | "Our") {
         let t = tokens.get(i + 1).filter(|t| t.word)?;
         let noun = word(text, t);
