@@ -1004,8 +1004,9 @@ fn weigh_against_neighbours(book: &Book, turns: &[TurnInfo], atts: &mut [Attribu
     let known: Vec<Option<CharacterId>> = atts.iter().map(|a| a.speaker.filter(|_| matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric))).collect();
     let n = atts.len();
     for i in 0..n {
-        // Two tags in step around a two-person turn outweigh its neighbours.
-        let confirmed = atts[i].reason.ends_with("on the other side agrees");
+        // Two tags in step around a two-person turn outweigh its neighbours; a speech that goes
+        // on is its neighbour's by design.
+        let confirmed = atts[i].reason.ends_with("on the other side agrees") || atts[i].reason.starts_with("continues");
         let Some(s) = atts[i].speaker.filter(|_| atts[i].kind == AttributionKind::Implicit && !confirmed) else { continue };
         let before = (i > 0 && gap(book, turns[i - 1].last_para, turns[i].first_para) <= max_gap).then(|| known[i - 1]).flatten();
         let after = (i + 1 < n && gap(book, turns[i].last_para, turns[i + 1].first_para) <= max_gap).then(|| known[i + 1]).flatten();
@@ -1707,6 +1708,16 @@ mod tests {
                  “Lizzy, what are you doing?” said her father.";
         assert_eq!(speakers(t)[0].as_deref(), Some("Mr. Bennet"), "{:?}", attributions(t));
         assert!(run_chars(t).find("her father").is_none());
+    }
+
+    #[test]
+    fn a_speech_going_on_is_not_doubted_for_its_neighbour() {
+        // “…” | “…,” Jane continued: the untagged turn is Jane's, next to Jane's own tag.
+        let t = "Jane Bennet and Elizabeth Bennet sat alone.\n\n“Do you think so?” said Elizabeth.\n\n\
+                 “I do not see what right he had to decide.”\n\n“But we know nothing,” Jane continued.";
+        let a = attributions(t);
+        assert!(a[1].reason.starts_with("continues in the next speech"), "{a:?}");
+        assert!(!a[1].reason.contains("beside a speech of theirs") && a[1].confidence >= 0.7, "{a:?}");
     }
 
     #[test]
