@@ -75,6 +75,7 @@ fn role_name(role: QuoteRole) -> &'static str {
         QuoteRole::Letter => "letter",
         QuoteRole::ScareQuote => "scare",
         QuoteRole::Thought => "thought",
+        QuoteRole::Citation => "citation",
         _ => "other",
     }
 }

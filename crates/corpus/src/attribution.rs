@@ -498,7 +498,11 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             continue;
         }
         if q.role != QuoteRole::Speech {
-            out[qi] = Attribution::none(if q.role == QuoteRole::Letter { "letter, not speech" } else { "scare quote, not speech" });
+            out[qi] = Attribution::none(match q.role {
+                QuoteRole::Letter => "letter, not speech",
+                QuoteRole::Citation => "written words cited, not speech",
+                _ => "scare quote, not speech",
+            });
             continue;
         }
         let mut after_tag = false;

@@ -6,8 +6,8 @@
 //!    UTF-8, UTF-16 (BOM) or a legacy encoding, HTML or EPUB become a [`Book`]: one text with
 //!    chapters and paragraphs as exact [`Span`]s. Plain text keeps the file's decoded text as read;
 //!    the Project Gutenberg header and footer are only excluded from [`Book::body`].
-//! 2. **Quotations** ([`find_quotes`]): every quotation segment, with letters and scare quotes
-//!    marked as not speech.
+//! 2. **Quotations** ([`find_quotes`]): every quotation segment, with letters, scare quotes and cited
+//!    written words (inscriptions, captions, epigraphs, verse) marked as not speech.
 //! 3. **Characters** ([`find_characters`]): names discovered from the text, aliases clustered,
 //!    with mention counts and a gender guess.
 //! 4. **Attribution** ([`attribute`]): a speaker (or none), a kind, a confidence and a reason per

@@ -1,8 +1,9 @@
 //! Quotation detection: double and single quote styles (straight and curly), apostrophes in
 //! British single-quote dialogue, nested quotes, speeches running over several paragraphs, dash
-//! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes, thoughts).
+//! dialogue, and marking of text that is quoted but not spoken (letters, scare quotes, thoughts,
+//! inscriptions, captions, epigraphs and verse).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,9 @@ pub enum QuoteRole {
     ScareQuote,
     /// Words a character thinks, not says: “‘Well!’ thought Alice”.
     Thought,
+    /// Written words cited, not spoken: an inscription, a note read out, an illustration's
+    /// caption, a chapter's epigraph, quoted verse.
+    Citation,
 }
 
 impl QuoteRole {
@@ -422,7 +426,173 @@ fn classify(book: &Book, quotes: &mut [Quote]) {
         }
         i = j + 1;
     }
+    mark_citations(book, quotes);
     mark_thoughts(book, quotes);
+}
+
+/// The words of a text, lowercased.
+fn lower_words(t: &str) -> impl Iterator<Item = String> + '_ {
+    t.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '’').map(|w| w.trim_matches(['\'', '’'])).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// Marks written words and words only mentioned: an illustration's caption ("[Illustration:
+/// “Mr. Darcy bowed”]"), an inscription ("the inscription, “Also Georgiana”", "“To James
+/// Mortimer,” was engraved upon it"), a note that speaks ("“I am going to have a party,” it
+/// said"), a chapter's epigraph, quoted verse, and words not said ("She didn't say “perhaps
+/// never”", "as soon as you can say “Gee!”").
+fn mark_citations(book: &Book, quotes: &mut [Quote]) {
+    let text = &book.text;
+    let mut vocabulary = None;
+    let mut captions = text.match_indices("[Illustration").map(|(i, _)| Span::new(i, text[i..].find(']').map_or(text.len(), |e| i + e))).peekable();
+    let mut first_in_chapter = usize::MAX;
+    for i in 0..quotes.len() {
+        let q = quotes[i];
+        let chapter = book.paragraphs.get(q.paragraph).map_or(0, |p| p.chapter);
+        let opens_chapter = chapter != first_in_chapter;
+        first_in_chapter = chapter;
+        while captions.peek().is_some_and(|c| c.end < q.span.start) {
+            captions.next();
+        }
+        if q.role != QuoteRole::Speech {
+            continue;
+        }
+        if captions.peek().is_some_and(|c| c.start < q.span.start) {
+            quotes[i].role = QuoteRole::Citation;
+            continue;
+        }
+        if q.continued {
+            continue;
+        }
+        let para = book.paragraphs.get(q.paragraph).map_or(Span::new(0, text.len()), |p| p.span);
+        let before = &text[para.start.min(q.span.start)..q.span.start];
+        let next = quotes.get(i + 1).filter(|n| n.paragraph == q.paragraph).map(|n| n.span.start);
+        let after = &text[q.span.end..next.unwrap_or(para.end).max(q.span.end)];
+        // The few words before the opening mark, back to a sentence's end.
+        let clause = before.rsplit(['.', '!', '?', ';', '”', '"']).next().unwrap_or("");
+        let last: Vec<String> = lower_words(clause).collect();
+        let last = &last[last.len().saturating_sub(4)..];
+        let written = |w: &str| matches!(w, "inscription" | "inscribed" | "engraved" | "printed" | "written" | "labelled" | "labeled" | "epitaph" | "motto" | "painted" | "carved" | "stamped" | "lettered");
+        let after_words: Vec<String> = lower_words(after.split(['.', '!', '?', ';', '—']).next().unwrap_or("")).take(4).collect();
+        let aw = |k: usize| after_words.get(k).map_or("", String::as_str);
+        let inscribed_after = (0..3).any(|k| matches!(aw(k), "was" | "were" | "is" | "are" | "been") && written(aw(k + 1)));
+        // "it said" of a note, not of a creature: something written is in view just before.
+        let note_speaks = aw(0) == "it" && matches!(aw(1), "said" | "says" | "ran" | "runs" | "read" | "reads") && {
+            let from = q.paragraph.checked_sub(1).and_then(|k| book.paragraphs.get(k)).map_or(para.start, |p| p.span.start).min(q.span.start);
+            lower_words(&text[from..q.span.start]).any(|w| {
+                matches!(w.as_str(), "letter" | "note" | "telegram" | "card" | "message" | "paper" | "invitation" | "notice" | "wire" | "label" | "placard" | "read" | "reads" | "opened" | "unfolded")
+            })
+        };
+        // "to say", "didn't say", "can say": words not said (but "began to say" is saying).
+        let n = last.len();
+        let unsaid = n >= 2
+            && last[n - 1] == "say"
+            && (matches!(last[n - 2].as_str(), "not" | "never" | "can" | "cannot" | "could") || last[n - 2].ends_with("n't") || last[n - 2].ends_with("n’t")
+                || last[n - 2] == "to" && !(n >= 3 && matches!(last[n - 3].as_str(), "began" | "begun" | "begin" | "started" | "continued" | "proceeded" | "went" | "ventured" | "used")));
+        if unsaid && clause.trim_end().ends_with(|c: char| c.is_alphabetic() || matches!(c, ',' | ':')) {
+            quotes[i].role = QuoteRole::ScareQuote;
+            continue;
+        }
+        if last.iter().any(|w| written(w)) || inscribed_after || note_speaks {
+            quotes[i].role = QuoteRole::Citation;
+            // The note goes on after "it said": “…,” it said, “on Thursday…”.
+            if note_speaks && next.is_some() && lower_words(after).count() == 2 {
+                quotes[i + 1].role = QuoteRole::Citation;
+            }
+            continue;
+        }
+        if is_epigraph(book, &q, opens_chapter, before, after, &mut vocabulary) || verse_breaks(text, &q, &mut vocabulary) >= 2 {
+            quotes[i].role = QuoteRole::Citation;
+        }
+    }
+}
+
+/// The first quotation of a chapter, at its head, signed by a dash line ("— Shakespeare") or in
+/// verse: an epigraph.
+fn is_epigraph<'t>(book: &'t Book, q: &Quote, first: bool, before: &str, after: &str, vocabulary: &mut Option<Vocabulary<'t>>) -> bool {
+    // Right under the heading: the first quotation of a chapter, in its first paragraph, or on
+    // the heading's own line.
+    let Some(p) = book.paragraphs.get(q.paragraph) else { return false };
+    let at_head = first && book.chapters.get(p.chapter).is_some_and(|c| c.paragraphs.start == q.paragraph);
+    let head = before.trim();
+    if !(head.is_empty() && at_head || !head.is_empty() && crate::book::is_heading(head)) {
+        return false;
+    }
+    // Signed: a dash, then a name or a title ("—Shakespeare", "—_The Maid's Tragedy_").
+    let sign = |t: &str| {
+        let t = t.trim_start();
+        t.starts_with(['—', '-', '―']) && t.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase)
+    };
+    let rest = after.trim_start();
+    let signed = if rest.is_empty() { book.paragraphs.get(q.paragraph + 1).is_some_and(|n| sign(book.slice(n.span))) } else { sign(rest) };
+    signed || verse_breaks(&book.text, q, vocabulary) >= 1
+}
+
+/// Words inside a quotation that start a line of verse: capitalised in mid-sentence (after a
+/// comma, a semicolon or a line break that ends no sentence), yet no name: a small word ("Of",
+/// "And") or a common word the book never capitalises in mid-sentence elsewhere. Two make quoted
+/// verse: “Where the Northern Ocean, in vast whirls, | Boils round the naked, melancholy isles |
+/// Of farthest Thule”.
+fn verse_breaks<'t>(text: &'t str, q: &Quote, vocabulary: &mut Option<Vocabulary<'t>>) -> usize {
+    const SMALL: &[&str] = &["Of", "And", "The", "In", "To", "With", "From", "For", "Or", "Nor", "But", "Where", "When", "That", "Which", "Who", "Whose", "Than", "On", "At", "By", "Like", "Again", "Thus", "So", "Is", "Are", "Was", "Were", "Its", "Their", "His", "Her", "My", "Thy", "Our", "Your", "A", "An"];
+    let inner = &text[q.inner.start..q.inner.end];
+    let mut count = 0;
+    let mut prev = "";
+    for (k, w) in inner.split([' ', '\n', '\t']).filter(|w| !w.is_empty()).enumerate() {
+        let p = std::mem::replace(&mut prev, w);
+        let word = w.trim_end_matches(|c: char| !c.is_alphabetic());
+        if k == 0 || word.len() < 2 || !word.starts_with(|c: char| c.is_uppercase()) || word.chars().skip(1).any(char::is_uppercase) || crate::lexicon::is_title(word) {
+            continue;
+        }
+        if p.ends_with(['.', '!', '?', '“', '‘', '"', '\'', '—', '-', ':']) || crate::lexicon::is_title(p.trim_end_matches('.')) {
+            continue;
+        }
+        let small = SMALL.contains(&word);
+        if !small && !p.ends_with([',', ';']) {
+            continue;
+        }
+        if small || !vocabulary.get_or_insert_with(|| Vocabulary::new(text)).is_name(word, inner) {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The book's words, gathered once when a quotation first looks like verse: those written in
+/// lower case, and how often each capitalised word stands in mid-sentence (after a lower-case
+/// word or a comma): names.
+struct Vocabulary<'t> {
+    lower: HashSet<&'t str>,
+    capitalised: HashMap<&'t str, usize>,
+}
+
+impl<'t> Vocabulary<'t> {
+    fn new(text: &'t str) -> Self {
+        let mut lower = HashSet::new();
+        let mut capitalised: HashMap<&str, usize> = HashMap::new();
+        let mut mid_sentence = false;
+        for w in text.split_whitespace() {
+            let word = w.trim_matches(|c: char| !c.is_alphabetic());
+            if word.starts_with(char::is_lowercase) {
+                lower.insert(word);
+            } else if mid_sentence && word.starts_with(char::is_uppercase) {
+                *capitalised.entry(word).or_default() += 1;
+            }
+            let end = w.trim_end_matches(['”', '’', '"', '\'', ')']);
+            mid_sentence = !word.is_empty() && (end.ends_with(char::is_alphabetic) || end.ends_with(',')) || w.chars().all(|c| c == ',');
+        }
+        Self { lower, capitalised }
+    }
+
+    /// Whether `word` is a name: capitalised in mid-sentence outside the quotation `inner`, or
+    /// never written in lower case.
+    fn is_name(&self, word: &str, inner: &str) -> bool {
+        let lower = word.to_lowercase();
+        if !self.lower.contains(lower.as_str()) {
+            return true;
+        }
+        let here = Vocabulary::new(inner).capitalised.get(word).copied().unwrap_or(0);
+        self.capitalised.get(word).copied().unwrap_or(0) > here
+    }
 }
 
 /// Quotations a thinking verb tags: “‘Well!’ thought Alice”, “she thought, ‘now what?’”. The
@@ -718,6 +888,45 @@ mod tests {
         let b = import_text(t.to_owned());
         let roles: Vec<QuoteRole> = find_quotes(&b).iter().map(|q| q.role).collect();
         assert_eq!(roles, [QuoteRole::ScareQuote, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Letter, QuoteRole::Speech]);
+    }
+
+    fn roles(t: &str) -> Vec<QuoteRole> {
+        let b = import_text(t.to_owned());
+        find_quotes(&b).iter().map(|q| q.role).collect()
+    }
+
+    #[test]
+    fn written_words_are_cited_not_spoken() {
+        use QuoteRole::{Citation as C, ScareQuote as W, Speech as S};
+        // A caption repeats a line of the text: it is no line of its own.
+        assert_eq!(roles("[Illustration: “He was a gentleman,” said Elizabeth]\n\n“Yes,” said he."), [C, S]);
+        // Inscriptions, before and after.
+        assert_eq!(roles("From the turn of the inscription, “Also Georgiana Wife of the Above,” I drew a conclusion."), [C]);
+        assert_eq!(roles("“To James Mortimer, from his friends,” was engraved upon it. “Well?” said Holmes."), [C, S]);
+        // A telegram that “says”, both halves; a creature called “it” speaks.
+        assert_eq!(roles("He handed me the telegram. “Go to Baker Street at once,” it said. “Wait for me.”\n\n“Come,” said I."), [C, C, S]);
+        assert_eq!(roles("The Dodo marked out a course. “The exact shape doesn't matter,” it said, and off they ran."), [S]);
+        // Words not said; words begun.
+        assert_eq!(roles("She didn't say “perhaps never,” but each silently added it."), [W]);
+        assert_eq!(roles("He could walk off as soon as you can say “Gee!” and nobody the wiser."), [W]);
+        assert_eq!(roles("He began to say, “Well, I never,” and stopped."), [S]);
+    }
+
+    #[test]
+    fn epigraphs_and_verse_are_cited_not_spoken() {
+        use QuoteRole::{Citation as C, Speech as S};
+        let t = "CHAPTER I.\n\n“Mine ear is open, and my heart prepared:\nThe worst is worldly loss thou canst unfold.”\n\n\
+                 —Shakespeare\n\nIt was a feature of those wars.\n\n“Hello,” said he.\n\n\
+                 CHAPTER II.\n\n“TOM!”\n\n—and no answer came.\n\n\
+                 CHAPTER III. Into the Primitive “Old longings nomadic leap, Chafing at custom's chain; Again from its brumal sleep Wakens the ferine strain.”\n\n\
+                 Buck did not read the newspapers.\n";
+        assert_eq!(roles(t), [C, S, S, C], "an epigraph under its heading, signed or in verse; a first line spoken");
+        // Verse run into a sentence, hard-wrapped as in a plain-text book, and speech full of a
+        // name that is also a word.
+        let t = "The water boils. They treat of the coast of Norway -- “Where the Northern Ocean, in vast whirls,\n\
+                 Boils round the naked, melancholy isles\nOf farthest Thule.”\n\n\
+                 “Not I,” said Good.\n\n“Yes I do, though, and so does Good; don't you, Good?” said Harry.\n";
+        assert_eq!(roles(t), [C, S, S]);
     }
 
     #[test]

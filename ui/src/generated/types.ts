@@ -412,7 +412,7 @@ end: number,
  */
 paragraph: number, 
 /**
- * `speech`, `thought`, `letter`, `scare`.
+ * `speech`, `thought`, `letter`, `scare`, `citation` (written words: an inscription, a caption, an epigraph, verse).
  */
 role: string, 
 /**

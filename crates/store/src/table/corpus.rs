@@ -113,7 +113,7 @@ pub struct StoredQuote {
     pub end: i64,
     /// The paragraph it is in.
     pub paragraph: i64,
-    /// `speech`, `thought`, `letter`, `scare`.
+    /// `speech`, `thought`, `letter`, `scare`, `citation` (written words: an inscription, a caption, an epigraph, verse).
     pub role: String,
     /// The speaker's canonical name, or none when it could not be told.
     pub speaker: Option<String>,
