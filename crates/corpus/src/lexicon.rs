@@ -19,7 +19,7 @@ const SPEECH_VERBS: &[&str] = &[
     "mused", "wondered", "thinks", "reasoned", "cautioned", "queried", "boomed", "piped", "snorted", "croaked", "rasped", "stuttered",
     "blurted", "spluttered", "sputtered", "barked", "howled", "hollered", "quoth", "quavered", "grunted",
     "recalled", "reminded", "marvelled", "marveled", "giggled", "jeered", "taunted", "chided", "prompted",
-    "soothed", "coaxed", "gushed", "fumed", "raged", "vowed", "swore", "predicted", "affirmed",
+    "soothed", "coaxed", "gushed", "fumed", "raged", "vowed", "swore", "predicted", "affirmed", "quoted",
     // After "would", "will", "did": “Ah, Bishop,” she would declare.
     "declare", "exclaim", "remark", "whisper", "mutter", "murmur", "shout", "inquire", "enquire", "retort",
     "protest", "scream",

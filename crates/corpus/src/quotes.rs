@@ -483,7 +483,13 @@ fn classify(book: &Book, quotes: &mut [Quote]) {
             for q in &mut quotes[i..=j] {
                 q.role = QuoteRole::Letter;
             }
-        } else if i == j && (is_scare_quote(text, &quotes[i]) || quoted_fragment(book, &quotes[i])) {
+        } else if i == j && (is_scare_quote(text, &quotes[i]) || {
+            // Speech earlier in the paragraph may be the first half of this one; a quoted term
+            // (“keep up,”) is not.
+            let para_start = book.paragraphs.get(quotes[i].paragraph).map_or(0, |p| p.span.start);
+            let speech_before = quotes[..i].iter().rev().take_while(|x| x.span.end > para_start).any(|x| x.role != QuoteRole::ScareQuote);
+            quoted_fragment(book, &quotes[i], speech_before)
+        }) {
             quotes[i].role = QuoteRole::ScareQuote;
         }
         i = j + 1;
@@ -505,7 +511,12 @@ fn lower_words(t: &str) -> impl Iterator<Item = String> + '_ {
 fn mark_citations(book: &Book, quotes: &mut [Quote]) {
     let text = &book.text;
     let mut vocabulary = None;
-    let mut captions = text.match_indices("[Illustration").map(|(i, _)| Span::new(i, text[i..].find(']').map_or(text.len(), |e| i + e))).peekable();
+    // "[Illustration: …]" (or "[ Illustration : …]" in tokenised text).
+    let mut captions = text
+        .match_indices("Illustration")
+        .filter(|(i, _)| text[..*i].trim_end_matches(' ').ends_with('['))
+        .map(|(i, _)| Span::new(i, text[i..].find(']').map_or(text.len(), |e| i + e)))
+        .peekable();
     let mut first_in_chapter = usize::MAX;
     for i in 0..quotes.len() {
         let q = quotes[i];
@@ -727,7 +738,7 @@ fn lexicon_free(w: &str) -> bool {
 /// second half of an interrupted speech has its first half and its tag earlier in the paragraph.
 /// So: lowercase, with no quotation mark before it in its paragraph, no speech verb in its
 /// sentence and none in the words right after it.
-fn quoted_fragment(book: &Book, q: &Quote) -> bool {
+fn quoted_fragment(book: &Book, q: &Quote, speech_before: bool) -> bool {
     let text = &book.text;
     let inner = &text[q.inner.start..q.inner.end];
     if q.continued || q.unclosed || !inner.starts_with(char::is_lowercase) || inner.trim_end().ends_with(['!', '?', '—', '-', '…']) {
@@ -740,7 +751,7 @@ fn quoted_fragment(book: &Book, q: &Quote) -> bool {
     }
     let Some(para) = book.paragraphs.get(p) else { return false };
     let before = text[para.span.start.min(q.span.start)..q.span.start].trim_end_matches([' ', '\t']);
-    if before.is_empty() || before.ends_with(['\n', '.', '!', '?', ':', ';']) || before.contains(['“', '”', '"', '«', '»', '‘']) {
+    if before.is_empty() || before.ends_with(['\n', '.', '!', '?', ':', ';']) || speech_before && before.contains(['“', '”', '"', '«', '»', '‘']) {
         return false;
     }
     // The sentence so far: a full stop after a title ("said Mrs. Bennet, “that…”") or a "!"
@@ -972,6 +983,18 @@ mod tests {
         assert_eq!(roles("She didn't say “perhaps never,” but each silently added it."), [W]);
         assert_eq!(roles("He could walk off as soon as you can say “Gee!” and nobody the wiser."), [W]);
         assert_eq!(roles("He began to say, “Well, I never,” and stopped."), [S]);
+    }
+
+    #[test]
+    fn a_term_after_a_quoted_term_is_no_speech_resumed() {
+        use QuoteRole::{ScareQuote as W, Speech as S};
+        let t = "He was to “keep up,” at each place “taking up the work where he left off,” yet no tutor found it.";
+        assert_eq!(roles(t), [W, W]);
+        // After speech, a lowercase quotation may be the speech going on past an interruption.
+        let t = "“Take a seat beside me” -- leading her to a sofa -- “and let us talk this matter over.”";
+        assert_eq!(roles(t), [S, S]);
+        let t = "“‘Death,’” quoted Warwick, “‘is the penalty of living.’”";
+        assert_eq!(roles(t), [S, S]);
     }
 
     #[test]
