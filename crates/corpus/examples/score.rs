@@ -283,7 +283,8 @@ fn score_file(txt: &Path, verbose: bool, fallback: bool, rules: &mut HashMap<Str
             if q.speaker.as_ref().and_then(|n| map.get(n)) == Some(p) {
                 let ok = gold_of_pred[i] == Some(p.as_str());
                 if fallback && std::env::var_os("SCORE_PERSONA_DUMP").is_some() {
-                    eprintln!("PDUMP\t{}\t{:.3}\t{}\t{}\t{:?}", u8::from(ok), q.confidence, rule_of(reasons.get(i).unwrap_or(&"")), stem.rsplit('/').next().unwrap_or(""), q.text.chars().take(60).collect::<String>());
+                    let role = if speech.get(i).copied().unwrap_or(true) { "speech" } else { "thought" };
+                    eprintln!("PDUMP\t{}\t{:.3}\t{}\t{role}\t{}\t{:?}", u8::from(ok), q.confidence, rule_of(reasons.get(i).unwrap_or(&"")), stem.rsplit('/').next().unwrap_or(""), q.text.chars().take(60).collect::<String>());
                 }
                 if verbose && !ok {
                     let how = if used[i] { format!("gold={:?}", gold_of_pred[i]) } else { "extra".to_owned() };

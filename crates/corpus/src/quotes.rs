@@ -680,8 +680,17 @@ fn mark_thoughts(book: &Book, quotes: &mut [Quote]) {
         if quotes[i].role != QuoteRole::Speech || quotes[i].unclosed || quotes[i].continued {
             continue;
         }
-        let para = book.paragraphs.get(quotes[i].paragraph).map_or(text.len(), |p| p.span.end);
-        let next = quotes.get(i + 1).filter(|n| n.paragraph == quotes[i].paragraph).map(|n| n.span.start);
+        let mut para = book.paragraphs.get(quotes[i].paragraph).map_or(text.len(), |p| p.span.end);
+        let mut next = quotes.get(i + 1).filter(|n| n.paragraph == quotes[i].paragraph).map(|n| n.span.start);
+        // One sentence per line: the tag may open the next line (“‘Well!’ | thought Alice”).
+        if book.line_paragraphs
+            && next.is_none()
+            && text[quotes[i].span.end..para.max(quotes[i].span.end)].trim().is_empty()
+            && let Some(np) = book.paragraphs.get(quotes[i].paragraph + 1).filter(|np| book.slice(np.span).starts_with(char::is_lowercase))
+        {
+            para = np.span.end;
+            next = quotes.get(i + 1).filter(|n| n.paragraph == quotes[i].paragraph + 1).map(|n| n.span.start);
+        }
         let end = next.unwrap_or(para).max(quotes[i].span.end);
         let after = &text[quotes[i].span.end..end];
         // The tag's own clause, up to the first sentence end or comma: a few words around the
@@ -1037,6 +1046,9 @@ mod tests {
         let t = "“Suppose we go,” Though she thought of her body as frail, she went.\n\n\
                  “It is well,” thought I; and Eliza said at once, “She is here.”";
         assert_eq!(roles(t), [Speech, Thought, Speech]);
+        // One sentence per line: the tag opens the next line.
+        let t = "‘ Come , ’ said the Rabbit .\nShe went down .\n‘ Well ! ’\nthought Alice to herself , ‘ after such a fall as this , I shall think nothing of it ! ’\n‘ No . ’\n";
+        assert_eq!(roles(t), [Speech, Thought, Thought, Speech]);
     }
 
     #[test]
