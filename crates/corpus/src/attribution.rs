@@ -1315,7 +1315,7 @@ fn kin_vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
     let inner = &text[q.inner.start..q.inner.end];
     // Each word with its offset in `inner` (the pieces are slices of it).
     let words: Vec<(usize, &str)> = inner.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(|w| (w.as_ptr() as usize - inner.as_ptr() as usize, w)).collect();
-    if words.len() < 3 {
+    if words.len() < 2 {
         return None;
     }
     for &(at, w) in &words {
@@ -1325,10 +1325,25 @@ fn kin_vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
             "uncle" => (&["Uncle "], &["my uncle", "the uncle"]),
             "mother" | "ma" | "mamma" | "mama" | "mammy" => (&[], &["my mother", "the mother"]),
             "father" | "pa" | "papa" | "pappy" => (&[], &["my father", "the father"]),
+            // A title called alone: “True, farmer.” to Farmer Oak, “Yes, doctor.”
+            "farmer" => (&["Farmer "], &["the farmer"]),
+            "doctor" => (&["Doctor ", "Dr. ", "Dr "], &["the doctor"]),
+            "captain" => (&["Captain ", "Capt. "], &["the captain"]),
+            "colonel" => (&["Colonel ", "Col. "], &["the colonel"]),
+            "major" => (&["Major "], &["the major"]),
+            "parson" => (&["Parson "], &["the parson"]),
+            "squire" => (&["Squire "], &["the squire"]),
+            "professor" => (&["Professor ", "Prof. "], &["the professor"]),
+            "inspector" => (&["Inspector "], &["the inspector"]),
+            "sergeant" => (&["Sergeant "], &["the sergeant"]),
             _ => continue,
         };
         let before = inner[..at].trim_end();
         let after = inner[at + w.len()..].trim_start();
+        // Two words need the comma: “True, farmer.” (but “Aunt!” or “Doctor Jones.” call no one here).
+        if words.len() == 2 && !before.ends_with(',') {
+            continue;
+        }
         let edge_before = before.is_empty() || before.ends_with([',', '!', '?', '.']) || before.ends_with("dear");
         let edge_after = after.is_empty() || after.starts_with([',', '!', '?', '.', ';']);
         if !(edge_before && edge_after) {
@@ -1588,6 +1603,19 @@ mod tests {
         let polly = find_characters(&b, &find_quotes(&b)).find("Aunt Polly");
         assert_eq!(a[1].addressee, polly, "{a:?}");
         assert_eq!(speakers(t)[0].as_deref(), Some("Aunt Polly"), "{a:?}");
+    }
+
+    #[test]
+    fn a_title_set_off_like_a_name_calls_its_one_bearer() {
+        let t = "Parson Tringham rode by John Durbeyfield, who stood in the lane.\n\n\
+                 “Good night t'ee,” said John Durbeyfield.\n\n\
+                 “Good night, Sir John,” said the parson.\n\n\
+                 “That's bad, parson.”";
+        let a = attributions(t);
+        let b = import_text(t.to_owned());
+        let parson = find_characters(&b, &find_quotes(&b)).find("Parson Tringham");
+        assert_eq!(a[2].addressee, parson, "{a:?}");
+        assert_ne!(speakers(t)[2].as_deref(), Some("Parson Tringham"), "{a:?}");
     }
 
     #[test]
