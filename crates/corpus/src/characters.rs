@@ -361,7 +361,13 @@ fn cluster(text: &str, tokens: &[Token], speech: &[Span], first_person: bool, fo
                         .collect();
                     // "Lady Catherine", "Sir William": title + given name.
                     let given_title = matches!(t, "Lady" | "Sir" | "Lord" | "Miss" | "Master" | "Aunt" | "Uncle");
-                    let given: Vec<usize> = (0..clusters.len()).filter(|&k| given_title && clusters[k].first.as_deref() == Some(name) && clusters[k].noble == matches!(t, "Lady" | "Sir" | "Lord")).collect();
+                    let noble_title = matches!(t, "Lady" | "Sir" | "Lord");
+                    let mut given: Vec<usize> = (0..clusters.len()).filter(|&k| given_title && clusters[k].first.as_deref() == Some(name) && clusters[k].noble == noble_title).collect();
+                    // "Sir John" for plain John Durbeyfield, told he is a knight's heir: no
+                    // titled John in the book, and one plain one.
+                    if given.is_empty() && noble_title {
+                        given = (0..clusters.len()).filter(|&k| clusters[k].first.as_deref() == Some(name) && clusters[k].surname.is_some()).collect();
+                    }
                     // "Miss Bennet" in a family with a Mr. or Mrs. Bennet is the eldest daughter
                     // by convention, not whichever sister happens to have a full name.
                     let family = t == "Miss" && clusters.iter().any(|c| c.surname.as_deref() == Some(name) && c.forms.iter().any(|(f, _)| matches!(f.title.as_deref(), Some("Mr" | "Mrs")) && f.names.len() == 1));
@@ -854,6 +860,23 @@ mod tests {
     use super::*;
     use crate::import::import_text;
     use crate::quotes::find_quotes;
+
+    #[test]
+    fn sir_and_a_given_name_is_the_one_so_named() {
+        // No titled John: "Sir John" is plain John Durbeyfield, told he is a knight's heir.
+        let t = "John Durbeyfield walked home. John Durbeyfield met the parson.\n\n\
+                 “Good night, Sir John,” said Parson Tringham. Sir John stared.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("Sir John"), c.find("John Durbeyfield"), "{:?}", c.list);
+        // With a titled William in the book, "Sir William" is he, not William Collins.
+        let t = "Sir William Lucas called. William Collins bowed to Sir William Lucas.\n\n\
+                 “Welcome, Sir William,” said William Collins. Sir William smiled.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert_eq!(c.find("Sir William"), c.find("Sir William Lucas"), "{:?}", c.list);
+        assert_ne!(c.find("Sir William"), c.find("William Collins"), "{:?}", c.list);
+    }
 
     #[test]
     fn my_mother_is_a_character_of_a_story_told_in_the_first_person() {
