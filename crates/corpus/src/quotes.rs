@@ -565,6 +565,15 @@ fn mark_citations(book: &Book, quotes: &mut [Quote]) {
             quotes[i].role = QuoteRole::ScareQuote;
             continue;
         }
+        // Joined to words quoted just before: “to say ‘good-by,’ than ‘how do you do.’”.
+        let joined = i > 0 && quotes[i - 1].paragraph == q.paragraph && quotes[i - 1].role == QuoteRole::ScareQuote && {
+            let between: Vec<String> = lower_words(&text[quotes[i - 1].span.end..q.span.start]).collect();
+            matches!(between.as_slice(), [w] if matches!(w.as_str(), "than" | "or" | "nor" | "and"))
+        };
+        if joined {
+            quotes[i].role = QuoteRole::ScareQuote;
+            continue;
+        }
         if last.iter().any(|w| written(w)) || inscribed_after || note_speaks {
             quotes[i].role = QuoteRole::Citation;
             // The note goes on after "it said": “…,” it said, “on Thursday…”.
@@ -992,6 +1001,7 @@ mod tests {
         assert_eq!(roles("She didn't say “perhaps never,” but each silently added it."), [W]);
         assert_eq!(roles("He could walk off as soon as you can say “Gee!” and nobody the wiser."), [W]);
         assert_eq!(roles("He began to say, “Well, I never,” and stopped."), [S]);
+        assert_eq!(roles("She was better pleased to say “good-by” than “how do you do.”"), [W, W]);
     }
 
     #[test]
