@@ -574,7 +574,8 @@ fn mark_citations(book: &Book, quotes: &mut [Quote]) {
             quotes[i].role = QuoteRole::ScareQuote;
             continue;
         }
-        if last.iter().any(|w| written(w)) || inscribed_after || note_speaks {
+        let writes = |w: &str| matches!(w, "write" | "wrote" | "writes" | "scrawled" | "scribbled");
+        if last.iter().any(|w| written(w) || writes(w)) || inscribed_after || note_speaks {
             quotes[i].role = QuoteRole::Citation;
             // The note goes on after "it said": “…,” it said, “on Thursday…”.
             if note_speaks && next.is_some() && lower_words(after).count() == 2 {
@@ -994,6 +995,7 @@ mod tests {
         // Inscriptions, before and after.
         assert_eq!(roles("From the turn of the inscription, “Also Georgiana Wife of the Above,” I drew a conclusion."), [C]);
         assert_eq!(roles("“To James Mortimer, from his friends,” was engraved upon it. “Well?” said Holmes."), [C, S]);
+        assert_eq!(roles("I beg you to write to this effect: “That I would not offend Madame Duval.”"), [C]);
         // A telegram that “says”, both halves; a creature called “it” speaks.
         assert_eq!(roles("He handed me the telegram. “Go to Baker Street at once,” it said. “Wait for me.”\n\n“Come,” said I."), [C, C, S]);
         assert_eq!(roles("The Dodo marked out a course. “The exact shape doesn't matter,” it said, and off they ran."), [S]);
