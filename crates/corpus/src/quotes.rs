@@ -211,7 +211,10 @@ fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
         if let Some(o) = open.take() {
             // An unclosed quotation ends at the paragraph break, unless the text is one line per
             // paragraph (or per sentence) and this line does not open a new quotation.
-            if book.line_paragraphs && !starts_with_mark {
+            // (A line that opens with a dash and a capital, such as an epigraph's "-- Shakespeare",
+            // ends it too.)
+            let dash_line = p.trim_start_matches(['—', '-', '―']).len() < p.len() && p.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase);
+            if book.line_paragraphs && !starts_with_mark && !dash_line {
                 open = Some(o);
             } else {
                 push(&mut out, text, o, last_end, true);
@@ -782,7 +785,9 @@ fn quoted_fragment(book: &Book, q: &Quote, speech_before: bool) -> bool {
     let start = before.rmatch_indices(['.', '!', '?']).map(|(i, _)| i).find(|&i| ends_sentence(i)).map_or(0, |i| i + 1);
     let speechless = |t: &str| !t.split(|c: char| !c.is_alphabetic()).any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()));
     let after: String = text[q.span.end..].split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-    speechless(&before[start..]) && speechless(&after)
+    // A clause of its own after the words ("“good:” if you inquired backward") is no tag.
+    let clause_after = after.split_whitespace().next().is_some_and(|w| matches!(w, "if" | "when" | "because" | "though" | "although" | "unless" | "while" | "whereas"));
+    speechless(&before[start..]) && (clause_after || speechless(&after))
 }
 
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
@@ -1044,6 +1049,16 @@ mod tests {
                  Boils round the naked, melancholy isles\nOf farthest Thule.”\n\n\
                  “Not I,” said Good.\n\n“Yes I do, though, and so does Good; don't you, Good?” said Harry.\n";
         assert_eq!(roles(t), [C, S, S]);
+        // One sentence per line: an epigraph left open is closed by the line that signs it, so
+        // the marks after it keep their parity.
+        let t = "CHAPTER I. \" Since I can do no good because a woman , Reach constantly at something that is near it .\n\
+                 -- The Maid 's Tragedy : BEAUMONT AND FLETCHER .\nMiss Brooke was beautiful .\n\
+                 The family was unquestionably \" good : \" if you inquired backward , you would find no tradesman .\n\
+                 \" Yes , \" said Celia .\n";
+        let b = import_text(t.to_owned());
+        let found: Vec<(&str, QuoteRole)> = find_quotes(&b).iter().map(|q| (b.slice(q.inner), q.role)).collect();
+        assert_eq!(found[1..], [("good :", QuoteRole::ScareQuote), ("Yes ,", S)], "{found:?}");
+        assert_eq!(found[0].1, C, "{found:?}");
     }
 
     #[test]
