@@ -380,6 +380,17 @@ mod robustness {
             }
         }
 
+        /// The same over the pieces the quotation rules look for: italics, captions, headings,
+        /// dashes, tags, notes that say, words not said.
+        #[test]
+        fn quotation_rules_never_panic(s in "([\"'“”‘’_\\[\\]—\n ,.:;!?-]|Illustration|CHAPTER I\\.|said|cried out|it said|to say|wrote|inscription|than|Of|And|Boils|[a-zA-Zé]{1,6}){0,300}") {
+            let a = analyze_text(&s);
+            for r in a.quote_records() {
+                prop_assert!(r.start <= r.end);
+                prop_assert!(r.end <= s.chars().count());
+            }
+        }
+
         #[test]
         fn bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = analyze_bytes(&b);
