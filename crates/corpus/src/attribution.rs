@@ -510,8 +510,12 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             let a = &quotes[last];
             // Two quotations with nothing between them (“Go!” “Stop!”) are two speakers whose
             // paragraph break was lost.
-            let back_to_back = text[a.span.end..q.span.start].trim().is_empty() && !q.continued;
-            let own = (a.paragraph == q.paragraph && !back_to_back) || q.continued;
+            // So are two with only a dash between (“If not, I” -- “I have the weed,” I replied.):
+            // the second breaks in.
+            let back_to_back = text[a.span.end..q.span.start].trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '—' | '–')).is_empty() && !q.continued;
+            // (One sentence per line, a speech may open at the end of one line and end on the next.)
+            let same_paragraph = a.paragraph == q.paragraph || book.paragraphs.get(q.paragraph).is_some_and(|p| a.span.end > p.span.start);
+            let own = (same_paragraph && !back_to_back) || q.continued;
             // “Nonsense, Fergus!” after “…,” observed Fergus.: calling the one the tag names is
             // someone else's turn.
             let calls_the_tagged = || {
@@ -1433,6 +1437,28 @@ mod tests {
 
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn a_dash_between_two_speeches_is_another_breaking_in() {
+        let t = "Ralph Percy sat by John Rolfe at the door.\n\n\
+                 “Ralph,” he said, “have you tobacco in hand? If not, I” -- “I have the weed,” Ralph replied.";
+        let who = speakers(t);
+        assert_eq!(who[2].as_deref(), Some("Ralph Percy"), "{:?}", attributions(t));
+        assert_ne!(who[1], who[2], "{:?}", attributions(t));
+    }
+
+    #[test]
+    fn a_speech_opened_at_a_line_end_is_one_turn_with_its_next_line() {
+        // One sentence per line: the speech opens at the end of one line and goes on after its
+        // tag on the next, where the second half belongs to the same speaker.
+        let t = "Warwick walked along the street .\nThe undertaker stood at his door .\n\
+                 \" I reckon he 'll soon be goin ' de way er all de yuth , \" said the undertaker .\n\
+                 He nodded . \"\n' Death , ' \" quoted Warwick , \" ' is the penalty of living . ' \"\n\
+                 \" Dat 's a fac ' , suh . \"\n";
+        let who = speakers(t);
+        assert_eq!(who[1].as_deref(), Some("Warwick"), "{:?}", attributions(t));
+        assert_eq!(who[2].as_deref(), Some("Warwick"), "{:?}", attributions(t));
     }
 
     #[test]
