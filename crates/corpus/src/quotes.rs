@@ -197,6 +197,8 @@ struct Open {
     start: usize,
     paragraph: usize,
     continued: bool,
+    /// Curly single quotations opened inside this one and not yet closed (‘… ‘good-by’ …’).
+    nested: usize,
 }
 
 fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
@@ -235,7 +237,7 @@ fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
                         // (`"` | `'Death,'" quoted Warwick`).
                         ('"', false) if after.trim().is_empty() && !book.paragraphs.get(pi + 1).is_some_and(|n| book.slice(n.span).starts_with(|c: char| is_single(c) || is_double(c))) => {}
                         ('“' | '„' | '«', false) | ('"', false) => {
-                            open = Some(Open { start: i, paragraph: pi, continued: ri == 0 && continued_from_unclosed })
+                            open = Some(Open { start: i, paragraph: pi, continued: ri == 0 && continued_from_unclosed, nested: 0 })
                         }
                         ('”' | '»', true) | ('"', true) => {
                             if let Some(o) = open.take() {
@@ -247,7 +249,7 @@ fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
                             if let Some(o) = open.take() {
                                 push(&mut out, text, o, trim_end_at(text, i), true);
                             }
-                            open = Some(Open { start: i, paragraph: pi, continued: false });
+                            open = Some(Open { start: i, paragraph: pi, continued: false, nested: 0 });
                         }
                         _ => {}
                     },
@@ -283,6 +285,20 @@ fn single_mark(
         return; // don't, o'clock
     }
     let standalone = is_open_context(prev) && next.is_none_or(char::is_whitespace);
+    // A left mark inside an open quotation opens one nested in it (‘better to say ‘good-by’ than
+    // ‘how do you do’’), and the right mark that follows closes that one, not the outer.
+    if c == '‘' && is_open_context(prev) && !elision_follows(after.trim_start_matches(' '))
+        && let Some(o) = open.as_mut()
+    {
+        o.nested += 1;
+        return;
+    }
+    if c == '’' && !next_word && open.as_ref().is_some_and(|o| o.nested > 0) {
+        if let Some(o) = open.as_mut() {
+            o.nested -= 1;
+        }
+        return;
+    }
     if standalone {
         // Tokenized text: ' stands alone; a following clitic ('s) was ruled out above only when attached.
         if let Some(o) = open.take() {
@@ -290,13 +306,13 @@ fn single_mark(
         } else if c != '’' && (!elision_follows(after.trim_start_matches(' ')) || after.trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit())) {
             // A right mark opens nothing: "the stairs ’ window" is a plural possessive.
             // A year is elided only when attached ('99); "the date ' 1500 , '" opens a quotation.
-            *open = Some(Open { start: i, paragraph: pi, continued });
+            *open = Some(Open { start: i, paragraph: pi, continued, nested: 0 });
         }
         return;
     }
     if is_open_context(prev) {
         if open.is_none() && c != '’' && !elision_follows(after) {
-            *open = Some(Open { start: i, paragraph: pi, continued });
+            *open = Some(Open { start: i, paragraph: pi, continued, nested: 0 });
         }
         return;
     }
@@ -369,7 +385,7 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
                             q.span.end = end;
                             q.inner.end = end;
                         }
-                        None => push(&mut out, &book.text, Open { start: para.span.start, paragraph: pi, continued: false }, end, false),
+                        None => push(&mut out, &book.text, Open { start: para.span.start, paragraph: pi, continued: false, nested: 0 }, end, false),
                     }
                     run_of = Some(pi);
                     continue;
@@ -406,7 +422,7 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
                 }
             }
         }
-        let o = Open { start: para_start, paragraph: pi, continued: false };
+        let o = Open { start: para_start, paragraph: pi, continued: false, nested: 0 };
         push(&mut out, &book.text, o, para_start + end, false);
         // "— The mockery of it! he said gaily. Your absurd name, an ancient Greek!": after the
         // tag the paragraph goes on speaking, unless a pronoun opens narration ("He turned.").
@@ -420,7 +436,7 @@ fn dash_quotes(book: &Book) -> Vec<Quote> {
             let narration = crate::lexicon::pronoun_gender(&first).is_some() || matches!(first.as_str(), "i" | "they" | "it" | "then" | "and");
             if !after.trim().is_empty() && !narration {
                 let start = para_start + r + (after.len() - after.trim_start().len());
-                push(&mut out, &book.text, Open { start, paragraph: pi, continued: false }, para_start + p.trim_end().len(), false);
+                push(&mut out, &book.text, Open { start, paragraph: pi, continued: false, nested: 0 }, para_start + p.trim_end().len(), false);
             }
         }
     }
@@ -629,7 +645,8 @@ fn verse_breaks<'t>(text: &'t str, q: &Quote, vocabulary: &mut Option<Vocabulary
         if k == 0 || word.len() < 2 || !word.starts_with(|c: char| c.is_uppercase()) || word.chars().skip(1).any(char::is_uppercase) || crate::lexicon::is_title(word) {
             continue;
         }
-        if p.ends_with(['.', '!', '?', '“', '‘', '"', '\'', '—', '-', ':']) || crate::lexicon::is_title(p.trim_end_matches('.')) {
+        let bare = p.trim_end_matches(['’', '”', ')']);
+        if bare.is_empty() || p.ends_with(['“', '‘', '"', '\'']) || bare.ends_with(['.', '!', '?', '—', '-', ':']) || crate::lexicon::is_title(p.trim_end_matches('.')) {
             continue;
         }
         let small = SMALL.contains(&word);
@@ -928,6 +945,11 @@ mod tests {
     #[test]
     fn nested_quotes_stay_inside() {
         assert_eq!(quotes("“He said ‘go’ to me,” she said."), ["He said ‘go’ to me,"]);
+        // Curly single marks nested in a single-quote speech, in prose and in tokenised text.
+        let t = "‘She was better pleased to say ‘good-by’ than ‘how do you do.’ And we should call, mamma.’\n\n‘No,’ said she.";
+        assert_eq!(quotes(t), ["She was better pleased to say ‘good-by’ than ‘how do you do.’ And we should call, mamma.", "No,"]);
+        let t = "‘ But you may believe it .\nShe was better pleased to say ‘ good-by , ’ than ‘ how do you do . ’\nAnd we should call , mamma . ’\n‘ No , ’ said she .\n";
+        assert_eq!(quotes(t).len(), 2, "{:?}", quotes(t));
     }
 
     #[test]
