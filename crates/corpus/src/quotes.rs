@@ -127,6 +127,7 @@ pub fn detect_style(book: &Book) -> QuoteStyle {
 pub fn find_quotes(book: &Book) -> Vec<Quote> {
     let style = detect_style(book);
     let mut out = if style == QuoteStyle::Dash { dash_quotes(book) } else { mark_quotes(book, style) };
+    split_stage_directions(book, &mut out);
     classify(book, &mut out);
     if style != QuoteStyle::Dash {
         let italic = italic_speech(book, &out);
@@ -136,6 +137,34 @@ pub fn find_quotes(book: &Book) -> Vec<Quote> {
         }
     }
     out
+}
+
+/// Narration in brackets inside a speech, “Lizzy! Georgy! (calling to his sisters) Joan is not
+/// here”, is no part of it: the speech becomes two segments around it. Only a stage direction: a
+/// few words opening with a lowercase "-ing" verb.
+fn split_stage_directions(book: &Book, quotes: &mut Vec<Quote>) {
+    let text = &book.text;
+    let mut out = Vec::with_capacity(quotes.len());
+    for q in quotes.drain(..) {
+        let inner = &text[q.inner.start..q.inner.end];
+        let cut = inner.find('(').and_then(|open| {
+            let close = open + inner[open..].find(')')?;
+            let words: Vec<&str> = inner[open + 1..close].split_whitespace().collect();
+            let first = words.first()?;
+            let direction = words.len() <= 12 && first.ends_with("ing") && first.starts_with(char::is_lowercase) && first.chars().all(char::is_alphabetic);
+            let before = inner[..open].trim_end();
+            let after = inner[close + 1..].trim_start();
+            (direction && !before.is_empty() && !after.is_empty()).then_some((q.inner.start + before.len(), q.inner.end - after.len()))
+        });
+        let Some((end_first, start_second)) = cut else {
+            out.push(q);
+            continue;
+        };
+        let paragraph = book.paragraphs.partition_point(|p| p.span.end <= start_second).min(book.paragraphs.len().saturating_sub(1));
+        out.push(Quote { span: Span::new(q.span.start, end_first), inner: Span::new(q.inner.start, end_first), unclosed: false, ..q });
+        out.push(Quote { span: Span::new(start_second, q.span.end), inner: Span::new(start_second, q.inner.end), paragraph, continued: false, ..q });
+    }
+    *quotes = out;
 }
 
 /// Words set in italics instead of quotation marks, right after a verb of speaking: "he cried
@@ -940,6 +969,12 @@ mod tests {
     fn british_single_with_apostrophes() {
         let t = "‘I don’t care for ’em,’ said Alice, ‘nor the boys’ books.’\n\n'It's Tom's,' she said. 'Tis late.\n\n'Come here,' said the Queen.\n\n‘No,’ she said.\n\n'Why?' he asked.";
         assert_eq!(quotes(t), ["I don’t care for ’em,", "nor the boys’ books.", "It's Tom's,", "Come here,", "No,", "Why?"]);
+    }
+
+    #[test]
+    fn a_stage_direction_in_brackets_splits_a_speech() {
+        let t = "“Lizzy! Georgy! (calling to his sisters) Joan is not here.”\n\n“Hush (he's asleep) and go.”";
+        assert_eq!(quotes(t), ["Lizzy! Georgy!", "Joan is not here.", "Hush (he's asleep) and go."]);
     }
 
     #[test]
