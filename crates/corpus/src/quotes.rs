@@ -829,6 +829,9 @@ fn quoted_fragment(book: &Book, q: &Quote, speech_before: bool) -> bool {
         !before[i + 1..].trim_start().starts_with(')') && !crate::lexicon::is_title(word)
     };
     let start = before.rmatch_indices(['.', '!', '?']).map(|(i, _)| i).find(|&i| ends_sentence(i)).map_or(0, |i| i + 1);
+    // A semicolon or colon ends the clause that could tag it ("…who admitted that …; and maidens
+    // who requested God to “guide their feet”").
+    let start = before.rfind([';', ':']).map_or(start, |i| start.max(i + 1));
     let speechless = |t: &str| !t.split(|c: char| !c.is_alphabetic()).any(|w| crate::lexicon::is_speech_verb(&w.to_lowercase()));
     let after: String = text[q.span.end..].split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     // A clause of its own after the words ("“good:” if you inquired backward") is no tag.
@@ -1072,6 +1075,9 @@ mod tests {
     fn a_term_after_a_quoted_term_is_no_speech_resumed() {
         use QuoteRole::{ScareQuote as W, Speech as S};
         let t = "He was to “keep up,” at each place “taking up the work where he left off,” yet no tutor found it.";
+        assert_eq!(roles(t), [W, W]);
+        // A speech verb in an earlier clause of the sentence tags nothing here.
+        let t = "Some admitted that they would leave the “grubby children” soon; and others requested God to “guide their feet along the paths of usefulness.”";
         assert_eq!(roles(t), [W, W]);
         // After speech, a lowercase quotation may be the speech going on past an interruption.
         let t = "“Take a seat beside me” -- leading her to a sofa -- “and let us talk this matter over.”";
