@@ -937,7 +937,9 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     if inner.ends_with([',', '.']) {
         return words <= 3;
     }
-    after.chars().next().is_none_or(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.' | '\n'))
+    // (A dash after it goes on with the sentence too: "by the natives ‘Macumazahn’ — Anglicè, he
+    // who keeps a bright look-out".)
+    after.chars().next().is_none_or(|c| c.is_lowercase() || matches!(c, ',' | ';' | ')' | '.' | '\n' | '—' | '–' | '-'))
 }
 
 #[cfg(test)]
@@ -1076,6 +1078,8 @@ mod tests {
         use QuoteRole::{ScareQuote as W, Speech as S};
         let t = "He was to “keep up,” at each place “taking up the work where he left off,” yet no tutor found it.";
         assert_eq!(roles(t), [W, W]);
+        let t = "He was called Hunter Quatermain, or by the natives “Macumazahn” -- he who keeps a look-out.";
+        assert_eq!(roles(t), [W]);
         // A speech verb in an earlier clause of the sentence tags nothing here.
         let t = "Some admitted that they would leave the “grubby children” soon; and others requested God to “guide their feet along the paths of usefulness.”";
         assert_eq!(roles(t), [W, W]);
