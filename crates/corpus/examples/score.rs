@@ -389,7 +389,7 @@ fn main() {
     println!("|--------------------------------|--------|--------|");
     println!("| quote detection precision      | {:>5.1}% |        |", p);
     println!("| quote detection recall         | {:>5.1}% |        |", r);
-    println!("| quote detection F1             | {:>5.1}  | >= 98  |", f1);
+    println!("| quote detection F1             | {:>5.2}  | >= 98  | {} matched, {} extra, {} missed", f1, total.matched, total.pred - total.matched, total.gold - total.matched);
     println!("| speaker accuracy, name mapping | {:>5.1}% | >= 80% |", pct(names_only.speaker_ok, total.gold));
     println!("| persona P / R, name mapping    | {:>5.1}% / {:>5.1}% |", pct(names_only.persona_ok, names_only.persona_pred), pct(names_only.persona_ok, total.persona_gold));
     println!("| with majority fallback mapping (below) |  |  |");

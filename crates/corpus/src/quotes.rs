@@ -836,7 +836,14 @@ fn quoted_fragment(book: &Book, q: &Quote, speech_before: bool) -> bool {
     let after: String = text[q.span.end..].split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     // A clause of its own after the words ("“good:” if you inquired backward") is no tag.
     let clause_after = after.split_whitespace().next().is_some_and(|w| matches!(w, "if" | "when" | "because" | "though" | "although" | "unless" | "while" | "whereas"));
-    speechless(&before[start..]) && (clause_after || speechless(&after))
+    // A verb's bare form right after the words is a noun or a command, no tag ("“only if not
+    // noisy,” reply paid"): a tag says "replied", or "would reply" before it.
+    let bare = |w: &str| matches!(w, "reply" | "answer" | "say" | "ask" | "cry" | "call" | "shout" | "whisper" | "protest" | "remark" | "retort");
+    let tagless_after = after.split_whitespace().enumerate().all(|(k, w)| {
+        let w = w.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+        !crate::lexicon::is_speech_verb(&w) || k == 0 && bare(&w)
+    });
+    speechless(&before[start..]) && (clause_after || tagless_after)
 }
 
 fn is_scare_quote(text: &str, q: &Quote) -> bool {
@@ -1079,6 +1086,8 @@ mod tests {
         let t = "He was to “keep up,” at each place “taking up the work where he left off,” yet no tutor found it.";
         assert_eq!(roles(t), [W, W]);
         let t = "He was called Hunter Quatermain, or by the natives “Macumazahn” -- he who keeps a look-out.";
+        assert_eq!(roles(t), [W]);
+        let t = "A telegram from him bespeaking a room “only if not noisy,” reply paid, was produced at the office.";
         assert_eq!(roles(t), [W]);
         // A speech verb in an earlier clause of the sentence tags nothing here.
         let t = "Some admitted that they would leave the “grubby children” soon; and others requested God to “guide their feet along the paths of usefulness.”";
