@@ -854,6 +854,12 @@ fn is_scare_quote(text: &str, q: &Quote) -> bool {
     if ws.len() >= 3 && caps * 4 >= ws.len() * 3 && !inner.contains([',', '!', '?', '\n']) {
         return true;
     }
+    // A work's title, however long: "a copy of “Lines addressed to a young lady on quitting Miss
+    // Pinkerton's school”".
+    let lead = text[..q.span.start].trim_end_matches([' ', '\t', '\n']);
+    if [" copy of", " copies of", " volume of", " edition of"].iter().any(|w| lead.ends_with(w)) {
+        return true;
+    }
     let words = inner.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
     if words > 5 || inner.ends_with(['!', '?', '—', '-', '…', ';', ':']) {
         return false;
@@ -1088,6 +1094,8 @@ mod tests {
         let t = "He was called Hunter Quatermain, or by the natives “Macumazahn” -- he who keeps a look-out.";
         assert_eq!(roles(t), [W]);
         let t = "A telegram from him bespeaking a room “only if not noisy,” reply paid, was produced at the office.";
+        assert_eq!(roles(t), [W]);
+        let t = "On the cover was a copy of “Lines addressed to a young lady on quitting Miss Pinkerton's school, at the Mall.”";
         assert_eq!(roles(t), [W]);
         // A speech verb in an earlier clause of the sentence tags nothing here.
         let t = "Some admitted that they would leave the “grubby children” soon; and others requested God to “guide their feet along the paths of usefulness.”";
