@@ -550,6 +550,16 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
         }
         let (mut att, last_para_idx, pronoun) = own_evidence(&ctx, quotes, turn, sentence_lines);
         let addressee = att.addressee;
+        // “I am Mary Lennox,” said the little girl: who names herself is who speaks.
+        // (A pronoun, or a tag that names no one but "the NOUN"; a name in the tag stands.)
+        let nameless_tag = |s: CharacterId| att.kind == AttributionKind::Anaphoric || att.kind == AttributionKind::Explicit && ctx.chars.get(s).is_some_and(|c| c.name.starts_with("the "));
+        if let Some(me) = self_named(&ctx, first)
+            && att.speaker.is_some_and(|s| s != me && nameless_tag(s))
+        {
+            let name = ctx.chars.get(me).map_or("", |c| c.name.as_str()).to_owned();
+            att.speaker = Some(me);
+            att.reason.push_str(&format!(", who says they are {name}"));
+        }
         // “Don't, Jo. It's so boyish!” is not Jo's, whoever the narration just named: only a
         // speech tag outweighs the vocative.
         if att.speaker.is_some() && att.speaker == addressee && !is_speech_tag(&att) {
@@ -1312,6 +1322,16 @@ fn vocatives(ctx: &Ctx<'_>, q: &Quote) -> Vec<CharacterId> {
     out
 }
 
+/// The character a speech says it is: “I am Mary Lennox”, “My name is Pip”, “I'm Tom Sawyer”.
+fn self_named(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
+    let text = &ctx.book.text;
+    let ms = &ctx.chars.mentions;
+    let m = ms.get(ms.partition_point(|m| m.span.start < q.inner.start)).filter(|m| m.span.end <= q.inner.end)?;
+    let lead = text[q.inner.start..m.span.start].trim().to_lowercase();
+    let lead: String = lead.split_whitespace().collect::<Vec<_>>().join(" ");
+    matches!(lead.as_str(), "i am" | "i'm" | "i ’m" | "i 'm" | "i’m" | "my name is" | "my name 's" | "my name’s" | "my name's").then_some(m.character)
+}
+
 /// “I don't know, aunt.” — a kinship word set off like a name calls the one character the book
 /// names with it ("Aunt Polly", "Uncle John"; "my mother" for "mother" or "ma").
 fn kin_vocative(ctx: &Ctx<'_>, q: &Quote) -> Option<CharacterId> {
@@ -1437,6 +1457,17 @@ mod tests {
 
     fn speakers(t: &str) -> Vec<Option<String>> {
         run(t).into_iter().map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn who_names_herself_speaks() {
+        let t = "Mary Lennox sat alone in the nursery when the officer came in.\n\n\
+                 “Who are you?” said the young man.\n\n“I am Mary Lennox,” said the little girl.";
+        assert_eq!(speakers(t)[1].as_deref(), Some("Mary Lennox"), "{:?}", attributions(t));
+        // Naming someone else is no such thing.
+        let t = "Mary Lennox sat alone in the nursery when the officer came in.\n\n\
+                 “Who is she?” said the young man.\n\n“That is Mary Lennox,” said the little girl.";
+        assert_ne!(speakers(t)[1].as_deref(), Some("Mary Lennox"), "{:?}", attributions(t));
     }
 
     #[test]
