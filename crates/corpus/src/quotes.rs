@@ -598,8 +598,9 @@ fn mark_citations(book: &Book, quotes: &mut [Quote]) {
         let inscribed_after = (0..3).any(|k| matches!(aw(k), "was" | "were" | "is" | "are" | "been") && written(aw(k + 1)));
         // "it said" of a note, not of a creature: something written is in view just before.
         let note_speaks = aw(0) == "it" && matches!(aw(1), "said" | "says" | "ran" | "runs" | "read" | "reads") && {
+            // (Or later in its own paragraph: "“Go at once,” it said, for he had handed me the telegram.")
             let from = q.paragraph.checked_sub(1).and_then(|k| book.paragraphs.get(k)).map_or(para.start, |p| p.span.start).min(q.span.start);
-            lower_words(&text[from..q.span.start]).any(|w| {
+            lower_words(&text[from..para.end.max(q.span.end)]).any(|w| {
                 matches!(w.as_str(), "letter" | "note" | "telegram" | "card" | "message" | "paper" | "invitation" | "notice" | "wire" | "label" | "placard" | "read" | "reads" | "opened" | "unfolded")
             })
         };
@@ -654,7 +655,14 @@ fn is_epigraph<'t>(book: &'t Book, q: &Quote, first: bool, before: &str, after: 
         t.starts_with(['—', '-', '―']) && t.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase)
     };
     let rest = after.trim_start();
-    let signed = if rest.is_empty() { book.paragraphs.get(q.paragraph + 1).is_some_and(|n| sign(book.slice(n.span))) } else { sign(rest) };
+    // Its lines may stand indented, each a paragraph of its own, the signature after the last:
+    // short lines that open no quotation, at most a stanza of them.
+    let line = |t: &str| t.chars().count() <= 90 && !t.starts_with(|c: char| is_double(c) || is_single(c));
+    let signed = if rest.is_empty() {
+        book.paragraphs[q.paragraph + 1..].iter().take(8).map(|n| book.slice(n.span)).try_fold(false, |_, t| if sign(t) { Err(true) } else if line(t) { Ok(false) } else { Err(false) }).err().unwrap_or(false)
+    } else {
+        sign(rest)
+    };
     signed || verse_breaks(&book.text, q, vocabulary) >= 1
 }
 
@@ -1079,6 +1087,7 @@ mod tests {
         // A telegram that “says”, both halves; a creature called “it” speaks.
         assert_eq!(roles("He handed me the telegram. “Go to Baker Street at once,” it said. “Wait for me.”\n\n“Come,” said I."), [C, C, S]);
         assert_eq!(roles("The Dodo marked out a course. “The exact shape doesn't matter,” it said, and off they ran."), [S]);
+        assert_eq!(roles("“Go to Baker Street at once,” it said, for he had handed me the telegram."), [C]);
         // Words not said; words begun.
         assert_eq!(roles("She didn't say “perhaps never,” but each silently added it."), [W]);
         assert_eq!(roles("He could walk off as soon as you can say “Gee!” and nobody the wiser."), [W]);
@@ -1127,6 +1136,10 @@ mod tests {
                  CHAPTER III. Into the Primitive “Old longings nomadic leap, Chafing at custom's chain; Again from its brumal sleep Wakens the ferine strain.”\n\n\
                  Buck did not read the newspapers.\n";
         assert_eq!(roles(t), [C, S, S, C], "an epigraph under its heading, signed or in verse; a first line spoken");
+        // As a plain-text book sets it: indented lines, each a paragraph, the signature below.
+        let t = "CHAPTER I.\n\n     “Mine ear is open, and my heart prepared:\n     The worst is worldly loss thou canst unfold.”\n\n\
+                 \x20    —Shakespeare\n\nIt was a feature of those wars. “Hello,” said Tom Jones.\n";
+        assert_eq!(roles(t), [C, S]);
         // Verse run into a sentence, hard-wrapped as in a plain-text book, and speech full of a
         // name that is also a word.
         let t = "The water boils. They treat of the coast of Norway -- “Where the Northern Ocean, in vast whirls,\n\
