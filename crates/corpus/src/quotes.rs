@@ -559,10 +559,14 @@ fn lower_words(t: &str) -> impl Iterator<Item = String> + '_ {
 fn mark_citations(book: &Book, quotes: &mut [Quote]) {
     let text = &book.text;
     let mut vocabulary = None;
-    // "[Illustration: …]" (or "[ Illustration : …]" in tokenised text).
+    // "[Illustration: …]" (or "[ Illustration : …]" in tokenised text), and an editor's
+    // "[Footnote 1: …]" or "[Sidenote: …]".
     let mut captions = text
-        .match_indices("Illustration")
-        .filter(|(i, _)| text[..*i].trim_end_matches(' ').ends_with('['))
+        .match_indices('[')
+        .filter(|(i, _)| {
+            let rest = text[i + 1..].trim_start_matches(' ');
+            ["Illustration", "Footnote", "Sidenote"].iter().any(|w| rest.starts_with(w))
+        })
         .map(|(i, _)| Span::new(i, text[i..].find(']').map_or(text.len(), |e| i + e)))
         .peekable();
     let mut first_in_chapter = usize::MAX;
@@ -1080,6 +1084,7 @@ mod tests {
         use QuoteRole::{Citation as C, ScareQuote as W, Speech as S};
         // A caption repeats a line of the text: it is no line of its own.
         assert_eq!(roles("[Illustration: “He was a gentleman,” said Elizabeth]\n\n“Yes,” said he."), [C, S]);
+        assert_eq!(roles("“Yes,” said he.[1]\n\n[Footnote 1: Compare Johnson: “Sir, I have found you an argument.”]"), [S, C]);
         // Inscriptions, before and after.
         assert_eq!(roles("From the turn of the inscription, “Also Georgiana Wife of the Above,” I drew a conclusion."), [C]);
         assert_eq!(roles("“To James Mortimer, from his friends,” was engraved upon it. “Well?” said Holmes."), [C, S]);
