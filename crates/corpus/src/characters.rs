@@ -299,7 +299,10 @@ pub fn find_characters(book: &Book, quotes: &[Quote]) -> Characters {
     });
     // Initials alone ("C.C.H.", "M.R.C.S.") are societies and degrees, not people.
     let initials = |f: &Form| f.title.is_none() && f.names.iter().all(|n| n.trim_end_matches('.').chars().count() == 1);
-    forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count && !initials(f));
+    // A word that only ever opens words in italics is foreign speech or a ship, not a person:
+    // "_Hekinah degul_", "the _Lusitania_".
+    let italic = |s: &FormStats| !s.mentions.is_empty() && s.mentions.iter().all(|(m, _)| text[..m.start].trim_end_matches(' ').ends_with('_'));
+    forms.retain(|f, s| (s.count >= 2 || s.tagged > 0 || f.names.len() > 1 || f.title.is_some()) && s.place_votes * 2 <= s.count && !initials(f) && !italic(s));
     cluster(text, &tokens, &speech, first_person, forms)
 }
 
@@ -860,6 +863,17 @@ mod tests {
     use super::*;
     use crate::import::import_text;
     use crate::quotes::find_quotes;
+
+    #[test]
+    fn a_word_only_ever_in_italics_is_no_one() {
+        // A launch, and foreign words cried out: no characters, however often named.
+        let t = "Miss Morstan looked at the _Aurora_. The _Aurora_ was fast. Smith built the _Aurora_.\n\n\
+                 They cried out, _Hekinah degul_, and again _Hekinah degul_.\n\n“It is nothing,” said she.";
+        let b = import_text(t.to_owned());
+        let c = find_characters(&b, &find_quotes(&b));
+        assert!(c.find("Aurora").is_none() && c.find("Hekinah").is_none(), "{:?}", c.list);
+        assert!(c.find("Miss Morstan").is_some(), "{:?}", c.list);
+    }
 
     #[test]
     fn sir_and_a_given_name_is_the_one_so_named() {
