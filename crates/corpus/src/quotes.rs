@@ -322,10 +322,10 @@ fn single_mark(
         o.nested += 1;
         return;
     }
-    if c == '’' && !next_word && open.as_ref().is_some_and(|o| o.nested > 0) {
-        if let Some(o) = open.as_mut() {
-            o.nested -= 1;
-        }
+    if c == '’' && !next_word
+        && let Some(o) = open.as_mut().filter(|o| o.nested > 0)
+    {
+        o.nested -= 1;
         return;
     }
     if standalone {
@@ -569,12 +569,12 @@ fn mark_citations(book: &Book, quotes: &mut [Quote]) {
         })
         .map(|(i, _)| Span::new(i, text[i..].find(']').map_or(text.len(), |e| i + e)))
         .peekable();
-    let mut first_in_chapter = usize::MAX;
+    let mut prev_chapter = usize::MAX;
     for i in 0..quotes.len() {
         let q = quotes[i];
         let chapter = book.paragraphs.get(q.paragraph).map_or(0, |p| p.chapter);
-        let opens_chapter = chapter != first_in_chapter;
-        first_in_chapter = chapter;
+        let opens_chapter = chapter != prev_chapter;
+        prev_chapter = chapter;
         while captions.peek().is_some_and(|c| c.end < q.span.start) {
             captions.next();
         }
@@ -663,7 +663,7 @@ fn is_epigraph<'t>(book: &'t Book, q: &Quote, first: bool, before: &str, after: 
     // short lines that open no quotation, at most a stanza of them.
     let line = |t: &str| t.chars().count() <= 90 && !t.starts_with(|c: char| is_double(c) || is_single(c));
     let signed = if rest.is_empty() {
-        book.paragraphs[q.paragraph + 1..].iter().take(8).map(|n| book.slice(n.span)).try_fold(false, |_, t| if sign(t) { Err(true) } else if line(t) { Ok(false) } else { Err(false) }).err().unwrap_or(false)
+        book.paragraphs[q.paragraph + 1..].iter().take(8).map(|n| book.slice(n.span)).find(|t| sign(t) || !line(t)).is_some_and(sign)
     } else {
         sign(rest)
     };
@@ -1165,7 +1165,6 @@ mod tests {
 
     #[test]
     fn thoughts_are_told_from_speech() {
-        let roles = |t: &str| find_quotes(&import_text(t.to_owned())).iter().map(|q| q.role).collect::<Vec<_>>();
         use QuoteRole::{Speech, Thought};
         // A tag after, the thought going on after its tag, a tag before.
         let t = "‘Well!’ thought Alice to herself, ‘after such a fall as this, I shall think nothing of it!’\n\n\
