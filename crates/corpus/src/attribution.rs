@@ -515,7 +515,7 @@ pub fn attribute(book: &Book, quotes: &[Quote], chars: &Characters) -> Vec<Attri
             let back_to_back = text[a.span.end..q.span.start].trim_matches(|c: char| c.is_whitespace() || matches!(c, '-' | '—' | '–')).is_empty() && !q.continued;
             // (One sentence per line, a speech may open at the end of one line and end on the next.)
             let same_paragraph = a.paragraph == q.paragraph || book.paragraphs.get(q.paragraph).is_some_and(|p| a.span.end > p.span.start);
-            let own = (same_paragraph && !back_to_back) || q.continued;
+            let own = (same_paragraph && !back_to_back && !retagged_below(&ctx, a, q)) || q.continued;
             // “Nonsense, Fergus!” after “…,” observed Fergus.: calling the one the tag names is
             // someone else's turn.
             let calls_the_tagged = || {
@@ -741,7 +741,9 @@ fn own_evidence(ctx: &Ctx<'_>, quotes: &[Quote], turn: &[usize], sentence_lines:
         }
         // One sentence per line: the narration line just before is often the speech's own
         // paragraph ("Weary paid generous tribute. | “Only I will say ...”").
-        if found.is_none() && sentence_lines && !has_quote {
+        // A line that opens in lower case ("he asked.") ends the sentence of the speech before
+        // it: its subject is that speech's speaker, not this one's.
+        if found.is_none() && sentence_lines && !has_quote && !pt.starts_with(char::is_lowercase) {
             let toks = clause(text, pp.span, true);
             if let Some(s) = toks.first().filter(|t| t.word).and_then(|_| subject_at(ctx, &toks, 0)).filter(|s| matches!(s, Subject::Name(..) | Subject::Pronoun(..))) {
                 found = Some((s, LINE_BEFORE.to_owned(), false));
@@ -873,6 +875,27 @@ fn continues_after_tag(book: &Book, a: &Quote, b: &Quote) -> bool {
     let b_tail = book.paragraphs.get(bi).map_or("", |p| text[b.span.end..p.span.end.max(b.span.end)].trim());
     let next_lower = book.paragraphs.get(bi + 1).is_some_and(|p| book.slice(p.span).starts_with(char::is_lowercase));
     !tail.is_empty() && tail.ends_with('.') && !tail.contains(['“', '”', '"']) && inner.ends_with([',', '!']) && b_tail.is_empty() && !next_lower && !echo_question(book.slice(a.inner), book.slice(b.inner))
+}
+
+/// One sentence per line: `“That's a handsome maid,” he said to Oak. “But she has her faults.”` |
+/// `said Gabriel.` The line below tags the line's last speech, so that speech is not the first
+/// one's, whose own tag stands between them.
+fn retagged_below(ctx: &Ctx<'_>, a: &Quote, q: &Quote) -> bool {
+    let book = ctx.book;
+    let text = &book.text;
+    if !book.line_paragraphs || a.paragraph != q.paragraph {
+        return false;
+    }
+    let (Some(p), Some(next)) = (book.paragraphs.get(q.paragraph), book.paragraphs.get(q.paragraph + 1)) else { return false };
+    let between = clause(text, Span::new(a.span.end, q.span.start), false);
+    let below = clause(text, next.span, true);
+    q.span.end <= p.span.end
+        && text[q.span.end..p.span.end].trim().is_empty()
+        && book.slice(next.span).starts_with(char::is_lowercase)
+        && !book.slice(next.span).contains(['“', '”', '"', '‘', '’'])
+        && find_tag(ctx, &between, true).is_some()
+        && find_tag(ctx, &below, true).is_some_and(|(_, v)| !lexicon::is_gesture(&v))
+        && tag_like(text, &below)
 }
 
 /// “You would disappoint his cherished hope!” | “Is it his cherished hope?”: a question that takes
@@ -1989,6 +2012,39 @@ mod tests {
         let paragraphs = SENTENCE_LINES.replace(" .\n", " .\n\n").replace("” \n", "”\n\n");
         let a = attributions(&paragraphs);
         assert!(a.iter().all(|a| !a.reason.starts_with(LINE_BEFORE)));
+    }
+
+    #[test]
+    fn a_tag_line_below_names_the_last_speech_of_the_line_above() {
+        let t = "Tom Jones met Ann Smith at the gate .\n\
+                 “ Where are you going ? ”\n\
+                 said Ann .\n\
+                 “ Home , ” said Tom .\n\
+                 “ That is a fine horse , ” he said to Ann “ But it is lame . ”\n\
+                 said Ann .\n\
+                 “ True . ”\n";
+        let r = run(t);
+        assert_eq!(r[2].1.as_deref(), Some("Tom Jones"), "{r:?}");
+        assert_eq!(r[3].1.as_deref(), Some("Ann Smith"), "{r:?}");
+        assert_eq!(r[3].2, AttributionKind::Explicit, "{r:?}");
+    }
+
+    #[test]
+    fn a_tag_line_is_no_beat_for_the_next_speech() {
+        // "she said ." ends the sentence of the speech above it; the speech below is not hers
+        // for that.
+        let t = SENTENCE_LINES.replace("Ann Smith turned away .", "she said .");
+        let a = attributions(&t);
+        assert!(a.iter().all(|a| !a.reason.contains(LINE_BEFORE)), "{a:?}");
+    }
+
+    #[test]
+    fn one_of_a_crowd_is_nobody_the_book_names() {
+        let t = "Tom Jones and Jim Brown sat by the fire with the other men.\n\n“Will it rain, Jim?” said Tom.\n\n\
+                 “It will not rain much,” said one.\n\n“Here is a log,” said Jim.";
+        let r = run(t);
+        assert_eq!(r[1].1.as_deref(), Some("one"), "{r:?}");
+        assert_eq!(r[1].2, AttributionKind::Explicit, "{r:?}");
     }
 
     #[test]

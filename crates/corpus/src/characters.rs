@@ -694,12 +694,19 @@ fn inverted_tag_phrase(text: &str, tokens: &[Token], i: usize) -> Option<(&'stat
     Some((if det == "another" { "another" } else { "the" }, words.join(" "), j.saturating_sub(1).max(i), true))
 }
 
-/// “Oh, how delicious!” cried one of the women. — "one of the" and a lower-case noun after an
-/// inverted tag.
+/// “Oh, how delicious!” cried one of the women. — "one of the" and a lower-case noun, or "one"
+/// alone, after an inverted tag.
 fn one_of_them(text: &str, tokens: &[Token], i: usize) -> Option<(&'static str, String, usize, bool)> {
     let w = |k: usize| tokens.get(k).filter(|t| t.word).map(|t| word(text, t));
     let verb = w(i.checked_sub(1)?)?;
-    if !lexicon::is_speech_verb(verb) || !closes_quote(text, tokens, i.checked_sub(2)) || w(i + 1)? != "of" || w(i + 2)? != "the" {
+    if !lexicon::is_speech_verb(verb) || !closes_quote(text, tokens, i.checked_sub(2)) {
+        return None;
+    }
+    // “It ain't a-goin' to rain much,” said one. — someone of a crowd the book never names.
+    if tokens.get(i + 1).is_none_or(|t| !t.word) {
+        return Some(("one", String::new(), i, true));
+    }
+    if w(i + 1)? != "of" || w(i + 2)? != "the" {
         return None;
     }
     let noun = w(i + 3).filter(|n| n.chars().all(|c| c.is_lowercase() || c == '-'))?;
