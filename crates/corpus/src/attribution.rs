@@ -169,9 +169,24 @@ impl Ctx<'_> {
         let floor = pos.saturating_sub(3000);
         let mut best: Option<(usize, CharacterId)> = None;
         let mut best_score = usize::MAX;
+        // "As he entered his eyes fell upon the stick in Holmes's hand": a name that owns a thing
+        // or follows a preposition after a "he" in the same sentence is not that "he", nor the
+        // "he" of the tag that goes on from it.
+        let text = &self.book.text;
+        let head = text[..pos].trim_end().trim_end_matches(['“', '"', '‘', '\'']).trim_end();
+        let sentence_start = head.trim_end_matches(['.', '!', '?', ',', ':']).rfind(['.', '!', '?', '\n']).map_or(0, |k| k + 1);
+        let pronoun = match g {
+            Gender::Male => "he",
+            Gender::Female => "she",
+            Gender::Unknown => "",
+        };
+        let mut bound: Vec<CharacterId> = Vec::new();
         for m in ms[..end].iter().rev().take(12) {
             if m.span.start < floor {
                 break;
+            }
+            if bound.contains(&m.character) {
+                continue;
             }
             if !m.in_quote && !excluded(m.character) && self.gender(m.character) == g {
                 // Recency, with a bonus for sentence subjects (the first word of a sentence).
@@ -183,6 +198,14 @@ impl Ctx<'_> {
                 let prev_word = before.rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
                 let object = lexicon::is_preposition(&prev_word.to_lowercase());
                 let malus = if owner { 200 } else if object { 150 } else { 0 };
+                if (owner || object)
+                    && m.span.start >= sentence_start
+                    && !pronoun.is_empty()
+                    && text[sentence_start..m.span.start].split(|c: char| !c.is_alphabetic()).any(|w| w.eq_ignore_ascii_case(pronoun))
+                {
+                    bound.push(m.character);
+                    continue;
+                }
                 let score = (pos - m.span.start).saturating_sub(if subject { 250 } else { 0 }) + malus;
                 if score < best_score {
                     best_score = score;
@@ -198,7 +221,7 @@ impl Ctx<'_> {
             if s.0 < floor {
                 break;
             }
-            if !excluded(s.1) && self.gender(s.1) == g {
+            if !excluded(s.1) && !bound.contains(&s.1) && self.gender(s.1) == g {
                 if best.is_none_or(|b| s.0 > b.0) {
                     best = Some(*s);
                 }
@@ -207,7 +230,7 @@ impl Ctx<'_> {
         }
         if best.is_none() {
             // Only named inside speech so far (“My dear Mr. Bennet,” said his lady).
-            best = ms[..end].iter().rev().take_while(|m| m.span.start >= floor).find(|m| !excluded(m.character) && self.gender(m.character) == g).map(|m| (m.span.start, m.character));
+            best = ms[..end].iter().rev().take_while(|m| m.span.start >= floor).find(|m| !excluded(m.character) && !bound.contains(&m.character) && self.gender(m.character) == g).map(|m| (m.span.start, m.character));
         }
         if best.is_none() && g != Gender::Unknown {
             // No one of that gender is known: fall back to a recent character of unknown gender.
@@ -970,6 +993,16 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
         while end < n && gap(book, turns[end - 1].last_para, turns[end].first_para) <= max_gap {
             end += 1;
         }
+        two_party_scene(book, turns, atts, start, end, 2);
+        start = end;
+    }
+}
+
+/// One scene, turns `start..end`, of [`two_party_scenes`]. A third speaker vetoes it; then the
+/// scene may be two, split at its longest stretch of narration (a visitor comes in), each tried
+/// on its own (`depth` times more at most).
+fn two_party_scene(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution], start: usize, end: usize, depth: usize) {
+    {
         let reliable = |a: &Attribution| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric);
         // The two people who speak or are spoken to most; a third may appear in passing.
         let mut counts: Vec<(CharacterId, usize)> = Vec::new();
@@ -999,7 +1032,7 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
                     }
                 })
                 .collect();
-            let beats: Vec<bool> = (0..n).map(|i| reliable(&atts[i]) && !is_speech_tag(&atts[i])).collect();
+            let beats: Vec<bool> = (0..turns.len()).map(|i| reliable(&atts[i]) && !is_speech_tag(&atts[i])).collect();
             for i in start..end {
                 if reliable(&atts[i]) || atts[i].reason.starts_with("continues") || anchors.is_empty() {
                     continue;
@@ -1041,8 +1074,13 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
                     addressee: turns[i].addressee,
                 };
             }
+        } else if speakers_outside && depth > 0 && end - start >= 6 {
+            let cut = (start + 1..end).max_by_key(|&k| (gap(book, turns[k - 1].last_para, turns[k].first_para), k));
+            if let Some(cut) = cut.filter(|&k| gap(book, turns[k - 1].last_para, turns[k].first_para) >= max_scene_gap(book)) {
+                two_party_scene(book, turns, atts, start, cut, depth - 1);
+                two_party_scene(book, turns, atts, cut, end, depth - 1);
+            }
         }
-        start = end;
     }
 }
 
@@ -2045,6 +2083,31 @@ mod tests {
         let r = run(t);
         assert_eq!(r[1].1.as_deref(), Some("one"), "{r:?}");
         assert_eq!(r[1].2, AttributionKind::Explicit, "{r:?}");
+    }
+
+    #[test]
+    fn a_name_beside_he_in_one_sentence_is_not_that_he() {
+        let t = "Tom Jones sat by the fire with a stick across his knees.\n\n\
+                 The door opened. As he entered, his eyes fell upon the stick in Tom Jones's hand, and he ran towards it.\n\n\
+                 “I am so very glad,” said he.";
+        let r = run(t);
+        assert_ne!(r[0].1.as_deref(), Some("Tom Jones"), "{r:?}");
+        // Where the name is the sentence's subject, the pronoun is still that name.
+        let t = t.replace("As he entered, his eyes fell upon the stick in Tom Jones's hand, and he ran towards it.", "Tom rose and took the stick.");
+        assert_eq!(run(&t)[0].1.as_deref(), Some("Tom Jones"));
+    }
+
+    #[test]
+    fn a_visitor_after_long_narration_starts_a_scene_of_its_own() {
+        let t = "Harry Potter met Ron Weasley in the hall.\n\n“Hello,” said Harry.\n\n“Hi,” said Ron.\n\n\
+                 “Where is it?”\n\n“In the garden.”\n\n“Which garden?”\n\n“Behind the house,” said Ron.\n\n\
+                 The clock struck. Nobody moved.\n\nThe rain fell on the roof.\n\n\
+                 “Boo!” said Hermione Granger.\n\n“You frightened me,” said Harry.";
+        let a = attributions(t);
+        let who = speakers(t);
+        assert_eq!(who[2].as_deref(), Some("Harry Potter"), "{a:?}");
+        assert!(a[2].reason.starts_with("two-person scene"), "{:?}", a[2]);
+        assert!(a[3].reason.starts_with("two-person scene"), "{:?}", a[3]);
     }
 
     #[test]
