@@ -897,7 +897,7 @@ fn continues_after_tag(book: &Book, a: &Quote, b: &Quote) -> bool {
     let bi = book.paragraphs.partition_point(|p| p.span.end < b.span.end);
     let b_tail = book.paragraphs.get(bi).map_or("", |p| text[b.span.end..p.span.end.max(b.span.end)].trim());
     let next_lower = book.paragraphs.get(bi + 1).is_some_and(|p| book.slice(p.span).starts_with(char::is_lowercase));
-    !tail.is_empty() && tail.ends_with('.') && !tail.contains(['“', '”', '"']) && inner.ends_with([',', '!']) && b_tail.is_empty() && !next_lower && !echo_question(book.slice(a.inner), book.slice(b.inner))
+    !tail.is_empty() && tail.ends_with('.') && !tail.contains(['“', '”', '"']) && inner.ends_with([',', '!']) && b_tail.is_empty() && !next_lower && !echo_question(book.slice(a.inner), book.slice(b.inner)) && !opens_a_reply(book.slice(b.inner))
 }
 
 /// One sentence per line: `“That's a handsome maid,” he said to Oak. “But she has her faults.”` |
@@ -919,6 +919,20 @@ fn retagged_below(ctx: &Ctx<'_>, a: &Quote, q: &Quote) -> bool {
         && find_tag(ctx, &between, true).is_some()
         && find_tag(ctx, &below, true).is_some_and(|(_, v)| !lexicon::is_gesture(&v))
         && tag_like(text, &below)
+}
+
+/// “Pray do not go,” said he. | “Very well, I will stay.”: a speech that opens with an answer
+/// ("Well,", "Oh,", "Very well,", "Precisely.") set off by a comma or a stop is someone's reply,
+/// not the tagged speaker going on.
+fn opens_a_reply(inner: &str) -> bool {
+    let words: Vec<&str> = inner.split_whitespace().take(3).collect();
+    let set_off = |k: usize| words.get(k).is_some_and(|w| w.starts_with([',', '.', '—', '-', ';']));
+    // Tokenized text sets the comma apart ("Well , I"); plain text joins it ("Well, I").
+    let plain = |w: &str| w.trim_end_matches([',', '.', ';']).to_lowercase();
+    let joined = |k: usize| words.get(k).is_some_and(|w| w.ends_with([',', '.', ';']));
+    let one = matches!(words.first().map(|w| plain(w)).as_deref(), Some("well" | "oh" | "why" | "yes" | "no" | "precisely" | "exactly" | "indeed" | "certainly" | "nonsense" | "ah" | "aye" | "ay" | "nay" | "hush"));
+    let two = words.len() >= 2 && matches!((plain(words[0]).as_str(), plain(words[1]).as_str()), ("very", "well") | ("all", "right") | ("quite", "so") | ("of", "course"));
+    one && (joined(0) || set_off(1)) || two && (joined(1) || set_off(2))
 }
 
 /// “You would disappoint his cherished hope!” | “Is it his cherished hope?”: a question that takes
@@ -2108,6 +2122,19 @@ mod tests {
         assert_eq!(who[2].as_deref(), Some("Harry Potter"), "{a:?}");
         assert!(a[2].reason.starts_with("two-person scene"), "{:?}", a[2]);
         assert!(a[3].reason.starts_with("two-person scene"), "{:?}", a[3]);
+    }
+
+    #[test]
+    fn an_answer_word_opens_a_reply_not_more_of_the_tagged_speech() {
+        let t = format!("{SENTENCE_LINES}“ Stay a while , ” said Ann .\n“ Very well , I will stay . ”\n“ Good . ”\n");
+        let a = attributions(&t);
+        assert!(!a[6].reason.contains("the line after"), "{:?}", a[6]);
+        assert_eq!(speakers(&t)[6].as_deref(), Some("Tom Jones"), "{a:?}");
+        // Without the answer word the line goes on with Ann's speech.
+        let t = t.replace("Very well , I will stay .", "I will stay all night .");
+        assert!(attributions(&t)[6].reason.contains("the line after"), "{:?}", attributions(&t));
+        assert!(opens_a_reply("Well, this is overrated.") && opens_a_reply("Precisely .") && opens_a_reply("All right, then."));
+        assert!(!opens_a_reply("Well done!") && !opens_a_reply("No wonder the grass grows.") && !opens_a_reply("Why do you ask?"));
     }
 
     #[test]
