@@ -1,5 +1,6 @@
 //! Prints what `grimoire quotes FILE --json` and `grimoire characters FILE --json` print, one JSON
-//! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters|reasons]`.
+//! object per line: `cargo run -p grimoire-corpus --example quotes -- FILE [characters|reasons]`; `reasons` prints
+//! each quotation's role, speaker, reason and the one it calls, if any.
 
 use std::io::Write;
 
@@ -21,7 +22,8 @@ fn main() {
     if mode.as_deref() == Some("reasons") {
         for (q, a) in analysis.quotes.iter().zip(&analysis.attributions) {
             let who = a.speaker.and_then(|s| analysis.characters.get(s)).map_or("-", |c| c.name.as_str());
-            if writeln!(out, "{:?} {who} [{}] {:?}", q.role, a.reason, analysis.book.slice(q.inner).chars().take(60).collect::<String>()).is_err() {
+            let to = a.addressee.and_then(|s| analysis.characters.get(s)).map(|c| format!(" (to {})", c.name)).unwrap_or_default();
+            if writeln!(out, "{:?} {who} [{}]{to} {:?}", q.role, a.reason, analysis.book.slice(q.inner).chars().take(60).collect::<String>()).is_err() {
                 return; // closed pipe
             }
         }
