@@ -378,6 +378,26 @@ mod robustness {
         Ok(())
     }
 
+    /// Lines for `attribution_rules_never_panic`.
+    const LINES: &[&str] = &[
+        "Tom Jones met Ann Smith at the gate .",
+        "“ Where are you going ? ”",
+        "said Ann .",
+        "he asked .",
+        "she said , gently , “ Edith ! ”",
+        "“ That is a fine horse , ” he said to Ann “ But it is lame . ”",
+        "“ Very well , I will stay . ”",
+        "“Well, I never,” said one.",
+        "As he entered his eyes fell upon the stick in Tom Jones's hand .",
+        "“ I am so very glad , ” said he .",
+        "The rain fell . Nobody moved .",
+        "“Boo!” said a voice.",
+        "“ TOM ! ”",
+        "“",
+        "”",
+        "",
+    ];
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
@@ -391,6 +411,19 @@ mod robustness {
         #[test]
         fn quotation_rules_never_panic(s in "([\"'“”‘’_\\[\\]—\n ,.:;!?-]|Illustration|CHAPTER I\\.|said|cried out|it said|to say|wrote|inscription|than|Of|And|Boils|[a-zA-Zé]{1,6}){0,300}") {
             records_within(&s)?;
+        }
+
+        /// Lines as the attribution rules read them, one sentence per line or in paragraphs: tags
+        /// on lines of their own, names owned or after "he", answers, crowds, visitors.
+        #[test]
+        fn attribution_rules_never_panic(
+            lines in proptest::collection::vec(prop_oneof![
+                proptest::sample::select(LINES).prop_map(str::to_owned),
+                "[A-Za-z ,.!?“”']{0,30}",
+            ], 0..60),
+            sep in prop_oneof![Just("\n"), Just("\n\n")],
+        ) {
+            records_within(&lines.join(sep))?;
         }
 
         #[test]
