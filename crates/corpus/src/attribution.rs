@@ -1016,84 +1016,82 @@ fn two_party_scenes(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution]) {
 /// scene may be two, split at its longest stretch of narration (a visitor comes in), each tried
 /// on its own (`depth` times more at most).
 fn two_party_scene(book: &Book, turns: &[TurnInfo], atts: &mut [Attribution], start: usize, end: usize, depth: usize) {
-    {
-        let reliable = |a: &Attribution| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric);
-        // The two people who speak or are spoken to most; a third may appear in passing.
-        let mut counts: Vec<(CharacterId, usize)> = Vec::new();
-        for i in start..end {
-            let cands = [atts[i].speaker.filter(|_| reliable(&atts[i])), turns[i].addressee];
-            for c in cands.into_iter().flatten() {
-                match counts.iter_mut().find(|(id, _)| *id == c) {
-                    Some(e) => e.1 += 1,
-                    None => counts.push((c, 1)),
-                }
+    let reliable = |a: &Attribution| a.speaker.is_some() && matches!(a.kind, AttributionKind::Explicit | AttributionKind::Anaphoric);
+    // The two people who speak or are spoken to most; a third may appear in passing.
+    let mut counts: Vec<(CharacterId, usize)> = Vec::new();
+    for i in start..end {
+        let cands = [atts[i].speaker.filter(|_| reliable(&atts[i])), turns[i].addressee];
+        for c in cands.into_iter().flatten() {
+            match counts.iter_mut().find(|(id, _)| *id == c) {
+                Some(e) => e.1 += 1,
+                None => counts.push((c, 1)),
             }
         }
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let total: usize = counts.iter().map(|c| c.1).sum();
-        let parties: Vec<CharacterId> = counts.iter().take(2).map(|c| c.0).collect();
-        let top_two: usize = counts.iter().take(2).map(|c| c.1).sum();
-        let speakers_outside = (start..end).any(|i| reliable(&atts[i]) && atts[i].speaker.is_some_and(|s| !parties.contains(&s)));
-        if parties.len() == 2 && end - start >= 3 && top_two * 5 >= total * 4 && !speakers_outside {
-            let other = |c: CharacterId| if c == parties[0] { parties[1] } else { parties[0] };
-            // Anchors: tagged turns, then vocatives naming the listener.
-            let anchors: Vec<Anchor> = (start..end)
-                .filter_map(|i| {
-                    if reliable(&atts[i]) {
-                        atts[i].speaker.filter(|_| is_speech_tag(&atts[i])).map(|s| (i, s, "tag"))
-                    } else {
-                        turns[i].addressee.filter(|a| parties.contains(a)).map(|a| (i, other(a), "vocative"))
-                    }
-                })
-                .collect();
-            let beats: Vec<bool> = (0..turns.len()).map(|i| reliable(&atts[i]) && !is_speech_tag(&atts[i])).collect();
-            for i in start..end {
-                if reliable(&atts[i]) || atts[i].reason.starts_with("continues") || anchors.is_empty() {
-                    continue;
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let total: usize = counts.iter().map(|c| c.1).sum();
+    let parties: Vec<CharacterId> = counts.iter().take(2).map(|c| c.0).collect();
+    let top_two: usize = counts.iter().take(2).map(|c| c.1).sum();
+    let speakers_outside = (start..end).any(|i| reliable(&atts[i]) && atts[i].speaker.is_some_and(|s| !parties.contains(&s)));
+    if parties.len() == 2 && end - start >= 3 && top_two * 5 >= total * 4 && !speakers_outside {
+        let other = |c: CharacterId| if c == parties[0] { parties[1] } else { parties[0] };
+        // Anchors: tagged turns, then vocatives naming the listener.
+        let anchors: Vec<Anchor> = (start..end)
+            .filter_map(|i| {
+                if reliable(&atts[i]) {
+                    atts[i].speaker.filter(|_| is_speech_tag(&atts[i])).map(|s| (i, s, "tag"))
+                } else {
+                    turns[i].addressee.filter(|a| parties.contains(a)).map(|a| (i, other(a), "vocative"))
                 }
-                let Some(&(k, s, why)) = nearest_in_phase(book, turns, &anchors, &beats, i, other) else { continue };
-                let d = k.abs_diff(i);
-                let speaker = if d % 2 == 0 { s } else { other(s) };
-                if Some(speaker) == turns[i].addressee && d > 0 {
-                    continue;
-                }
-                // Anchors on both sides that agree on the parity confirm every turn between them.
-                let confirmed = bracketing_anchors(&anchors, i).filter(|(b, a)| in_phase(b, a, other));
-                let mut reason = if d == 0 { "addresses the other party of a two-person scene".to_owned() } else { format!("two-person scene: {d} turn(s) from a {why}") };
-                if let Some((b, a)) = confirmed {
-                    let far = if b.0 == k { a.2 } else { b.2 };
-                    reason.push_str(&format!(", and the {far} on the other side agrees"));
-                }
-                let by_tags = confirmed.is_some_and(|(b, a)| b.2 == "tag" && a.2 == "tag");
-                let confirmed = confirmed.is_some();
-                // Measured on LitBank: between two tags in step, the count was right every time
-                // (48 of 48) however far it ran; with a vocative for one of them, 83%. From one
-                // anchor alone, or across a break in step, the turn right after a tag is often the
-                // same speaker going on or a third voice (58% right one or two turns away), while a
-                // long strict exchange seldom breaks step (84% three or more away); a vocative
-                // anchors a little better.
-                let confidence = match (why, d, confirmed) {
-                    _ if by_tags => 0.85,
-                    (_, _, true) => 0.7,
-                    (_, 0, false) => 0.45,
-                    ("tag", 1 | 2, false) => 0.45,
-                    (_, 1 | 2, false) => 0.55,
-                    (_, _, false) => 0.65,
-                };
-                atts[i] = Attribution {
-                    speaker: Some(speaker),
-                    kind: AttributionKind::Implicit,
-                    confidence,
-                    reason,
-                    addressee: turns[i].addressee,
-                };
+            })
+            .collect();
+        let beats: Vec<bool> = (0..turns.len()).map(|i| reliable(&atts[i]) && !is_speech_tag(&atts[i])).collect();
+        for i in start..end {
+            if reliable(&atts[i]) || atts[i].reason.starts_with("continues") || anchors.is_empty() {
+                continue;
             }
-        } else if speakers_outside && depth > 0 && end - start >= 6 {
-            let cut = (start + 1..end).max_by_key(|&k| (gap(book, turns[k - 1].last_para, turns[k].first_para), k));
-            if let Some(cut) = cut.filter(|&k| gap(book, turns[k - 1].last_para, turns[k].first_para) >= max_scene_gap(book)) {
-                two_party_scene(book, turns, atts, start, cut, depth - 1);
-                two_party_scene(book, turns, atts, cut, end, depth - 1);
+            let Some(&(k, s, why)) = nearest_in_phase(book, turns, &anchors, &beats, i, other) else { continue };
+            let d = k.abs_diff(i);
+            let speaker = if d % 2 == 0 { s } else { other(s) };
+            if Some(speaker) == turns[i].addressee && d > 0 {
+                continue;
             }
+            // Anchors on both sides that agree on the parity confirm every turn between them.
+            let confirmed = bracketing_anchors(&anchors, i).filter(|(b, a)| in_phase(b, a, other));
+            let mut reason = if d == 0 { "addresses the other party of a two-person scene".to_owned() } else { format!("two-person scene: {d} turn(s) from a {why}") };
+            if let Some((b, a)) = confirmed {
+                let far = if b.0 == k { a.2 } else { b.2 };
+                reason.push_str(&format!(", and the {far} on the other side agrees"));
+            }
+            let by_tags = confirmed.is_some_and(|(b, a)| b.2 == "tag" && a.2 == "tag");
+            let confirmed = confirmed.is_some();
+            // Measured on LitBank: between two tags in step, the count was right every time
+            // (48 of 48) however far it ran; with a vocative for one of them, 83%. From one
+            // anchor alone, or across a break in step, the turn right after a tag is often the
+            // same speaker going on or a third voice (58% right one or two turns away), while a
+            // long strict exchange seldom breaks step (84% three or more away); a vocative
+            // anchors a little better.
+            let confidence = match (why, d, confirmed) {
+                _ if by_tags => 0.85,
+                (_, _, true) => 0.7,
+                (_, 0, false) => 0.45,
+                ("tag", 1 | 2, false) => 0.45,
+                (_, 1 | 2, false) => 0.55,
+                (_, _, false) => 0.65,
+            };
+            atts[i] = Attribution {
+                speaker: Some(speaker),
+                kind: AttributionKind::Implicit,
+                confidence,
+                reason,
+                addressee: turns[i].addressee,
+            };
+        }
+    } else if speakers_outside && depth > 0 && end - start >= 6 {
+        let cut = (start + 1..end).max_by_key(|&k| (gap(book, turns[k - 1].last_para, turns[k].first_para), k));
+        if let Some(cut) = cut.filter(|&k| gap(book, turns[k - 1].last_para, turns[k].first_para) >= max_scene_gap(book)) {
+            two_party_scene(book, turns, atts, start, cut, depth - 1);
+            two_party_scene(book, turns, atts, cut, end, depth - 1);
         }
     }
 }
