@@ -910,13 +910,12 @@ fn retagged_below(ctx: &Ctx<'_>, a: &Quote, q: &Quote) -> bool {
         return false;
     }
     let (Some(p), Some(next)) = (book.paragraphs.get(q.paragraph), book.paragraphs.get(q.paragraph + 1)) else { return false };
-    let between = clause(text, Span::new(a.span.end, q.span.start), false);
+    let line_below = book.slice(next.span);
+    if q.span.end > p.span.end || !text[q.span.end..p.span.end].trim().is_empty() || !line_below.starts_with(char::is_lowercase) || line_below.contains(['“', '”', '"', '‘', '’']) {
+        return false;
+    }
     let below = clause(text, next.span, true);
-    q.span.end <= p.span.end
-        && text[q.span.end..p.span.end].trim().is_empty()
-        && book.slice(next.span).starts_with(char::is_lowercase)
-        && !book.slice(next.span).contains(['“', '”', '"', '‘', '’'])
-        && find_tag(ctx, &between, true).is_some()
+    find_tag(ctx, &clause(text, Span::new(a.span.end, q.span.start), false), true).is_some()
         && find_tag(ctx, &below, true).is_some_and(|(_, v)| !lexicon::is_gesture(&v))
         && tag_like(text, &below)
 }

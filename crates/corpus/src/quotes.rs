@@ -244,7 +244,7 @@ fn mark_quotes(book: &Book, style: QuoteStyle) -> Vec<Quote> {
             // paragraph (or per sentence) and this line does not open a new quotation.
             // (A line that opens with a dash and a capital, such as an epigraph's "-- Shakespeare",
             // ends it too.)
-            let dash_line = p.trim_start_matches(['—', '-', '―']).len() < p.len() && p.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase);
+            let dash_line = signature_line(p);
             if book.line_paragraphs && !starts_with_mark && !dash_line {
                 open = Some(o);
             } else {
@@ -653,11 +653,7 @@ fn is_epigraph<'t>(book: &'t Book, q: &Quote, first: bool, before: &str, after: 
     if !(head.is_empty() && at_head || !head.is_empty() && crate::book::is_heading(head)) {
         return false;
     }
-    // Signed: a dash, then a name or a title ("—Shakespeare", "—_The Maid's Tragedy_").
-    let sign = |t: &str| {
-        let t = t.trim_start();
-        t.starts_with(['—', '-', '―']) && t.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase)
-    };
+    let sign = |t: &str| signature_line(t.trim_start());
     let rest = after.trim_start();
     // Its lines may stand indented, each a paragraph of its own, the signature after the last:
     // short lines that open no quotation, at most a stanza of them.
@@ -668,6 +664,12 @@ fn is_epigraph<'t>(book: &'t Book, q: &Quote, first: bool, before: &str, after: 
         sign(rest)
     };
     signed || verse_breaks(&book.text, q, vocabulary) >= 1
+}
+
+/// A line that signs an epigraph: a dash, then a name or a title ("—Shakespeare", "-- _The Maid's
+/// Tragedy_").
+fn signature_line(t: &str) -> bool {
+    t.starts_with(['—', '-', '―']) && t.trim_start_matches(['—', '-', '―', ' ', '_']).starts_with(char::is_uppercase)
 }
 
 /// Words inside a quotation that start a line of verse: capitalised in mid-sentence (after a
@@ -721,8 +723,7 @@ impl<'t> Vocabulary<'t> {
             } else if mid_sentence && word.starts_with(char::is_uppercase) {
                 *capitalised.entry(word).or_default() += 1;
             }
-            let end = w.trim_end_matches(['”', '’', '"', '\'', ')']);
-            mid_sentence = !word.is_empty() && (end.ends_with(char::is_alphabetic) || end.ends_with(',')) || w.chars().all(|c| c == ',');
+            mid_sentence = goes_on(w, word);
         }
         Self { lower, capitalised }
     }
@@ -734,9 +735,27 @@ impl<'t> Vocabulary<'t> {
         if !self.lower.contains(lower.as_str()) {
             return true;
         }
-        let here = Vocabulary::new(inner).capitalised.get(word).copied().unwrap_or(0);
+        let here = capitalised_mid_sentence(inner).filter(|&w| w == word).count();
         self.capitalised.get(word).copied().unwrap_or(0) > here
     }
+}
+
+/// The capitalised words of a text that stand in mid-sentence, as [`Vocabulary`] counts them.
+fn capitalised_mid_sentence(text: &str) -> impl Iterator<Item = &str> {
+    let mut mid_sentence = false;
+    text.split_whitespace().filter_map(move |w| {
+        let word = w.trim_matches(|c: char| !c.is_alphabetic());
+        let found = (mid_sentence && word.starts_with(char::is_uppercase)).then_some(word);
+        mid_sentence = goes_on(w, word);
+        found
+    })
+}
+
+/// Whether the sentence goes on after the whitespace-separated `w` (its letters `word`): it ends
+/// in a letter or a comma, or is a comma alone.
+fn goes_on(w: &str, word: &str) -> bool {
+    let end = w.trim_end_matches(['”', '’', '"', '\'', ')']);
+    !word.is_empty() && (end.ends_with(char::is_alphabetic) || end.ends_with(',')) || w.chars().all(|c| c == ',')
 }
 
 /// Quotations a thinking verb tags: “‘Well!’ thought Alice”, “she thought, ‘now what?’”. The
