@@ -436,6 +436,10 @@ async fn dispatch(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
+        // A fatal answer may have come while this waited for a slot.
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
         let shared = shared.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -450,7 +454,14 @@ async fn dispatch(
                     };
                     ItemResult::Answered { answer, outcome }
                 }
-                Err((error, attempts)) => ItemResult::Failed { error, attempts },
+                Err((error, attempts)) => {
+                    // A bad key fails every request alike: stop sending at once rather than when
+                    // the draining thread gets to this answer.
+                    if error.is_fatal() {
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                    ItemResult::Failed { error, attempts }
+                }
             };
             let _ = tx.send((item, result));
             drop(permit);
